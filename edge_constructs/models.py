@@ -1,0 +1,127 @@
+"""The typed, frozen props of the public API; validation lives in `validation.py`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+
+@dataclass(frozen=True)
+class Host:
+    """An existing machine reached over SSH.
+
+    Leave `private_key_file` and `password_env` out only when an SSH agent holds the key
+    (not supported yet: one of the two is required). `host_key` (an OpenSSH public key
+    line, e.g. "ssh-ed25519 AAAA…") pins the host's identity; left out, Terraform
+    does not check it. `name` keys the host's resources and is its node name; left out,
+    the address is used.
+    """
+    address: str
+    port: int = 22
+    user: str = "root"
+    private_key_file: Optional[str] = None
+    password_env: Optional[str] = None
+    bastion: Optional["Host"] = None
+    host_key: Optional[str] = None
+    name: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the host in resource names and node names."""
+        return self.name or self.address
+
+
+@dataclass(frozen=True)
+class InstallPackage:
+    """SuperEdge's `kube-linux-<arch>-v<version>.tar.gz`, from a local `path` (uploaded)
+    or a `url` (downloaded on each host); `sha256` is required either way."""
+    path: Optional[str] = None
+    url: Optional[str] = None
+    sha256: Optional[str] = None
+    arch: str = "amd64"
+
+
+@dataclass(frozen=True)
+class SuperEdge:
+    """SuperEdge add-ons. `image_repository` left out: edgeadm's default repository.
+    `virtual_address`: the lite-apiserver / edge DNS address on every edge node."""
+    version: str = "v0.9.0"
+    image_repository: Optional[str] = None
+    virtual_address: str = "169.254.20.11"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A private image registry. `address` left out: no /etc/hosts entry is written."""
+    domain: Optional[str] = None
+    address: Optional[str] = None
+    insecure: bool = False
+    mirrors: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class HA:
+    """Highly available control plane: a `vip` served by kube-vip on `interface` (edgeadm
+    `--default-ha=kube-vip`), or an `endpoint` ("host:port") of a load balancer you run."""
+    vip: Optional[str] = None
+    interface: Optional[str] = None
+    endpoint: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class File:
+    """A local file copied to every host of the cluster before anything else (EnsureCopyFiles)."""
+    src: str
+    dst: str
+    mode: str = "0644"
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Shell scripts (their text) run at TKE's hook points; each left out: nothing runs."""
+    pre_install: Optional[str] = None
+    post_install: Optional[str] = None
+    pre_cluster_install: Optional[str] = None
+    post_cluster_install: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Everything an EdgeCluster is, validated (see `validation.validate_cluster`)."""
+    name: str
+    masters: Sequence[Host]
+    install_package: InstallPackage
+    api_server_address: Optional[str] = None
+    api_server_port: int = 6443
+    kubernetes_version: str = "1.22.6"
+    superedge: SuperEdge = field(default_factory=SuperEdge)
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
+    dns_domain: str = "cluster.local"
+    cert_sans: Sequence[str] = ()
+    container_runtime: str = "containerd"
+    registry: Optional[Registry] = None
+    ha: Optional[HA] = None
+    files: Sequence[File] = ()
+    hooks: Hooks = field(default_factory=Hooks)
+    skip_steps: Sequence[str] = ()
+    credentials_dir: Optional[str] = None
+    join_token_ttl: str = "24h"
+    ca_cert_file: Optional[str] = None
+    ca_key_file: Optional[str] = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def advertise_address(self) -> str:
+        """What edge nodes dial: `api_server_address`, else the HA VIP/endpoint host,
+        else master 0."""
+        if self.api_server_address:
+            return self.api_server_address
+        if self.ha and self.ha.vip:
+            return self.ha.vip
+        if self.ha and self.ha.endpoint:
+            return self.ha.endpoint.rsplit(":", 1)[0]
+        return self.masters[0].address
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.advertise_address}:{self.api_server_port}"
