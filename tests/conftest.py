@@ -1,0 +1,2 @@
+"""Shared pytest fixtures: the simulated site (tests/simsite/fixtures.py) and friends."""
+pytest_plugins = ["tests.simsite.fixtures"]
