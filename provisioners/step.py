@@ -38,3 +38,56 @@ class Step:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
         return h.hexdigest()
+
+
+#: Uploads land here first (a 0700 directory), then the script installs them with their mode.
+STAGE_DIR = "/var/lib/edge_constructs/stage"
+
+# Every step script starts with this. `run` executes one command, keeps its output in a
+# log and, when it fails, prints one line naming host, step, command and exit code plus the
+# last lines of output, then stops the script with that exit code. `say` prints progress in
+# one voice. `put` writes stdin to a file atomically, and only when the content differs.
+PRELUDE = r'''set -eu
+STEP={name}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+_log=$(mktemp /tmp/edge-step.XXXXXX)
+say() {{ echo "[$(hostname)] $STEP: $*"; }}
+run() {{
+  rc=0; "$@" >"$_log" 2>&1 || rc=$?
+  cat "$_log"
+  if [ "$rc" -ne 0 ]; then
+    echo "edge_constructs: step $STEP failed on host $(hostname): command '$*' exited $rc" >&2
+    echo "edge_constructs: last lines of output:" >&2
+    tail -n 20 "$_log" | sed 's/^/    /' >&2
+    rm -f "$_log"
+    exit "$rc"
+  fi
+}}
+put() {{
+  _dst=$1; _mode=${{2:-0644}}; _tmp="$_dst.edge-tmp.$$"
+  mkdir -p "$(dirname "$_dst")"
+  cat >"$_tmp"; chmod "$_mode" "$_tmp"
+  if [ -f "$_dst" ] && cmp -s "$_tmp" "$_dst"; then rm -f "$_tmp"; return 1; fi
+  mv -f "$_tmp" "$_dst"
+}}
+trap 'rm -f "$_log"' EXIT
+'''
+
+
+def staged_path(step: Step, index: int) -> str:
+    """Where upload number `index` of `step` is copied before the script installs it."""
+    return f"{STAGE_DIR}/{step.name}/{index}"
+
+
+def full_script(step: Step) -> str:
+    """The script as it runs on the host: prelude, staged uploads installed, then the body."""
+    lines = [PRELUDE.format(name=step.name)]
+    for i, up in enumerate(step.uploads):
+        src = staged_path(step, i)
+        lines.append(
+            f'mkdir -p "$(dirname {up.destination})" && '
+            f'install -m {up.mode} {src} {up.destination}.edge-tmp && '
+            f'mv -f {up.destination}.edge-tmp {up.destination} && rm -f {src}')
+    lines.append(step.script.strip("\n"))
+    lines.append('say done')
+    return "\n".join(lines) + "\n"
