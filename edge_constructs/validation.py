@@ -1,0 +1,618 @@
+"""Checks of the public props, run before anything touches a host.
+
+Every check raises `ValidationError(field, value, allowed)` on the first problem: `field`
+is a path into the props (`masters[1].address`, `install_package.sha256`, `ha.vip`), and
+`allowed` says what is accepted and how to fix it.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Collection, Mapping, Optional, Sequence
+from urllib.parse import urlparse
+
+from .errors import ValidationError
+from .models import HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "CONTAINER_RUNTIMES",
+    "ARCHES",
+    "TAINT_EFFECTS",
+    "validate_cluster",
+    "validate_host",
+    "validate_node_host",
+    "validate_dns1123_label",
+    "validate_dns1123_subdomain",
+    "validate_labels",
+    "validate_taints",
+    "validate_duration",
+]
+
+# SuperEdge (edgeadm) release -> the Kubernetes versions its install package and bundled
+# kubeadm install. From superedge/edgeadm's README version table: v0.7.0 (branch
+# release-1.20) installs 1.18.2 and 1.20.6; v0.8.0 and v0.8.1 (main) install 1.22.6 only;
+# v0.9.0, the newest release, installs 1.22.6 only.
+SUPPORTED_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "v0.7.0": ("1.18.2", "1.20.6"),
+    "v0.8.0": ("1.22.6",),
+    "v0.8.1": ("1.22.6",),
+    "v0.9.0": ("1.22.6",),
+}
+
+CONTAINER_RUNTIMES = ("containerd", "docker")
+ARCHES = ("amd64", "arm64")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+# edgeadm's default --edge-virtual-addr.
+DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
+_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# RFC 3927 reserves the first and the last /24 of 169.254.0.0/16.
+_LINK_LOCAL_RESERVED = (ipaddress.IPv4Network("169.254.0.0/24"),
+                        ipaddress.IPv4Network("169.254.255.0/24"))
+_CLOUD_METADATA = ipaddress.IPv4Address("169.254.169.254")
+
+SERVICE_PREFIX_MIN, SERVICE_PREFIX_MAX = 12, 28
+POD_PREFIX_MIN, POD_PREFIX_MAX = 8, 24     # each node gets a /24 of the pod CIDR
+
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL_VALUE = _QUALIFIED_NAME
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MODE = re.compile(r"0?[0-7]{3}")
+_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_IFNAME = re.compile(r"[^\s/:]{1,15}")
+_HOST_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|"
+                       r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
+                       r" [A-Za-z0-9+/]+={0,3}( .*)?")
+
+_DNS_LABEL_RULE = ("lowercase letters, digits and '-', starting and ending with a letter or "
+                   "digit, at most 63 characters (RFC 1123 label)")
+_DNS_SUBDOMAIN_RULE = ("dot-separated RFC 1123 labels (lowercase letters, digits and '-', each "
+                       "starting and ending with a letter or digit, at most 63 characters), "
+                       "at most 253 characters in all, e.g. 'edge.example.com'")
+_ADDRESS_RULE = ("an IPv4 address, an IPv6 address, or a lowercase DNS hostname such as "
+                 "'node1.example.com' (RFC 1123; the last part not all digits)")
+
+
+def _supported_pairs() -> str:
+    return ", ".join(f"SuperEdge {se} with Kubernetes {kv}"
+                     for se, kvs in SUPPORTED_VERSIONS.items() for kv in kvs)
+
+
+# --- primitive checks (return bool; the callers raise with context) ----------------------
+
+def _is_ip(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_dns1123_label(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
+
+
+def _is_dns1123_subdomain(value: object) -> bool:
+    return (isinstance(value, str) and 0 < len(value) <= 253
+            and all(_is_dns1123_label(part) for part in value.split(".")))
+
+
+def _is_hostname(value: object) -> bool:
+    """A DNS-1123 subdomain that cannot be mistaken for a (malformed) IPv4 address."""
+    return _is_dns1123_subdomain(value) and not value.rsplit(".", 1)[-1].isdigit()
+
+
+def _is_address(value: object) -> bool:
+    return _is_ip(value) or _is_hostname(value)
+
+
+def _is_port(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def _local_file(value: str) -> Path:
+    return Path(os.path.expanduser(value))
+
+
+def _split_host_port(value: str) -> Optional[tuple[str, str]]:
+    """'host:port' or '[v6]:port' -> (host, port); None when there is no port part."""
+    if value.startswith("["):
+        close = value.find("]")
+        if close < 0 or value[close + 1:close + 2] != ":":
+            return None
+        return value[1:close], value[close + 2:]
+    if value.count(":") != 1:
+        return None
+    host, port = value.split(":")
+    return host, port
+
+
+# --- public single-value checks ----------------------------------------------------------
+
+def validate_dns1123_label(value: str, field: str) -> None:
+    """RFC 1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters."""
+    if not _is_dns1123_label(value):
+        raise ValidationError(field, value, f"must be {_DNS_LABEL_RULE}, e.g. 'shenzhen-edge'")
+
+
+def validate_dns1123_subdomain(value: str, field: str) -> None:
+    """RFC 1123 subdomain: dot-separated labels, at most 253 characters."""
+    if not _is_dns1123_subdomain(value):
+        raise ValidationError(field, value, f"must be {_DNS_SUBDOMAIN_RULE}")
+
+
+def _validate_label_key(key: object, field: str) -> None:
+    rule = ("a label key is an optional DNS subdomain prefix and '/' followed by a name of at "
+            "most 63 characters ([A-Za-z0-9._-], starting and ending with a letter or digit), "
+            "e.g. 'superedge.io/site' or 'zone'")
+    if not isinstance(key, str) or not key:
+        raise ValidationError(field, key, rule)
+    prefix, slash, name = key.rpartition("/")
+    if slash and not _is_dns1123_subdomain(prefix):
+        raise ValidationError(field, key, f"the prefix {prefix!r} is not a DNS subdomain; {rule}")
+    if len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
+        raise ValidationError(field, key, rule)
+
+
+def _validate_label_value(value: object, field: str) -> None:
+    if not isinstance(value, str) or (
+            value and (len(value) > 63 or not _LABEL_VALUE.fullmatch(value))):
+        raise ValidationError(field, value, "a label value is empty or at most 63 characters "
+                              "of [A-Za-z0-9._-], starting and ending with a letter or digit")
+
+
+def validate_labels(labels: Mapping[str, str], field: str) -> None:
+    """Kubernetes label keys and values; `field` is e.g. 'labels'."""
+    if not isinstance(labels, Mapping):
+        raise ValidationError(field, labels, "must be a mapping of label key to label value")
+    for key, value in labels.items():
+        _validate_label_key(key, field)
+        _validate_label_value(value, f"{field}[{key!r}]")
+
+
+def validate_taints(taints: Sequence[str], field: str) -> None:
+    """Taints written as 'key[=value]:Effect'; `field` is e.g. 'taints'."""
+    rule = ("a taint is 'key[=value]:Effect' with Effect one of "
+            f"{', '.join(TAINT_EFFECTS)}, e.g. 'dedicated=edge:NoSchedule'")
+    if isinstance(taints, str) or not isinstance(taints, Sequence):
+        raise ValidationError(field, taints, "must be a list of taints; " + rule)
+    for i, taint in enumerate(taints):
+        f = f"{field}[{i}]"
+        if not isinstance(taint, str) or ":" not in taint:
+            raise ValidationError(f, taint, rule)
+        key_value, _, effect = taint.rpartition(":")
+        if effect not in TAINT_EFFECTS:
+            raise ValidationError(f, taint, f"unknown effect {effect!r}; {rule}")
+        key, _, value = key_value.partition("=")
+        try:
+            _validate_label_key(key, f)
+            _validate_label_value(value, f)
+        except ValidationError as e:
+            raise ValidationError(f, taint, f"{e.allowed}; {rule}") from None
+
+
+def validate_duration(value: str, field: str) -> None:
+    """A non-negative Go duration ('24h', '1h30m', '90s', '0')."""
+    if not isinstance(value, str) or not (value == "0" or _DURATION.fullmatch(value)):
+        raise ValidationError(field, value, "must be a non-negative Go duration: numbers with "
+                              "units h, m, s, ms, us, ns, e.g. '24h', '1h30m', '90s', or '0'")
+
+
+# --- hosts -------------------------------------------------------------------------------
+
+def _validate_private_key_file(value: object, field: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, value, "must be the path of an SSH private key file")
+    path = _local_file(value)
+    if not path.is_file():
+        raise ValidationError(field, value, f"no such file ({path}); give the path of an "
+                              "existing SSH private key ('~' is expanded)")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(200)
+    except OSError as e:
+        raise ValidationError(field, value, f"cannot be read ({e.strerror}); make it readable "
+                              "by the user running cdktf") from None
+    if head.startswith(b"ssh-") or head.startswith(b"ecdsa-") or value.endswith(".pub"):
+        raise ValidationError(field, value, "is a public key; give the private key file "
+                              "(the same path without '.pub')")
+    if not (head.startswith(b"-----BEGIN") and b"PRIVATE KEY-----" in head):
+        raise ValidationError(field, value, "is not an unencrypted OpenSSH/PEM private key "
+                              "(it must start with '-----BEGIN ... PRIVATE KEY-----')")
+
+
+def _validate_password_env(value: object, field: str) -> None:
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise ValidationError(field, value, "must be the name of an environment variable "
+                              "([A-Za-z_][A-Za-z0-9_]*) that holds the SSH password")
+    if value not in os.environ:
+        raise ValidationError(field, value, f"the environment variable {value} is not set; "
+                              "export it with the SSH password before running cdktf")
+    if not os.environ[value]:
+        raise ValidationError(field, value, f"the environment variable {value} is empty; "
+                              "set it to the SSH password")
+
+
+def validate_host(host: Host, field: str) -> None:
+    """An SSH-reachable host; `field` is its path, e.g. 'masters[0]'. A bastion is checked
+    the same way, as `<field>.bastion`."""
+    if not isinstance(host, Host):
+        raise ValidationError(field, host, "must be a Host(address, port=22, user='root', "
+                              "private_key_file=... or password_env=...)")
+    if not _is_address(host.address):
+        raise ValidationError(f"{field}.address", host.address, f"must be {_ADDRESS_RULE}")
+    if not _is_port(host.port):
+        raise ValidationError(f"{field}.port", host.port,
+                              "must be an integer TCP port from 1 to 65535 (SSH: usually 22)")
+    if not isinstance(host.user, str) or not host.user.strip():
+        raise ValidationError(f"{field}.user", host.user,
+                              "must be a non-empty login name, e.g. 'root' or 'ubuntu'")
+    if any(c.isspace() or c in ":@/" for c in host.user):
+        raise ValidationError(f"{field}.user", host.user, "must be a login name without "
+                              "spaces, ':', '@' or '/', e.g. 'root'")
+    if host.private_key_file is None and host.password_env is None:
+        raise ValidationError(f"{field}.private_key_file", None, "the host has no SSH "
+                              "credentials: set private_key_file (path of a private key) or "
+                              "password_env (name of an environment variable holding the "
+                              "password); an SSH agent alone is not supported yet")
+    if host.private_key_file is not None:
+        _validate_private_key_file(host.private_key_file, f"{field}.private_key_file")
+    if host.password_env is not None:
+        _validate_password_env(host.password_env, f"{field}.password_env")
+    if host.host_key is not None and (not isinstance(host.host_key, str)
+                                      or not _HOST_KEY.fullmatch(host.host_key.strip())):
+        raise ValidationError(f"{field}.host_key", host.host_key, "must be one OpenSSH public "
+                              "key line, '<type> <base64>', e.g. the output of "
+                              "'ssh-keyscan -t ed25519 <host>' without the host name")
+    if host.name is not None:
+        validate_dns1123_subdomain(host.name, f"{field}.name")
+    if host.bastion is not None:
+        if not isinstance(host.bastion, Host):
+            raise ValidationError(f"{field}.bastion", host.bastion, "must be a Host or None")
+        if host.bastion.bastion is not None:
+            raise ValidationError(f"{field}.bastion.bastion", host.bastion.bastion.address,
+                                  "a bastion cannot have its own bastion (Terraform supports "
+                                  "one jump host); leave bastion.bastion out")
+        validate_host(host.bastion, f"{field}.bastion")
+
+
+def validate_node_host(host: Host, field: str) -> None:
+    """`validate_host`, plus: the host's key (name, else address) must be usable as a
+    Kubernetes node name."""
+    validate_host(host, field)
+    if host.name is None and not _is_dns1123_subdomain(host.address):
+        raise ValidationError(f"{field}.name", None, f"the address {host.address!r} cannot be "
+                              "a Kubernetes node name; set name= to a DNS-1123 subdomain, "
+                              "e.g. 'master-1'")
+
+
+# --- the cluster -------------------------------------------------------------------------
+
+def _validate_masters(masters: object) -> None:
+    if isinstance(masters, (str, Host)) or not isinstance(masters, Sequence):
+        raise ValidationError("masters", masters, "must be a list of Host, e.g. "
+                              "masters=[Host('203.0.113.10', private_key_file='~/.ssh/id_ed25519')]")
+    if len(masters) == 0:
+        raise ValidationError("masters", [], "give at least one master (1, 3 or 5 for etcd "
+                              "quorum)")
+    for i, host in enumerate(masters):
+        validate_node_host(host, f"masters[{i}]")
+    seen_ssh: dict[tuple[str, int], int] = {}
+    seen_key: dict[str, int] = {}
+    for i, host in enumerate(masters):
+        ssh = (host.address, host.port)
+        if ssh in seen_ssh:
+            raise ValidationError(f"masters[{i}].address", host.address,
+                                  f"masters[{seen_ssh[ssh]}] already uses "
+                                  f"{host.address} port {host.port}; every master must be a "
+                                  "different machine")
+        seen_ssh[ssh] = i
+        if host.key in seen_key:
+            f = f"masters[{i}].name" if host.name is not None else f"masters[{i}].address"
+            raise ValidationError(f, host.key, f"masters[{seen_key[host.key]}] already has "
+                                  f"the node name {host.key!r}; give each master a "
+                                  "different name=")
+        seen_key[host.key] = i
+    if len(masters) % 2 == 0:
+        raise ValidationError("masters", len(masters), "an odd number of masters is required "
+                              "(1, 3, 5, …): etcd needs a majority, so an even count adds "
+                              "no fault tolerance; add or remove one master")
+
+
+def _validate_endpoint(value: object, field: str) -> None:
+    rule = ("must be 'host:port' of your load balancer, e.g. 'lb.example.com:6443' or "
+            "'[2001:db8::1]:6443'")
+    parts = _split_host_port(value) if isinstance(value, str) else None
+    if parts is None:
+        raise ValidationError(field, value, rule)
+    host, port = parts
+    if not _is_address(host) or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValidationError(field, value, rule)
+
+
+def _validate_ha(spec: ClusterSpec) -> None:
+    ha = spec.ha
+    if ha is None:
+        if len(spec.masters) > 1 and not spec.api_server_address:
+            raise ValidationError("ha", None, f"{len(spec.masters)} masters need one address "
+                                  "for the API server: set ha=HA(vip='<free IP>') for kube-vip, "
+                                  "ha=HA(endpoint='<lb>:6443') for your own load balancer, or "
+                                  "api_server_address to a name that reaches all masters")
+        return
+    if not isinstance(ha, HA):
+        raise ValidationError("ha", ha, "must be HA(vip=...) or HA(endpoint=...), or None")
+    if ha.vip is None and ha.endpoint is None:
+        raise ValidationError("ha", ha, "set exactly one of vip (a free IP that kube-vip "
+                              "serves) or endpoint ('host:port' of your load balancer)")
+    if ha.vip is not None and ha.endpoint is not None:
+        raise ValidationError("ha", ha, "set only one of vip (kube-vip) or endpoint (your own "
+                              "load balancer), not both")
+    if ha.vip is not None:
+        if not _is_ip(ha.vip):
+            raise ValidationError("ha.vip", ha.vip, "must be an IP address (a free address in "
+                                  "the masters' subnet that kube-vip will serve), e.g. "
+                                  "'192.168.1.100'")
+        ip = ipaddress.ip_address(ha.vip)
+        if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local:
+            raise ValidationError("ha.vip", ha.vip, "must be a unicast address in the masters' "
+                                  "subnet, not loopback, unspecified, multicast or link-local")
+        for i, host in enumerate(spec.masters):
+            if _is_ip(host.address) and ipaddress.ip_address(host.address) == ip:
+                raise ValidationError("ha.vip", ha.vip, f"is masters[{i}].address; the VIP "
+                                      "must be a free address no host uses")
+        if ha.interface is not None and (not isinstance(ha.interface, str)
+                                         or not _IFNAME.fullmatch(ha.interface)):
+            raise ValidationError("ha.interface", ha.interface, "must be a network interface "
+                                  "name (1-15 characters, no spaces, '/' or ':'), e.g. 'eth0'")
+    else:
+        if ha.interface is not None:
+            raise ValidationError("ha.interface", ha.interface, "only applies with ha.vip "
+                                  "(kube-vip); leave it out with ha.endpoint")
+        _validate_endpoint(ha.endpoint, "ha.endpoint")
+
+
+def _validate_versions(spec: ClusterSpec) -> None:
+    se = spec.superedge
+    if not isinstance(se, SuperEdge):
+        raise ValidationError("superedge", se, "must be SuperEdge(version=...)")
+    if se.version not in SUPPORTED_VERSIONS:
+        raise ValidationError("superedge.version", se.version,
+                              f"supported pairs: {_supported_pairs()}")
+    if spec.kubernetes_version not in SUPPORTED_VERSIONS[se.version]:
+        hint = ""
+        if isinstance(spec.kubernetes_version, str) and spec.kubernetes_version.startswith("v"):
+            hint = " (write the version without the leading 'v')"
+        raise ValidationError("kubernetes_version", spec.kubernetes_version,
+                              f"SuperEdge {se.version} installs Kubernetes "
+                              f"{' or '.join(SUPPORTED_VERSIONS[se.version])}{hint}; "
+                              f"supported pairs: {_supported_pairs()}")
+
+
+def _validate_superedge(se: SuperEdge) -> None:
+    if se.image_repository is not None and (
+            not isinstance(se.image_repository, str) or not se.image_repository
+            or "://" in se.image_repository or any(c.isspace() for c in se.image_repository)
+            or se.image_repository.endswith("/")):
+        raise ValidationError("superedge.image_repository", se.image_repository,
+                              "must be an image repository without scheme or trailing '/', "
+                              "e.g. 'superedge.tencentcloudcr.com/superedge', or None for "
+                              "edgeadm's default")
+    rule = ("must be an IPv4 link-local address in 169.254.1.0-169.254.254.255 (RFC 3927), "
+            f"not 169.254.169.254 (cloud metadata); edgeadm's default is "
+            f"{DEFAULT_VIRTUAL_ADDRESS}")
+    try:
+        va = ipaddress.IPv4Address(se.virtual_address)
+    except (ValueError, TypeError):
+        raise ValidationError("superedge.virtual_address", se.virtual_address, rule) from None
+    if (va not in _LINK_LOCAL or any(va in n for n in _LINK_LOCAL_RESERVED)
+            or va == _CLOUD_METADATA):
+        raise ValidationError("superedge.virtual_address", se.virtual_address, rule)
+
+
+def _validate_install_package(pkg: object) -> None:
+    if not isinstance(pkg, InstallPackage):
+        raise ValidationError("install_package", pkg, "must be InstallPackage(path=... or "
+                              "url=..., sha256=...)")
+    if (pkg.path is None) == (pkg.url is None):
+        raise ValidationError("install_package", pkg, "set exactly one of path (a local "
+                              "kube-linux-<arch>-v<version>.tar.gz, uploaded to each host) or "
+                              "url (downloaded by each host)")
+    if pkg.sha256 is None:
+        raise ValidationError("install_package.sha256", None, "is required: the SHA-256 of the "
+                              "package, 64 lowercase hex characters (sha256sum <file>)")
+    if not isinstance(pkg.sha256, str) or not _SHA256.fullmatch(pkg.sha256):
+        raise ValidationError("install_package.sha256", pkg.sha256, "must be 64 lowercase hex "
+                              "characters, as printed by 'sha256sum <file>'")
+    if pkg.path is not None:
+        if not isinstance(pkg.path, str) or not _local_file(pkg.path).is_file():
+            raise ValidationError("install_package.path", pkg.path, "no such file; give the "
+                                  "path of the downloaded kube-linux-<arch>-v<version>.tar.gz "
+                                  "('~' is expanded)")
+    else:
+        u = urlparse(pkg.url) if isinstance(pkg.url, str) else None
+        if u is None or u.scheme not in ("http", "https") or not u.netloc:
+            raise ValidationError("install_package.url", pkg.url, "must be an http:// or "
+                                  "https:// URL that every host can download")
+    if pkg.arch not in ARCHES:
+        raise ValidationError("install_package.arch", pkg.arch,
+                              f"must be one of {', '.join(ARCHES)}")
+
+
+def _network(value: object, field: str, what: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except (ValueError, TypeError) as e:
+        hint = ""
+        if isinstance(value, str):
+            try:
+                hint = f" (did you mean {ipaddress.ip_network(value, strict=False)}?)"
+            except ValueError:
+                pass
+        raise ValidationError(field, value, f"must be an IPv4 network in CIDR notation with "
+                              f"no host bits set, e.g. '{what}'{hint}") from e
+    if net.version != 4:
+        raise ValidationError(field, value, f"must be an IPv4 network (IPv6 is not supported "
+                              f"yet), e.g. '{what}'")
+    return net
+
+
+def _validate_networks(spec: ClusterSpec) -> None:
+    pod = _network(spec.pod_cidr, "pod_cidr", "10.244.0.0/16")
+    if not POD_PREFIX_MIN <= pod.prefixlen <= POD_PREFIX_MAX:
+        raise ValidationError("pod_cidr", spec.pod_cidr, f"the prefix length must be from "
+                              f"/{POD_PREFIX_MIN} to /{POD_PREFIX_MAX} (each node gets a /24), "
+                              "e.g. '10.244.0.0/16'")
+    svc = _network(spec.service_cidr, "service_cidr", "10.96.0.0/12")
+    if not SERVICE_PREFIX_MIN <= svc.prefixlen <= SERVICE_PREFIX_MAX:
+        raise ValidationError("service_cidr", spec.service_cidr, f"the prefix length must be "
+                              f"from /{SERVICE_PREFIX_MIN} to /{SERVICE_PREFIX_MAX} (kube-"
+                              "apiserver limit), e.g. '10.96.0.0/12'")
+    if pod.overlaps(svc):
+        raise ValidationError("service_cidr", spec.service_cidr, f"overlaps pod_cidr "
+                              f"{spec.pod_cidr}; choose non-overlapping ranges, e.g. pod_cidr "
+                              "'10.244.0.0/16' and service_cidr '10.96.0.0/12'")
+    va = ipaddress.IPv4Address(spec.superedge.virtual_address)
+    for field, value, net in (("pod_cidr", spec.pod_cidr, pod),
+                              ("service_cidr", spec.service_cidr, svc)):
+        if va in net:
+            raise ValidationError(field, value, "contains superedge.virtual_address "
+                                  f"{spec.superedge.virtual_address}; use a range outside "
+                                  "169.254.0.0/16")
+        used = [(f"masters[{i}].address", h.address) for i, h in enumerate(spec.masters)]
+        used += [("ha.vip", spec.ha.vip)] if spec.ha and spec.ha.vip else []
+        used += [("api_server_address", spec.api_server_address)]
+        for name, addr in used:
+            if _is_ip(addr) and ipaddress.ip_address(addr) in net:
+                raise ValidationError(field, value, f"contains {name} {addr}; the cluster's "
+                                      "ranges must not overlap the hosts' network")
+
+
+def _validate_registry(reg: object) -> None:
+    if not isinstance(reg, Registry):
+        raise ValidationError("registry", reg, "must be Registry(domain=..., address=...) or None")
+    if reg.domain is not None:
+        validate_dns1123_subdomain(reg.domain, "registry.domain")
+    if reg.address is not None:
+        if reg.domain is None:
+            raise ValidationError("registry.domain", None, f"registry.address {reg.address!r} "
+                                  "is written to /etc/hosts under registry.domain; set domain "
+                                  "too, e.g. 'registry.example.com'")
+        if not _is_ip(reg.address):
+            raise ValidationError("registry.address", reg.address, "must be the registry's IP "
+                                  "address (written to /etc/hosts for registry.domain)")
+    if not isinstance(reg.insecure, bool):
+        raise ValidationError("registry.insecure", reg.insecure, "must be True or False")
+    if isinstance(reg.mirrors, str) or not isinstance(reg.mirrors, Sequence):
+        raise ValidationError("registry.mirrors", reg.mirrors, "must be a list of URLs")
+    for i, m in enumerate(reg.mirrors):
+        u = urlparse(m) if isinstance(m, str) else None
+        if u is None or u.scheme not in ("http", "https") or not u.netloc:
+            raise ValidationError(f"registry.mirrors[{i}]", m, "must be an http:// or https:// "
+                                  "URL, e.g. 'https://mirror.example.com'")
+
+
+def _validate_files(files: object) -> None:
+    if isinstance(files, str) or not isinstance(files, Sequence):
+        raise ValidationError("files", files, "must be a list of File(src, dst)")
+    dsts: dict[str, int] = {}
+    for i, f in enumerate(files):
+        if not isinstance(f, File):
+            raise ValidationError(f"files[{i}]", f, "must be File(src, dst, mode='0644')")
+        if not isinstance(f.src, str) or not _local_file(f.src).is_file():
+            raise ValidationError(f"files[{i}].src", f.src, "no such local file ('~' is "
+                                  "expanded); give the path of an existing file")
+        if (not isinstance(f.dst, str) or not PurePosixPath(f.dst).is_absolute()
+                or f.dst.endswith("/") or any(c in f.dst for c in "\n\r\0")):
+            raise ValidationError(f"files[{i}].dst", f.dst, "must be an absolute file path on "
+                                  "the hosts, e.g. '/etc/myapp/config.yaml'")
+        if f.dst in dsts:
+            raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[f.dst]}] already "
+                                  "copies to this path; each dst must be different")
+        dsts[f.dst] = i
+        if not isinstance(f.mode, str) or not _MODE.fullmatch(f.mode):
+            raise ValidationError(f"files[{i}].mode", f.mode, "must be an octal mode string "
+                                  "such as '0644' or '0600'")
+
+
+def _validate_hooks(hooks: object) -> None:
+    if not isinstance(hooks, Hooks):
+        raise ValidationError("hooks", hooks, "must be Hooks(pre_install=..., ...)")
+    for name in ("pre_install", "post_install", "pre_cluster_install", "post_cluster_install"):
+        value = getattr(hooks, name)
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"hooks.{name}", value, "must be the text of a shell script "
+                                  "(a str), or None to run nothing")
+
+
+def _validate_credentials(spec: ClusterSpec) -> None:
+    if spec.credentials_dir is not None:
+        if not isinstance(spec.credentials_dir, str) or not spec.credentials_dir:
+            raise ValidationError("credentials_dir", spec.credentials_dir,
+                                  "must be a directory path, or None for the default")
+        p = _local_file(spec.credentials_dir)
+        if p.exists() and not p.is_dir():
+            raise ValidationError("credentials_dir", spec.credentials_dir, "exists and is not "
+                                  "a directory; give a directory path (created if missing)")
+    if (spec.ca_cert_file is None) != (spec.ca_key_file is None):
+        missing = "ca_key_file" if spec.ca_key_file is None else "ca_cert_file"
+        raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "
+                              "both (your own cluster CA) or neither (a new CA is generated)")
+    for name in ("ca_cert_file", "ca_key_file"):
+        value = getattr(spec, name)
+        if value is not None and (not isinstance(value, str) or not _local_file(value).is_file()):
+            raise ValidationError(name, value, "no such file ('~' is expanded); give the path "
+                                  "of an existing PEM file")
+
+
+def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
+    """Check every prop of `spec`; raise `ValidationError` on the first problem.
+    `step_names` are the steps of the chain, the only names `skip_steps` may hold."""
+    if not isinstance(spec, ClusterSpec):
+        raise ValidationError("spec", spec, "must be a ClusterSpec")
+    validate_dns1123_label(spec.name, "name")
+    _validate_masters(spec.masters)
+    _validate_ha(spec)
+    if spec.api_server_address is not None and not _is_address(spec.api_server_address):
+        raise ValidationError("api_server_address", spec.api_server_address,
+                              f"must be {_ADDRESS_RULE}, that edge nodes can reach")
+    if not _is_port(spec.api_server_port):
+        raise ValidationError("api_server_port", spec.api_server_port,
+                              "must be an integer TCP port from 1 to 65535 (default 6443)")
+    _validate_versions(spec)
+    _validate_install_package(spec.install_package)
+    _validate_superedge(spec.superedge)
+    _validate_networks(spec)
+    validate_dns1123_subdomain(spec.dns_domain, "dns_domain")
+    if isinstance(spec.cert_sans, str) or not isinstance(spec.cert_sans, Sequence):
+        raise ValidationError("cert_sans", spec.cert_sans, "must be a list of IP addresses "
+                              "and DNS names")
+    for i, san in enumerate(spec.cert_sans):
+        if not (_is_ip(san) or _is_dns1123_subdomain(san) or (
+                isinstance(san, str) and san.startswith("*.")
+                and _is_dns1123_subdomain(san[2:]))):
+            raise ValidationError(f"cert_sans[{i}]", san, "must be an IP address or a DNS name "
+                                  "(RFC 1123, lowercase; '*.example.com' allowed), e.g. the "
+                                  "masters' public IP or domain")
+    if spec.container_runtime not in CONTAINER_RUNTIMES:
+        raise ValidationError("container_runtime", spec.container_runtime,
+                              f"must be one of {', '.join(CONTAINER_RUNTIMES)}")
+    if spec.registry is not None:
+        _validate_registry(spec.registry)
+    _validate_files(spec.files)
+    _validate_hooks(spec.hooks)
+    if isinstance(spec.skip_steps, str) or not isinstance(spec.skip_steps, Sequence):
+        raise ValidationError("skip_steps", spec.skip_steps, "must be a list of step names")
+    for i, step in enumerate(spec.skip_steps):
+        if step not in step_names:
+            raise ValidationError(f"skip_steps[{i}]", step,
+                                  f"unknown step; known steps: {', '.join(step_names)}")
+    validate_duration(spec.join_token_ttl, "join_token_ttl")
+    _validate_credentials(spec)
+    validate_labels(spec.labels, "labels")

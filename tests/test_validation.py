@@ -1,0 +1,617 @@
+"""validation.py: every bad prop is refused with a message naming the field and the value."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from edge_constructs.errors import ValidationError
+from edge_constructs.models import (HA, ClusterSpec, File, Hooks, Host, InstallPackage,
+                                    Registry, SuperEdge)
+from edge_constructs.validation import (SUPPORTED_VERSIONS, validate_cluster,
+                                        validate_dns1123_label, validate_dns1123_subdomain,
+                                        validate_duration, validate_host, validate_labels,
+                                        validate_taints)
+
+STEPS = ("EnsureCopyFiles", "EnsureSysctl", "EnsureDisableSwap", "EnsureKubeadmInit")
+SHA = "a" * 64
+KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+@pytest.fixture
+def key(tmp_path):
+    p = tmp_path / "id_ed25519"
+    p.write_text(KEY_TEXT)
+    return str(p)
+
+
+@pytest.fixture
+def package(tmp_path):
+    p = tmp_path / "kube-linux-amd64-v1.22.6.tar.gz"
+    p.write_bytes(b"not really a tarball")
+    return str(p)
+
+
+@pytest.fixture
+def host(key):
+    def make(address="203.0.113.10", **kw):
+        kw.setdefault("private_key_file", key)
+        return Host(address, **kw)
+    return make
+
+
+@pytest.fixture
+def spec(host, package):
+    return ClusterSpec(
+        name="shenzhen-edge",
+        masters=[host()],
+        api_server_address="edge.example.com",
+        kubernetes_version="1.22.6",
+        install_package=InstallPackage(path=package, sha256=SHA),
+        superedge=SuperEdge(version="v0.9.0"),
+    )
+
+
+def fails(spec, field, value, *, step_names=STEPS):
+    with pytest.raises(ValidationError) as exc:
+        validate_cluster(spec, step_names=step_names)
+    err = exc.value
+    assert err.field == field, str(err)
+    assert str(value) in str(err), str(err)
+    assert str(err).startswith(field + ":")
+    return str(err)
+
+
+def with_(spec, **kw):
+    return dataclasses.replace(spec, **kw)
+
+
+# --- good specs ----------------------------------------------------------------------------
+
+def test_good_spec_passes(spec):
+    validate_cluster(spec, step_names=STEPS)
+
+
+def test_good_full_spec_passes(spec, host, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGE_SSH_PASSWORD", "s3cret")
+    src = tmp_path / "app.conf"
+    src.write_text("x")
+    full = with_(
+        spec,
+        masters=[host("192.0.2.1", name="master-1"),
+                 host("master2.example.com", port=2222, user="ubuntu"),
+                 Host("2001:db8::3", name="master-3", password_env="EDGE_SSH_PASSWORD",
+                      bastion=host("bastion.example.com"),
+                      host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x comment")],
+        api_server_address=None,
+        ha=HA(vip="192.0.2.100", interface="eth0"),
+        cert_sans=["203.0.113.10", "edge.example.com", "*.edge.example.com"],
+        container_runtime="docker",
+        registry=Registry(domain="registry.example.com", address="192.0.2.50",
+                          mirrors=["https://mirror.example.com"]),
+        files=[File(str(src), "/etc/app/app.conf", "0600")],
+        hooks=Hooks(pre_install="echo hi"),
+        skip_steps=["EnsureSysctl"],
+        join_token_ttl="1h30m",
+        labels={"superedge.io/site": "shenzhen", "zone": ""},
+    )
+    validate_cluster(full, step_names=STEPS)
+    validate_cluster(with_(full, ha=HA(endpoint="lb.example.com:6443")), step_names=STEPS)
+    validate_cluster(with_(full, ha=None, api_server_address="lb.example.com"),
+                     step_names=STEPS)
+
+
+def test_url_install_package_passes(spec):
+    validate_cluster(with_(spec, install_package=InstallPackage(
+        url="https://example.com/kube-linux-arm64-v1.22.6.tar.gz", sha256=SHA, arch="arm64")),
+        step_names=STEPS)
+
+
+def test_tilde_in_key_path_is_expanded(spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_ed25519").write_text(KEY_TEXT)
+    validate_cluster(with_(spec, masters=[Host("203.0.113.10",
+                                               private_key_file="~/.ssh/id_ed25519")]),
+                     step_names=STEPS)
+
+
+def test_supported_versions_include_v0_9_0():
+    assert SUPPORTED_VERSIONS["v0.9.0"] == ("1.22.6",)
+
+
+# --- hosts ---------------------------------------------------------------------------------
+
+def test_fails_when_host_address_is_not_ip_nor_hostname(spec, host):
+    fails(with_(spec, masters=[host("bad_host!")]), "masters[0].address", "bad_host!")
+
+
+def test_fails_when_host_address_is_malformed_ipv4(spec, host):
+    fails(with_(spec, masters=[host("10.0.0.256")]), "masters[0].address", "10.0.0.256")
+
+
+def test_fails_when_host_address_is_uppercase(spec, host):
+    fails(with_(spec, masters=[host("Node1.Example.com")]), "masters[0].address",
+          "Node1.Example.com")
+
+
+def test_fails_when_host_port_is_zero(spec, host):
+    fails(with_(spec, masters=[host(port=0)]), "masters[0].port", "0")
+
+
+def test_fails_when_host_port_is_too_large(spec, host):
+    fails(with_(spec, masters=[host(port=70000)]), "masters[0].port", "70000")
+
+
+def test_fails_when_host_port_is_a_string(spec, host):
+    fails(with_(spec, masters=[host(port="22")]), "masters[0].port", "22")
+
+
+def test_fails_when_host_user_is_empty(spec, host):
+    msg = fails(with_(spec, masters=[host(user="")]), "masters[0].user", "''")
+    assert "root" in msg
+
+
+def test_fails_when_host_has_no_credentials(spec):
+    msg = fails(with_(spec, masters=[Host("203.0.113.10")]),
+                "masters[0].private_key_file", "None")
+    assert "password_env" in msg
+
+
+def test_fails_when_private_key_file_does_not_exist(spec, host, tmp_path):
+    missing = str(tmp_path / "nope")
+    fails(with_(spec, masters=[host(private_key_file=missing)]),
+          "masters[0].private_key_file", missing)
+
+
+def test_fails_when_private_key_file_is_a_public_key(spec, host, tmp_path):
+    pub = tmp_path / "id_ed25519.pub"
+    pub.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA user@host\n")
+    msg = fails(with_(spec, masters=[host(private_key_file=str(pub))]),
+                "masters[0].private_key_file", str(pub))
+    assert "public key" in msg
+
+
+def test_fails_when_password_env_is_not_set(spec, monkeypatch):
+    monkeypatch.delenv("EDGE_TEST_UNSET_PW", raising=False)
+    fails(with_(spec, masters=[Host("203.0.113.10", password_env="EDGE_TEST_UNSET_PW")]),
+          "masters[0].password_env", "EDGE_TEST_UNSET_PW")
+
+
+def test_fails_when_host_key_is_malformed(spec, host):
+    fails(with_(spec, masters=[host(host_key="not a key")]), "masters[0].host_key", "not a key")
+
+
+def test_fails_when_host_name_is_not_a_node_name(spec, host):
+    fails(with_(spec, masters=[host(name="Master_1")]), "masters[0].name", "Master_1")
+
+
+def test_fails_when_ipv6_master_has_no_name(spec, host):
+    fails(with_(spec, masters=[host("2001:db8::1")]), "masters[0].name", "2001:db8::1")
+
+
+def test_fails_when_bastion_is_invalid(spec, host):
+    fails(with_(spec, masters=[host(bastion=host("bad host"))]),
+          "masters[0].bastion.address", "bad host")
+
+
+def test_fails_when_bastion_has_no_credentials(spec, host):
+    fails(with_(spec, masters=[host(bastion=Host("198.51.100.1"))]),
+          "masters[0].bastion.private_key_file", "None")
+
+
+def test_fails_when_bastion_has_a_bastion(spec, host):
+    fails(with_(spec, masters=[host(bastion=host("198.51.100.1", bastion=host("198.51.100.2")))]),
+          "masters[0].bastion.bastion", "198.51.100.2")
+
+
+def test_fails_when_second_master_is_invalid(spec, host):
+    fails(with_(spec, masters=[host("192.0.2.1"), host("192.0.2.2", port=-1), host("192.0.2.3")]),
+          "masters[1].port", "-1")
+
+
+def test_validate_host_directly(host):
+    validate_host(host(), "nodes[0]")
+    with pytest.raises(ValidationError) as exc:
+        validate_host(host("-bad-"), "nodes[3]")
+    assert exc.value.field == "nodes[3].address"
+
+
+# --- masters -------------------------------------------------------------------------------
+
+def test_fails_when_no_masters(spec):
+    fails(with_(spec, masters=[]), "masters", "[]")
+
+
+def test_fails_when_masters_is_a_single_host(spec, host):
+    fails(with_(spec, masters=host()), "masters", "203.0.113.10")
+
+
+def test_fails_when_masters_count_is_even(spec, host):
+    msg = fails(with_(spec, masters=[host("192.0.2.1"), host("192.0.2.2")]), "masters", "2")
+    assert "odd" in msg
+
+
+def test_fails_when_master_address_and_port_repeat(spec, host):
+    fails(with_(spec, masters=[host("192.0.2.1"), host("192.0.2.2"), host("192.0.2.1")]),
+          "masters[2].address", "192.0.2.1")
+
+
+def test_fails_when_master_name_repeats(spec, host):
+    fails(with_(spec, masters=[host("192.0.2.1", name="m1"), host("192.0.2.2", name="m1"),
+                               host("192.0.2.3")]),
+          "masters[1].name", "m1")
+
+
+def test_fails_when_masters_share_address_with_different_ports_and_no_names(spec, host):
+    msg = fails(with_(spec, masters=[host("192.0.2.1"), host("192.0.2.1", port=2222),
+                                     host("192.0.2.3")]),
+                "masters[1].address", "192.0.2.1")
+    assert "name" in msg
+
+
+# --- HA ------------------------------------------------------------------------------------
+
+def test_fails_when_ha_has_neither_vip_nor_endpoint(spec):
+    fails(with_(spec, ha=HA()), "ha", "HA(")
+
+
+def test_fails_when_ha_has_both_vip_and_endpoint(spec):
+    msg = fails(with_(spec, ha=HA(vip="192.0.2.100", endpoint="lb.example.com:6443")),
+                "ha", "192.0.2.100")
+    assert "not both" in msg
+
+
+def test_fails_when_several_masters_without_ha_nor_api_server_address(spec, host):
+    msg = fails(with_(spec, api_server_address=None,
+                      masters=[host("192.0.2.1"), host("192.0.2.2"), host("192.0.2.3")]),
+                "ha", "None")
+    assert "api_server_address" in msg and "vip" in msg
+
+
+def test_fails_when_ha_vip_is_not_an_ip(spec):
+    fails(with_(spec, ha=HA(vip="vip.example.com")), "ha.vip", "vip.example.com")
+
+
+def test_fails_when_ha_vip_is_a_master_address(spec):
+    fails(with_(spec, ha=HA(vip="203.0.113.10")), "ha.vip", "203.0.113.10")
+
+
+def test_fails_when_ha_interface_is_invalid(spec):
+    fails(with_(spec, ha=HA(vip="192.0.2.100", interface="eth 0")), "ha.interface", "eth 0")
+
+
+def test_fails_when_ha_endpoint_has_no_port(spec):
+    fails(with_(spec, ha=HA(endpoint="lb.example.com")), "ha.endpoint", "lb.example.com")
+
+
+def test_fails_when_ha_endpoint_port_is_out_of_range(spec):
+    fails(with_(spec, ha=HA(endpoint="lb.example.com:99999")), "ha.endpoint",
+          "lb.example.com:99999")
+
+
+# --- API server ----------------------------------------------------------------------------
+
+def test_fails_when_api_server_address_is_invalid(spec):
+    fails(with_(spec, api_server_address="https://edge.example.com"), "api_server_address",
+          "https://edge.example.com")
+
+
+def test_fails_when_api_server_port_is_out_of_range(spec):
+    fails(with_(spec, api_server_port=65536), "api_server_port", "65536")
+
+
+# --- versions ------------------------------------------------------------------------------
+
+def test_fails_when_kubernetes_version_unsupported(spec):
+    msg = fails(with_(spec, kubernetes_version="1.24.0"), "kubernetes_version", "1.24.0")
+    assert "SuperEdge v0.9.0 with Kubernetes 1.22.6" in msg
+
+
+def test_fails_when_kubernetes_version_has_v_prefix(spec):
+    msg = fails(with_(spec, kubernetes_version="v1.22.6"), "kubernetes_version", "v1.22.6")
+    assert "leading 'v'" in msg
+
+
+def test_fails_when_superedge_version_unsupported(spec):
+    msg = fails(with_(spec, superedge=SuperEdge(version="v1.0.0")), "superedge.version",
+                "v1.0.0")
+    assert "SuperEdge v0.9.0 with Kubernetes 1.22.6" in msg
+
+
+def test_fails_when_version_pair_mismatches(spec):
+    fails(with_(spec, superedge=SuperEdge(version="v0.7.0")), "kubernetes_version", "1.22.6")
+
+
+# --- install package -----------------------------------------------------------------------
+
+def test_fails_when_install_package_has_neither_path_nor_url(spec):
+    fails(with_(spec, install_package=InstallPackage(sha256=SHA)), "install_package",
+          "InstallPackage(")
+
+
+def test_fails_when_install_package_has_both_path_and_url(spec, package):
+    fails(with_(spec, install_package=InstallPackage(path=package, url="https://x.example/p",
+                                                     sha256=SHA)),
+          "install_package", "https://x.example/p")
+
+
+def test_fails_when_install_package_sha256_missing(spec, package):
+    fails(with_(spec, install_package=InstallPackage(path=package)),
+          "install_package.sha256", "None")
+
+
+def test_fails_when_install_package_sha256_malformed(spec, package):
+    fails(with_(spec, install_package=InstallPackage(path=package, sha256="abc123")),
+          "install_package.sha256", "abc123")
+
+
+def test_fails_when_install_package_sha256_uppercase(spec, package):
+    fails(with_(spec, install_package=InstallPackage(path=package, sha256="A" * 64)),
+          "install_package.sha256", "A" * 64)
+
+
+def test_fails_when_install_package_path_does_not_exist(spec, tmp_path):
+    missing = str(tmp_path / "kube-linux-amd64-v1.22.6.tar.gz.missing")
+    fails(with_(spec, install_package=InstallPackage(path=missing, sha256=SHA)),
+          "install_package.path", missing)
+
+
+def test_fails_when_install_package_url_is_not_http(spec):
+    fails(with_(spec, install_package=InstallPackage(url="ftp://example.com/p.tgz", sha256=SHA)),
+          "install_package.url", "ftp://example.com/p.tgz")
+
+
+def test_fails_when_install_package_arch_unsupported(spec, package):
+    fails(with_(spec, install_package=InstallPackage(path=package, sha256=SHA, arch="x86_64")),
+          "install_package.arch", "x86_64")
+
+
+# --- SuperEdge -----------------------------------------------------------------------------
+
+def test_fails_when_virtual_address_not_link_local(spec):
+    msg = fails(with_(spec, superedge=SuperEdge(virtual_address="10.0.0.11")),
+                "superedge.virtual_address", "10.0.0.11")
+    assert "169.254.20.11" in msg
+
+
+def test_fails_when_virtual_address_is_cloud_metadata(spec):
+    fails(with_(spec, superedge=SuperEdge(virtual_address="169.254.169.254")),
+          "superedge.virtual_address", "169.254.169.254")
+
+
+def test_fails_when_virtual_address_is_not_an_ip(spec):
+    fails(with_(spec, superedge=SuperEdge(virtual_address="lite")),
+          "superedge.virtual_address", "lite")
+
+
+def test_fails_when_image_repository_has_scheme(spec):
+    fails(with_(spec, superedge=SuperEdge(image_repository="https://reg.example.com/se")),
+          "superedge.image_repository", "https://reg.example.com/se")
+
+
+# --- networks ------------------------------------------------------------------------------
+
+def test_fails_when_pod_cidr_is_invalid(spec):
+    fails(with_(spec, pod_cidr="10.244.0.0/33"), "pod_cidr", "10.244.0.0/33")
+
+
+def test_fails_when_pod_cidr_has_host_bits(spec):
+    msg = fails(with_(spec, pod_cidr="10.244.1.0/16"), "pod_cidr", "10.244.1.0/16")
+    assert "10.244.0.0/16" in msg
+
+
+def test_fails_when_pod_cidr_too_small_for_node_subnets(spec):
+    fails(with_(spec, pod_cidr="10.244.0.0/25"), "pod_cidr", "10.244.0.0/25")
+
+
+def test_fails_when_service_cidr_is_invalid(spec):
+    fails(with_(spec, service_cidr="10.96.0.0"), "service_cidr", "10.96.0.0")
+
+
+def test_fails_when_service_cidr_is_ipv6(spec):
+    fails(with_(spec, service_cidr="fd00::/112"), "service_cidr", "fd00::/112")
+
+
+def test_fails_when_cidrs_overlap(spec):
+    msg = fails(with_(spec, pod_cidr="10.0.0.0/8", service_cidr="10.96.0.0/12"),
+                "service_cidr", "10.96.0.0/12")
+    assert "10.0.0.0/8" in msg
+
+
+def test_fails_when_service_cidr_too_large(spec):
+    fails(with_(spec, service_cidr="10.0.0.0/11"), "service_cidr", "10.0.0.0/11")
+
+
+def test_fails_when_service_cidr_too_small(spec):
+    fails(with_(spec, service_cidr="10.96.0.0/29"), "service_cidr", "10.96.0.0/29")
+
+
+def test_fails_when_pod_cidr_contains_virtual_address(spec):
+    msg = fails(with_(spec, pod_cidr="169.254.0.0/16"), "pod_cidr", "169.254.0.0/16")
+    assert "169.254.20.11" in msg
+
+
+def test_fails_when_service_cidr_contains_virtual_address(spec):
+    fails(with_(spec, service_cidr="169.254.0.0/16"), "service_cidr", "169.254.0.0/16")
+
+
+def test_fails_when_pod_cidr_contains_a_master(spec, host):
+    msg = fails(with_(spec, masters=[host("10.244.3.4")]), "pod_cidr", "10.244.0.0/16")
+    assert "masters[0].address 10.244.3.4" in msg
+
+
+# --- misc props ----------------------------------------------------------------------------
+
+def test_fails_when_name_is_not_dns1123_label(spec):
+    fails(with_(spec, name="Shenzhen_Edge"), "name", "Shenzhen_Edge")
+
+
+def test_fails_when_name_is_too_long(spec):
+    fails(with_(spec, name="a" * 64), "name", "a" * 64)
+
+
+def test_fails_when_skip_steps_has_unknown_name(spec):
+    msg = fails(with_(spec, skip_steps=["EnsureSysctl", "EnsureNothing"]), "skip_steps[1]",
+                "EnsureNothing")
+    assert "EnsureCopyFiles, EnsureSysctl, EnsureDisableSwap, EnsureKubeadmInit" in msg
+
+
+def test_fails_when_container_runtime_unknown(spec):
+    fails(with_(spec, container_runtime="cri-o"), "container_runtime", "cri-o")
+
+
+def test_fails_when_dns_domain_invalid(spec):
+    fails(with_(spec, dns_domain="cluster..local"), "dns_domain", "cluster..local")
+
+
+def test_fails_when_join_token_ttl_not_a_duration(spec):
+    fails(with_(spec, join_token_ttl="1 day"), "join_token_ttl", "1 day")
+
+
+def test_fails_when_join_token_ttl_has_no_unit(spec):
+    fails(with_(spec, join_token_ttl="24"), "join_token_ttl", "24")
+
+
+def test_fails_when_cert_san_invalid(spec):
+    fails(with_(spec, cert_sans=["203.0.113.10", "not valid"]), "cert_sans[1]", "not valid")
+
+
+def test_fails_when_registry_address_without_domain(spec):
+    fails(with_(spec, registry=Registry(address="192.0.2.50")), "registry.domain", "192.0.2.50")
+
+
+def test_fails_when_registry_address_not_ip(spec):
+    fails(with_(spec, registry=Registry(domain="registry.example.com",
+                                        address="registry.internal")),
+          "registry.address", "registry.internal")
+
+
+def test_fails_when_registry_domain_invalid(spec):
+    fails(with_(spec, registry=Registry(domain="Registry Example")), "registry.domain",
+          "Registry Example")
+
+
+def test_fails_when_registry_mirror_not_url(spec):
+    fails(with_(spec, registry=Registry(domain="registry.example.com",
+                                        mirrors=["mirror.example.com"])),
+          "registry.mirrors[0]", "mirror.example.com")
+
+
+def test_fails_when_file_src_missing(spec, tmp_path):
+    missing = str(tmp_path / "missing.conf")
+    fails(with_(spec, files=[File(missing, "/etc/app.conf")]), "files[0].src", missing)
+
+
+def test_fails_when_file_dst_relative(spec, package):
+    fails(with_(spec, files=[File(package, "etc/app.conf")]), "files[0].dst", "etc/app.conf")
+
+
+def test_fails_when_file_dst_repeats(spec, package):
+    fails(with_(spec, files=[File(package, "/opt/p"), File(package, "/opt/p")]),
+          "files[1].dst", "/opt/p")
+
+
+def test_fails_when_file_mode_invalid(spec, package):
+    fails(with_(spec, files=[File(package, "/opt/p", mode="644x")]), "files[0].mode", "644x")
+
+
+def test_fails_when_hook_is_not_a_string(spec):
+    fails(with_(spec, hooks=Hooks(post_install=["echo", "hi"])), "hooks.post_install", "echo")
+
+
+def test_fails_when_ca_cert_without_key(spec, package):
+    fails(with_(spec, ca_cert_file=package), "ca_key_file", "None")
+
+
+def test_fails_when_ca_files_missing(spec, tmp_path):
+    missing = str(tmp_path / "ca.crt")
+    fails(with_(spec, ca_cert_file=missing, ca_key_file=missing), "ca_cert_file", missing)
+
+
+def test_fails_when_credentials_dir_is_a_file(spec, package):
+    fails(with_(spec, credentials_dir=package), "credentials_dir", package)
+
+
+def test_fails_when_label_key_invalid(spec):
+    fails(with_(spec, labels={"bad key": "x"}), "labels", "bad key")
+
+
+def test_fails_when_label_value_invalid(spec):
+    fails(with_(spec, labels={"zone": "-bad-"}), "labels['zone']", "-bad-")
+
+
+# --- the single-value checks -----------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["a", "edge-1", "0abc", "a" * 63])
+def test_dns1123_label_accepts(value):
+    validate_dns1123_label(value, "f")
+
+
+@pytest.mark.parametrize("value", ["", "-a", "a-", "A", "a.b", "a_b", "a" * 64])
+def test_fails_when_dns1123_label_bad(value):
+    with pytest.raises(ValidationError) as exc:
+        validate_dns1123_label(value, "f")
+    assert exc.value.field == "f" and repr(value) in str(exc.value)
+
+
+@pytest.mark.parametrize("value", ["a", "a.b", "edge.example.com", "10.0.0.1"])
+def test_dns1123_subdomain_accepts(value):
+    validate_dns1123_subdomain(value, "f")
+
+
+@pytest.mark.parametrize("value", ["", ".a", "a.", "a..b", "A.b", "a_b.c", "a" * 64 + ".b",
+                                   ".".join(["abcdefgh"] * 29)])
+def test_fails_when_dns1123_subdomain_bad(value):
+    with pytest.raises(ValidationError) as exc:
+        validate_dns1123_subdomain(value, "f")
+    assert exc.value.field == "f"
+
+
+@pytest.mark.parametrize("labels", [{}, {"a": "b"}, {"example.com/a-b_c.d": ""},
+                                    {"superedge.io/node-edge": "enable"}, {"A": "B.c_d-E"}])
+def test_labels_accepts(labels):
+    validate_labels(labels, "labels")
+
+
+@pytest.mark.parametrize("labels,field", [
+    ({"": "x"}, "labels"), ({"/a": "x"}, "labels"), ({"Example.com/a": "x"}, "labels"),
+    ({"a/b/c": "x"}, "labels"), ({"a" * 64: "x"}, "labels"), ({"-a": "x"}, "labels"),
+    ({"a": "b" * 64}, "labels['a']"), ({"a": "x y"}, "labels['a']"), ({"a": 1}, "labels['a']"),
+])
+def test_fails_when_labels_bad(labels, field):
+    with pytest.raises(ValidationError) as exc:
+        validate_labels(labels, "labels")
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize("taints", [[], ["a:NoSchedule"], ["dedicated=edge:NoExecute"],
+                                    ["example.com/k=:PreferNoSchedule"]])
+def test_taints_accepts(taints):
+    validate_taints(taints, "taints")
+
+
+@pytest.mark.parametrize("taint", ["a", "a:Never", ":NoSchedule", "a=b", "a=b c:NoSchedule",
+                                   "bad key=v:NoSchedule", "a=b:noschedule"])
+def test_fails_when_taint_bad(taint):
+    with pytest.raises(ValidationError) as exc:
+        validate_taints(["ok:NoSchedule", taint], "taints")
+    assert exc.value.field == "taints[1]" and taint in str(exc.value)
+
+
+def test_fails_when_taints_is_a_string():
+    with pytest.raises(ValidationError) as exc:
+        validate_taints("a:NoSchedule", "taints")
+    assert exc.value.field == "taints"
+
+
+@pytest.mark.parametrize("value", ["0", "24h", "1h30m", "90s", "1.5h", "300ms", "2h45m10s"])
+def test_duration_accepts(value):
+    validate_duration(value, "ttl")
+
+
+@pytest.mark.parametrize("value", ["", "24", "-1h", "1d", "h", "1h 30m", "forever", 24])
+def test_fails_when_duration_bad(value):
+    with pytest.raises(ValidationError) as exc:
+        validate_duration(value, "ttl")
+    assert exc.value.field == "ttl"
