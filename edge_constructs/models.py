@@ -105,7 +105,7 @@ class ClusterSpec:
     hooks: Hooks = field(default_factory=Hooks)
     skip_steps: Sequence[str] = ()
     credentials_dir: Optional[str] = None
-    join_token_ttl: str = "24h"
+    join_token_ttl: str = "0"
     ca_cert_file: Optional[str] = None
     ca_key_file: Optional[str] = None
     labels: Mapping[str, str] = field(default_factory=dict)

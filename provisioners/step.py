@@ -91,3 +91,21 @@ def full_script(step: Step) -> str:
     lines.append(step.script.strip("\n"))
     lines.append('say done')
     return "\n".join(lines) + "\n"
+
+
+def step(name: str):
+    """Declare a step function: it returns the script body (or `(body, uploads)`), or None
+    when it has nothing to do on this host; the decorator makes the named `Step`."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def make(ctx) -> Step | None:
+            out = fn(ctx)
+            if out is None:
+                return None
+            body, uploads = (out, ()) if isinstance(out, str) else out
+            return Step(name, body, tuple(uploads))
+        make.step_name = name
+        return make
+    return wrap

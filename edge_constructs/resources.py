@@ -1,0 +1,126 @@
+"""Steps become Terraform: one built-in `terraform_data` per (host, step), chained."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import Optional, Sequence
+
+from cdktf import (DataResource, FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
+                   SSHProvisionerConnection, TerraformVariable)
+from constructs import Construct
+
+from edge_constructs.models import Host
+from edge_constructs.terraform import embedded_terraform
+from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+
+#: How long Terraform keeps trying to open SSH to a host before the step fails.
+SSH_TIMEOUT = "2m"
+
+
+def ensure_terraform_for_synth() -> None:
+    """cdktf's DataResource runs `terraform version` at synth: when no Terraform can be
+    found, point cdktf at the embedded one."""
+    if not os.environ.get("TERRAFORM_BINARY_NAME") and not shutil.which("terraform"):
+        os.environ["TERRAFORM_BINARY_NAME"] = embedded_terraform()
+
+
+def logical_id(value: str) -> str:
+    """A construct id made of what Terraform allows in resource names."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value)
+
+
+def _file_expr(path: str) -> str:
+    return '${file("%s")}' % os.path.abspath(os.path.expanduser(path))
+
+
+def _password_expr(scope: Construct, env_name: str) -> str:
+    """A password never enters the JSON: it comes from a sensitive variable that the user
+    sets as TF_VAR_<env_name> (cdktf reads no secrets at synth)."""
+    from cdktf import TerraformStack
+    stack = TerraformStack.of(scope)
+    var_id = f"ssh_password_{env_name}".lower()
+    existing = stack.node.try_find_child(var_id)
+    var = existing or TerraformVariable(stack, var_id, type="string", sensitive=True,
+                                        description=f"SSH password (set TF_VAR_{var_id})")
+    return var.string_value
+
+
+def connection_for(scope: Construct, host: Host) -> SSHProvisionerConnection:
+    """The SSH connection of a host: key by path (read by Terraform at apply), host key pinned."""
+    kw: dict = {}
+    if host.bastion:
+        b = host.bastion
+        kw.update(bastion_host=b.address, bastion_port=b.port, bastion_user=b.user,
+                  bastion_host_key=b.host_key)
+        if b.private_key_file:
+            kw["bastion_private_key"] = _file_expr(b.private_key_file)
+        elif b.password_env:
+            kw["bastion_password"] = _password_expr(scope, b.password_env)
+    if host.private_key_file:
+        kw["private_key"] = _file_expr(host.private_key_file)
+    elif host.password_env:
+        kw["password"] = _password_expr(scope, host.password_env)
+    return SSHProvisionerConnection(type="ssh", host=host.address, port=host.port, user=host.user,
+                                    host_key=host.host_key, timeout=SSH_TIMEOUT, **kw)
+
+
+def step_resource(scope: Construct, host: Host, step: Step,
+                  depends_on: Sequence[ITerraformDependable]) -> DataResource:
+    """Upload the step's files and script, then run it. Replaced (re-run) when the script or
+    any uploaded file changes; tainted (re-run next apply) when it fails."""
+    provisioners: list = [RemoteExecProvisioner(type="remote-exec", inline=[
+        f"mkdir -p -m 0700 {STAGE_DIR}/{step.name} {STEP_DIR}"])]
+    for i, up in enumerate(step.uploads):
+        provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
+                                            destination=staged_path(step, i)))
+    provisioners.append(FileProvisioner(type="file", content=full_script(step),
+                                        destination=step.remote_path))
+    provisioners.append(RemoteExecProvisioner(type="remote-exec", inline=[
+        "set -e", f"sh {step.remote_path}"]))
+    return DataResource(scope, logical_id(step.name),
+                        input={"host": host.key, "step": step.name},
+                        triggers_replace={"fingerprint": step.fingerprint()},
+                        connection=connection_for(scope, host),
+                        depends_on=list(depends_on), provisioners=provisioners)
+
+
+def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
+                    after: Sequence[ITerraformDependable] = (),
+                    destroy_script: Optional[str] = None) -> list[DataResource]:
+    """One resource per step, each depending on the one before. With `destroy_script`, a
+    first resource runs it when the host's chain is destroyed (it goes last on destroy)."""
+    made: list[DataResource] = []
+    prev: list[ITerraformDependable] = list(after)
+    if destroy_script:
+        anchor = destroy_resource(scope, host, destroy_script, prev)
+        made.append(anchor)
+        prev = [anchor]
+    for step in steps:
+        res = step_resource(scope, host, step, prev)
+        made.append(res)
+        prev = [res]
+    return made
+
+
+def destroy_resource(scope: Construct, host: Host, script: str,
+                     depends_on: Sequence[ITerraformDependable], on_failure: str = "fail",
+                     name: str = "Reset") -> DataResource:
+    """A resource whose destroy runs `script` on the host. Destroy provisioners may only read
+    `self`, so the connection travels in `input` (paths, never key material)."""
+    conn: dict = {"host": host.address, "port": str(host.port), "user": host.user,
+                  "key_file": os.path.abspath(os.path.expanduser(host.private_key_file or "")),
+                  "host_key": host.host_key or ""}
+    res = DataResource(scope, name, input=conn, depends_on=list(depends_on))
+    res.add_override("provisioner", [{"remote-exec": {
+        "when": "destroy",
+        "on_failure": on_failure,
+        "inline": ["set -e", script],
+        "connection": {
+            "type": "ssh", "host": "${self.input.host}", "port": "${self.input.port}",
+            "user": "${self.input.user}", "timeout": "30s",
+            "private_key": '${self.input.key_file == "" ? null : file(self.input.key_file)}',
+            "host_key": '${self.input.host_key == "" ? null : self.input.host_key}',
+        },
+    }}])
+    return res

@@ -1,0 +1,71 @@
+"""The step chains, each one ordered list, named after TKEStack's handlers.
+
+Read top to bottom, a chain is what happens to a host. `skip_steps` names entries here.
+"""
+from __future__ import annotations
+
+from provisioners import cluster_steps as cluster
+from provisioners import steps as host
+from provisioners.context import Context
+from provisioners.step import Step
+
+#: Masters (master 0 forms the cluster; the others join it as control plane).
+MASTER_CHAIN = [
+    # host preparation: ours, offline-safe (edgeadm's apt-based init-node is skipped)
+    host.ensure_copy_files,
+    host.ensure_pre_cluster_install_hook,
+    host.ensure_pre_install_hook,
+    host.ensure_registry_hosts,
+    host.ensure_init_api_server_host,
+    host.ensure_kernel_module,
+    host.ensure_sysctl,
+    host.ensure_disable_swap,
+    host.ensure_preflight,
+    # binaries from the install package
+    host.ensure_install_package,
+    host.ensure_kubelet,
+    host.ensure_cni_plugins,
+    host.ensure_conntrack_tools,
+    host.ensure_kubeadm,
+    cluster.ensure_container_runtime,
+    cluster.ensure_kubelet_unit,
+    # cluster identity: the CAs and tokens made at synth
+    cluster.ensure_certificates,
+    cluster.ensure_egress_selector,
+    cluster.ensure_kubeadm_config,
+    # edgeadm init, one step per phase (master 0); join as control plane (other masters)
+    *cluster.EDGEADM_INIT_PHASES,
+    cluster.ensure_control_plane_join,
+    # SuperEdge and the preparation for edge nodes to join (master 0)
+    cluster.ensure_kubeconfig,
+    cluster.ensure_prepare_edge_cluster,
+    cluster.ensure_join_preparation,
+    host.ensure_post_install_hook,
+    host.ensure_post_cluster_install_hook,
+]
+
+
+def _run(fns, ctx: Context) -> list[Step]:
+    skip = set(ctx.spec.skip_steps)
+    made = [fn(ctx) for fn in fns]
+    return [s for s in made if s is not None and s.name not in skip]
+
+
+def master_chain(ctx: Context) -> list[Step]:
+    """The steps of one master, in order, without the skipped ones."""
+    return _run(MASTER_CHAIN, ctx)
+
+
+def step_names() -> list[str]:
+    """Every step name a chain can hold (what `skip_steps` accepts)."""
+    names = [getattr(fn, "step_name", None) for fn in MASTER_CHAIN]
+    return sorted({n for n in names if n})
+
+
+def master_reset_script(ctx: Context) -> str:
+    return cluster.reset_script(ctx)
+
+
+def package_path(spec) -> str:
+    from provisioners.context import PKG_DIR
+    return f"{PKG_DIR}/kube-linux-{spec.install_package.arch}-v{spec.kubernetes_version}.tar.gz"

@@ -1,0 +1,330 @@
+"""Steps that form the cluster (master 0), grow it (other masters) and prepare edge joins."""
+from __future__ import annotations
+
+import shlex
+from typing import Optional
+
+from provisioners.context import (
+    ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, MASTER, MASTER0, PKI_DIR, SECRETS_DIR, TOKEN_FILE,
+    Context)
+from provisioners.step import Upload, step
+
+q = shlex.quote
+KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
+STAGED_PKI = f"{ETC_DIR}/pki"
+
+
+def edgeadm_flags(ctx: Context) -> str:
+    """edgeadm's own flags for this cluster (kubeadm's come from the config file)."""
+    s = ctx.spec
+    flags = [f"--install-pkg-path {ctx.package_path}", "--enable-edge=true",
+             f"--runtime {s.container_runtime}", f"--edge-version {s.superedge.version}",
+             f"--edge-virtual-addr {s.superedge.virtual_address}"]
+    if s.superedge.image_repository:
+        flags.append(f"--edge-image-repository {q(s.superedge.image_repository)}")
+    if s.ha and s.ha.vip:
+        flags.append("--default-ha=kube-vip")
+        if s.ha.interface:
+            flags.append(f"--interface {q(s.ha.interface)}")
+    return " ".join(flags)
+
+
+# --- cluster identity -------------------------------------------------------------------
+
+@step("EnsureCertificates")
+def ensure_certificates(ctx: Context):
+    """Masters: the cluster's CAs and service-account keys from the credentials directory are
+    in /etc/kubernetes/pki; a master that already holds a different CA stops the chain."""
+    if not ctx.is_master:
+        return None
+    c = ctx.creds
+    files = [(c.ca_cert, "ca.crt", "0644"), (c.ca_key, "ca.key", "0600"),
+             (c.front_proxy_ca_cert, "front-proxy-ca.crt", "0644"),
+             (c.front_proxy_ca_key, "front-proxy-ca.key", "0600"),
+             (c.etcd_ca_cert, "etcd/ca.crt", "0644"), (c.etcd_ca_key, "etcd/ca.key", "0600"),
+             (c.sa_key, "sa.key", "0600"), (c.sa_pub, "sa.pub", "0644")]
+    ups = tuple(Upload(str(src), f"{STAGED_PKI}/{dst}", mode) for src, dst, mode in files)
+    installs = "\n".join(
+        f"install_pki {dst} {mode}" for _, dst, mode in files)
+    return (f"""\
+if [ -f {PKI_DIR}/ca.crt ] && ! cmp -s {PKI_DIR}/ca.crt {STAGED_PKI}/ca.crt; then
+  run sh -c 'echo "{PKI_DIR}/ca.crt on this host belongs to another cluster (it differs from the CA in the credentials directory). Refusing to overwrite the identity of a running cluster: reset this host (edgeadm reset) or point credentials_dir at that cluster'"'"'s credentials." >&2; exit 3'
+fi
+install_pki() {{
+  mkdir -p "$(dirname {PKI_DIR}/$1)"
+  if cmp -s {STAGED_PKI}/$1 {PKI_DIR}/$1; then :; else
+    install -m $2 {STAGED_PKI}/$1 {PKI_DIR}/$1.edge-tmp && mv -f {PKI_DIR}/$1.edge-tmp {PKI_DIR}/$1
+    say "installed {PKI_DIR}/$1"; fi
+}}
+{installs}
+say "cluster CA in place ({ctx.creds.ca_cert_hash})" """, ups)
+
+
+@step("EnsureEgressSelector")
+def ensure_egress_selector(ctx: Context):
+    """Masters: the tunnel-anp client certificate kube-apiserver uses to reach edge nodes
+    through tunnel-cloud is in place."""
+    if not ctx.is_master:
+        return None
+    c = ctx.creds
+    ups = (Upload(str(c.tunnel_anp_client_cert), f"{PKI_DIR}/tunnel-anp-client.crt", "0644"),
+           Upload(str(c.tunnel_anp_client_key), f"{PKI_DIR}/tunnel-anp-client.key", "0600"))
+    return ('say "tunnel-anp client certificate in place"', ups)
+
+
+@step("EnsureKubeadmConfig")
+def ensure_kubeadm_config(ctx: Context):
+    """Masters: the kubeadm configuration edgeadm reads, with the pre-generated token."""
+    if not ctx.is_master:
+        return None
+    s = ctx.spec
+    sans = [s.advertise_address, *[m.address for m in s.masters], *s.cert_sans]
+    if s.ha and s.ha.vip:
+        sans.append(s.ha.vip)
+    sans = list(dict.fromkeys(sans))
+    san_yaml = "".join(f"\n  - {q(x)}" for x in sans)
+    labels = "superedge.io/node-cloud: enable"
+    return (f"""\
+TOKEN=$(cat {TOKEN_FILE})
+cat <<EOF | put {KUBEADM_CONFIG} 0600 && say "wrote {KUBEADM_CONFIG}" || say "{KUBEADM_CONFIG} unchanged"
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+bootstrapTokens:
+- token: $TOKEN
+  ttl: {s.join_token_ttl}
+  groups: [system:bootstrappers:kubeadm:default-node-token]
+  usages: [signing, authentication]
+localAPIEndpoint:
+  advertiseAddress: {ctx.host.address}
+  bindPort: {s.api_server_port}
+nodeRegistration:
+  name: {ctx.node_name}
+  criSocket: {"/run/containerd/containerd.sock" if s.container_runtime == "containerd" else "/var/run/dockershim.sock"}
+  kubeletExtraArgs:
+    node-labels: "{labels}"
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+clusterName: {s.name}
+kubernetesVersion: v{s.kubernetes_version}
+controlPlaneEndpoint: {s.endpoint}
+networking:
+  podSubnet: {s.pod_cidr}
+  serviceSubnet: {s.service_cidr}
+  dnsDomain: {s.dns_domain}
+apiServer:
+  certSANs:{san_yaml}
+EOF""", (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),))
+
+
+@step("EnsureContainerRuntime")
+def ensure_container_runtime(ctx: Context):
+    """Masters: the container runtime from the package is installed and running (edgeadm's
+    `container` phase only works inside a whole `edgeadm init`, so TKE's step does it)."""
+    if not ctx.is_master:
+        return None
+    d = ctx.install_dir
+    if ctx.spec.container_runtime == "containerd":
+        return f"""\
+if [ "$(cat /usr/local/bin/.edge_constructs-containerd 2>/dev/null)" = "$(sha256sum {d}/container/containerd-linux-*.tgz | cut -d' ' -f1)" ]; then
+  say "containerd already installed"
+else
+  run tar -xzf {d}/container/containerd-linux-*.tgz -C /usr/local
+  sha256sum {d}/container/containerd-linux-*.tgz | cut -d' ' -f1 > /usr/local/bin/.edge_constructs-containerd
+  say "containerd installed"
+fi
+mkdir -p /etc/containerd
+put /etc/containerd/config.toml 0644 < {d}/conf/containerd-config.toml && say "wrote /etc/containerd/config.toml" || true
+put /etc/systemd/system/containerd.service 0644 < {d}/conf/containerd.service && run systemctl daemon-reload || true
+run systemctl enable --now containerd
+systemctl is-active -q containerd || run systemctl restart containerd"""
+    return f"""\
+if [ "$(cat /usr/bin/.edge_constructs-docker 2>/dev/null)" = "$(sha256sum {d}/container/docker-linux-*.tgz | cut -d' ' -f1)" ]; then
+  say "docker already installed"
+else
+  tmp=$(mktemp -d); run tar -xzf {d}/container/docker-linux-*.tgz -C "$tmp"
+  run install -m 0755 "$tmp"/docker/* /usr/bin/; rm -rf "$tmp"
+  sha256sum {d}/container/docker-linux-*.tgz | cut -d' ' -f1 > /usr/bin/.edge_constructs-docker
+  say "docker installed"
+fi
+put /etc/systemd/system/docker.service 0644 < {d}/conf/docker.service && run systemctl daemon-reload || true
+run systemctl enable --now docker"""
+
+
+@step("EnsureKubeletUnit")
+def ensure_kubelet_unit(ctx: Context):
+    """Masters: the kubelet systemd unit and kubeadm's drop-in are installed and enabled."""
+    if not ctx.is_master:
+        return None
+    d = ctx.install_dir
+    return f"""\
+c=0
+put /etc/systemd/system/kubelet.service 0644 < {d}/conf/kubelet.service && c=1 || true
+put /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 < {d}/conf/10-kubeadm.conf && c=1 || true
+[ "$c" = 0 ] || run systemctl daemon-reload
+run systemctl enable kubelet
+say "kubelet unit installed" """
+
+
+def _init_phase(step_name: str, phase: str, extra=lambda ctx: "", when=lambda ctx: True,
+                guard: str = ""):
+    """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's."""
+    @step(step_name)
+    def run_phase(ctx: Context):
+        if ctx.role != MASTER0 or not when(ctx):
+            return None
+        cmd = f"edgeadm init phase {phase} {extra(ctx)}".strip()
+        body = f'run {cmd}\nsay "phase {phase.split()[0]} done"'
+        return f"if {guard}; then say \"already done: {phase}\"; else\n{body}\nfi" if guard else body
+    run_phase.__doc__ = f"Master 0: `edgeadm init phase {phase}` has run."
+    run_phase.__name__ = step_name
+    return run_phase
+
+
+_CFG = lambda ctx: f"--config {KUBEADM_CONFIG}"  # noqa: E731
+
+
+def _vip_flags(ctx: Context) -> str:
+    ha = ctx.spec.ha
+    flags = f"--default-ha kube-vip --control-plane-endpoint {ctx.spec.endpoint}"
+    return flags + (f" --interface {q(ha.interface)}" if ha.interface else "")
+
+
+#: edgeadm init, phase by phase, in edgeadm's order (init-node and container are ours).
+EDGEADM_INIT_PHASES = [
+    _init_phase("EnsureKubeadmInitPhasePreflight", "preflight", _CFG,
+                guard=f"[ -f {ADMIN_CONF} ]"),
+    _init_phase("EnsureKubeadmInitPhaseCerts", "certs all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseKubeConfig", "kubeconfig all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseKubeletStart", "kubelet-start", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseKubeVIP", "kube-vip", _vip_flags,
+                when=lambda ctx: bool(ctx.spec.ha and ctx.spec.ha.vip)),
+    _init_phase("EnsureKubeadmInitPhaseEdgeConfig", "edge-config ingress-config"),
+    _init_phase("EnsureKubeadmInitPhaseControlPlane", "control-plane all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseETCD", "etcd local", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseWaitControlPlane", "wait-control-plane"),
+    _init_phase("EnsureKubeadmInitPhaseUploadConfig", "upload-config all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseMarkControlPlane", "mark-control-plane", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseBootstrapToken", "bootstrap-token",
+                lambda ctx: f"{_CFG(ctx)} --skip-token-print"),
+    _init_phase("EnsureKubeadmInitPhaseKubeletFinalize", "kubelet-finalize all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseAddon", "addon all", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseCNI", "cni"),
+    _init_phase("EnsureKubeadmInitPhaseEdgeApps", "edge-apps all"),
+]
+
+
+@step("EnsureJoinControlPlane")
+def ensure_control_plane_join(ctx: Context):
+    """Other masters: joined as control plane (certificates were distributed by
+    EnsureCertificates, so no --certificate-key is needed)."""
+    if ctx.role != MASTER:
+        return None
+    s = ctx.spec
+    return f"""\
+if [ -f /etc/kubernetes/kubelet.conf ] && [ -f {ADMIN_CONF} ]; then say "already a control-plane member"; else
+TOKEN=$(cat {TOKEN_FILE})
+run edgeadm join {s.masters[0].address}:{s.api_server_port} --token "$TOKEN" \\
+  --discovery-token-ca-cert-hash {ctx.creds.ca_cert_hash} --control-plane \\
+  --apiserver-advertise-address {ctx.host.address} --apiserver-bind-port {s.api_server_port} \\
+  --node-name {q(ctx.node_name)} --install-pkg-path {ctx.package_path} --skip-phases=init-node \\
+  --runtime {s.container_runtime}
+fi"""
+
+
+@step("EnsureKubeconfig")
+def ensure_kubeconfig(ctx: Context):
+    """Masters: root's kubectl talks to the cluster (~/.kube/config)."""
+    if not ctx.is_master:
+        return None
+    return f"""\
+mkdir -p /root/.kube
+put /root/.kube/config 0600 < {ADMIN_CONF} && say "wrote /root/.kube/config" || say "/root/.kube/config up to date"
+run {KUBECTL} get nodes -o name"""
+
+
+def _apply(doc: str) -> str:
+    return f"cat <<'EOF' > /tmp/edge-apply.yaml\n{doc}\nEOF\nrun {KUBECTL} apply -f /tmp/edge-apply.yaml\nrm -f /tmp/edge-apply.yaml"
+
+
+@step("EnsurePrepareEdgeCluster")
+def ensure_prepare_edge_cluster(ctx: Context):
+    """Master 0: namespace edge-system and the edge-info ConfigMap edge nodes read at join
+    exist; master 0 carries the cloud label."""
+    if ctx.role != MASTER0:
+        return None
+    s = ctx.spec
+    hosts = ""
+    insecure = ""
+    if s.registry and s.registry.domain:
+        if s.registry.address:
+            hosts = f"{s.registry.address} {s.registry.domain}\\n"
+        if s.registry.insecure:
+            insecure = f"{s.registry.domain}\\n"
+    doc = f"""\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: edge-system
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: edge-info
+  namespace: edge-system
+data:
+  host-config: "{hosts}"
+  node-delay-domain: ""
+  insecure-registries: "{insecure}"
+  edge-virtual-addr: "{s.superedge.virtual_address}"
+  kube-api-addr: "{s.endpoint}"
+"""
+    return _apply(doc) + f"\nrun {KUBECTL} label node {q(ctx.node_name)} superedge.io/node-cloud=enable --overwrite"
+
+
+@step("EnsureJoinPreparation")
+def ensure_join_preparation(ctx: Context):
+    """Master 0: the bootstrap token of the join command is valid (TTL `join_token_ttl`) and
+    bootstrappers may read edge-info, so `edgeadm join` works on any node."""
+    if ctx.role != MASTER0:
+        return None
+    rbac = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: edge-info-reader
+  namespace: edge-system
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [edge-info]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: edge-info-reader
+  namespace: edge-system
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: edge-info-reader
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: system:bootstrappers"""
+    return f"""\
+TOKEN=$(cat {TOKEN_FILE})
+ID=${{TOKEN%%.*}}
+if edgeadm token list 2>/dev/null | grep -q "^$ID\\."; then say "bootstrap token $ID is valid"
+else run edgeadm token create "$TOKEN" --ttl {ctx.spec.join_token_ttl} --description "edge_constructs join token"; fi
+{_apply(rbac)}"""
+
+
+def reset_script(ctx: Context) -> str:
+    """Run on destroy: the master no longer holds any part of the cluster."""
+    return f"""\
+if command -v edgeadm >/dev/null 2>&1; then edgeadm reset --force || echo "edgeadm reset failed: continuing the cleanup"; fi
+for u in kubelet containerd docker lite-apiserver; do systemctl disable --now $u >/dev/null 2>&1 || true; done
+rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd {ETC_DIR} /var/lib/edge_constructs /root/.kube
+echo "[$(hostname)] Reset: the host no longer belongs to the cluster" """

@@ -1,0 +1,250 @@
+"""The steps: each a small function `(ctx) -> Step | None` that renders one idempotent script.
+
+A step's docstring says what state it guarantees and on which hosts. A function returns
+None when it has nothing to do for this host (no resource is made for it then).
+Scripts never hold secrets: those are uploaded from the credentials directory.
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Callable, Optional
+
+from provisioners.context import (
+    ADMIN_CONF, EDGE, ETC_DIR, HOOKS_DIR, KUBEADM_CONFIG, MASTER0, PKG_DIR, PKI_DIR,
+    SECRETS_DIR, TOKEN_FILE, Context)
+from provisioners.step import Upload, step
+
+
+q = shlex.quote
+
+#: Kernel modules kube-proxy (ipvs) and the bridge CNI need (TKE's list).
+KERNEL_MODULES = ("iptable_nat", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "br_netfilter")
+SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+}
+
+
+def _hosts_block(tag: str, lines: list[str]) -> str:
+    """Script that keeps one marked block in /etc/hosts equal to `lines`."""
+    begin, end = f"# BEGIN edge_constructs {tag}", f"# END edge_constructs {tag}"
+    body = "\n".join(lines)
+    return f"""\
+want=$(printf '%s\\n' {q(begin)} {q(body)} {q(end)})
+have=$(sed -n '/^{begin}$/,/^{end}$/p' /etc/hosts)
+if [ "$want" = "$have" ]; then say "/etc/hosts already has the {tag} block"; else
+  {{ sed '/^{begin}$/,/^{end}$/d' /etc/hosts; printf '%s\\n' "$want"; }} > /etc/hosts.edge-tmp
+  cat /etc/hosts.edge-tmp > /etc/hosts && rm -f /etc/hosts.edge-tmp
+  say "wrote the {tag} block to /etc/hosts"
+fi"""
+
+
+def _hook(name: str, text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    path = f"{HOOKS_DIR}/{name}.sh"
+    return f"""\
+printf '%s\\n' {q(text)} | put {path} 0700 || true
+say "running hook {name}"
+run sh {path}"""
+
+
+# --- host preparation (ours, offline-safe: edgeadm's apt-based init-node is skipped) -----
+
+@step("EnsureCopyFiles")
+def ensure_copy_files(ctx: Context):
+    """Every host: the user's `files` are in place with their modes."""
+    if not ctx.spec.files:
+        return None
+    ups = tuple(Upload(str(f.src), f.dst, f.mode) for f in ctx.spec.files)
+    return (f'say "{len(ups)} file(s) in place"', ups)
+
+
+@step("EnsurePreClusterInstallHook")
+def ensure_pre_cluster_install_hook(ctx: Context):
+    """Master 0: the user's pre-cluster-install hook has run once, before anything else."""
+    return _hook("pre-cluster-install", ctx.spec.hooks.pre_cluster_install) \
+        if ctx.role == MASTER0 else None
+
+
+@step("EnsurePreInstallHook")
+def ensure_pre_install_hook(ctx: Context):
+    """Every host: the user's pre-install hook has run."""
+    return _hook("pre-install", ctx.spec.hooks.pre_install)
+
+
+@step("EnsureRegistryHosts")
+def ensure_registry_hosts(ctx: Context):
+    """Every host: the private registry's domain resolves to its address (/etc/hosts)."""
+    reg = ctx.spec.registry
+    if not reg or not reg.address or not reg.domain:
+        return None
+    return (_hosts_block("registry", [f"{reg.address} {reg.domain}"]))
+
+
+@step("EnsureInitAPIServerHost")
+def ensure_init_api_server_host(ctx: Context):
+    """Masters: a named API server address resolves to master 0 while the cluster forms."""
+    name = ctx.spec.advertise_address
+    if not ctx.is_master or _is_ip(name):
+        return None
+    return (_hosts_block("apiserver", [f"{ctx.spec.masters[0].address} {name}"]))
+
+
+@step("EnsureKernelModule")
+def ensure_kernel_module(ctx: Context):
+    """Every host: the modules kube-proxy and the CNI need are loaded and load at boot."""
+    mods = " ".join(KERNEL_MODULES)
+    conf = "\n".join(KERNEL_MODULES)
+    return (f"""\
+printf '%s\\n' {q(conf)} | put /etc/modules-load.d/edge_constructs.conf 0644 \\
+  && say "wrote /etc/modules-load.d/edge_constructs.conf" || true
+if command -v modprobe >/dev/null 2>&1; then
+  for m in {mods}; do run modprobe "$m"; done
+  say "modules loaded: {mods}"
+else
+  say "no modprobe on this host (a container?): modules must come from the kernel it shares"
+fi""")
+
+
+@step("EnsureSysctl")
+def ensure_sysctl(ctx: Context):
+    """Every host: IP forwarding and bridge netfilter are on, now and at boot."""
+    conf = "\n".join(f"{k} = {v}" for k, v in SYSCTLS.items())
+    checks = " && ".join(f'[ "$(sysctl -n {k})" = "{v}" ]' for k, v in SYSCTLS.items())
+    return (f"""\
+changed=0
+printf '%s\\n' {q(conf)} | put /etc/sysctl.d/99-edge_constructs.conf 0644 && changed=1 || true
+if [ "$changed" = 0 ] && {checks}; then say "sysctls already set"; else
+  run sysctl -p /etc/sysctl.d/99-edge_constructs.conf
+fi""")
+
+
+@step("EnsureDisableSwap")
+def ensure_disable_swap(ctx: Context):
+    """Every host: swap is off and stays off after a reboot (kubelet refuses swap)."""
+    return ("""\
+if [ "$(tail -n +2 /proc/swaps | wc -l)" -gt 0 ]; then run swapoff -a; say "swap turned off"
+else say "swap already off"; fi
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then
+  sed -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/#\\1/' /etc/fstab > /etc/fstab.edge-tmp
+  cat /etc/fstab.edge-tmp > /etc/fstab && rm -f /etc/fstab.edge-tmp
+  say "swap commented out of /etc/fstab"
+fi""")
+
+
+@step("EnsurePreflight")
+def ensure_preflight(ctx: Context):
+    """Every host: what the later steps need is there (tools, IP forwarding, free ports)."""
+    ports = "6443 2379 2380 10250 10257 10259" if ctx.is_master else "10250"
+    return (f"""\
+missing=""
+for c in sh tar gzip sha256sum install sed awk; do command -v $c >/dev/null 2>&1 || missing="$missing $c"; done
+if [ -n "$missing" ]; then echo "missing commands:$missing" >&2; run false; fi
+[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || run sh -c 'echo "net.ipv4.ip_forward is not 1" >&2; false'
+if [ ! -f /etc/kubernetes/kubelet.conf ] && command -v ss >/dev/null 2>&1; then
+  for p in {ports}; do
+    if ss -Htln "sport = :$p" | grep -q .; then
+      run sh -c "echo 'port $p is in use by another program' >&2; false"
+    fi
+  done
+fi
+say "preflight checks passed" """)
+
+
+# --- install package --------------------------------------------------------------------
+
+@step("EnsureInstallPackage")
+def ensure_install_package(ctx: Context):
+    """Every host: the install package lies at its path, sha256-verified, and is unpacked."""
+    pkg = ctx.spec.install_package
+    path, sha = ctx.package_path, pkg.sha256
+    ups: tuple[Upload, ...] = ()
+    if pkg.path:
+        ups = (Upload(str(pkg.path), f"{path}.upload", "0644"),)
+        fetch = f"""\
+if [ -f {path}.upload ]; then mv -f {path}.upload {path}.part; fi"""
+    else:
+        fetch = f"""\
+if ! have_pkg; then
+  if command -v curl >/dev/null 2>&1; then run curl -fsSL --retry 3 -o {path}.part {q(pkg.url)}
+  else run wget -q -O {path}.part {q(pkg.url)}; fi
+fi"""
+    return (f"""\
+mkdir -p {PKG_DIR}
+have_pkg() {{ [ -f {path} ] && echo "{sha}  {path}" | sha256sum -c --status; }}
+{fetch}
+if [ -f {path}.part ]; then
+  if echo "{sha}  {path}.part" | sha256sum -c --status; then mv -f {path}.part {path}
+  else got=$(sha256sum {path}.part | cut -d' ' -f1); rm -f {path}.part
+    run sh -c "echo 'install package sha256 mismatch: expected {sha}, got $got' >&2; false"; fi
+elif have_pkg; then say "package already in place"; fi
+have_pkg || run sh -c 'echo "install package {path} missing or corrupt" >&2; false'
+if [ "$(cat {ctx.install_dir}/.sha256 2>/dev/null)" = "{sha}" ]; then say "package already unpacked"
+else
+  rm -rf {ctx.install_dir}; run tar -xzf {path} -C {PKG_DIR}
+  echo {sha} > {ctx.install_dir}/.sha256; say "unpacked to {ctx.install_dir}"
+fi""", ups)
+
+
+def _install_bins(names: list[str], dest: str, ctx: Context) -> str:
+    lines = []
+    for n in names:
+        lines.append(
+            f'if cmp -s {ctx.install_dir}/bin/{n} {dest}/{n}; then say "{n} already installed"; '
+            f'else run install -m 0755 {ctx.install_dir}/bin/{n} {dest}/{n}; say "installed {dest}/{n}"; fi')
+    return "\n".join(lines)
+
+
+@step("EnsureKubelet")
+def ensure_kubelet(ctx: Context):
+    """Every host: kubelet, kubectl and lite-apiserver binaries from the package are installed."""
+    bins = ["kubelet", "kubectl"] + ([] if ctx.is_master else ["lite-apiserver"])
+    return (_install_bins(bins, "/usr/bin", ctx))
+
+
+@step("EnsureCNIPlugins")
+def ensure_cni_plugins(ctx: Context):
+    """Every host: the CNI plugins from the package are in /opt/cni/bin."""
+    return (f"""\
+tgz=$(ls {ctx.install_dir}/cni/*.tgz {ctx.install_dir}/cni/*.tar.gz 2>/dev/null | head -n 1)
+[ -n "$tgz" ] || run sh -c 'echo "no CNI plugin archive in {ctx.install_dir}/cni" >&2; false'
+sum=$(sha256sum "$tgz" | cut -d' ' -f1)
+if [ "$(cat /opt/cni/bin/.edge_constructs 2>/dev/null)" = "$sum" ]; then say "CNI plugins already installed"
+else mkdir -p /opt/cni/bin; run tar -xzf "$tgz" -C /opt/cni/bin; echo "$sum" > /opt/cni/bin/.edge_constructs
+  say "CNI plugins installed"; fi""")
+
+
+@step("EnsureConntrackTools")
+def ensure_conntrack_tools(ctx: Context):
+    """Every host: conntrack (kube-proxy needs it) is installed from the package."""
+    return (_install_bins(["conntrack"], "/usr/bin", ctx))
+
+
+@step("EnsureKubeadm")
+def ensure_kubeadm(ctx: Context):
+    """Every host: edgeadm (kubeadm is built into it) is installed."""
+    return (_install_bins(["edgeadm"], "/usr/local/bin", ctx))
+
+
+def _is_ip(value: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+@step("EnsurePostInstallHook")
+def ensure_post_install_hook(ctx: Context):
+    """Every host: the user's post-install hook has run."""
+    return _hook("post-install", ctx.spec.hooks.post_install)
+
+
+@step("EnsurePostClusterInstallHook")
+def ensure_post_cluster_install_hook(ctx: Context):
+    """Master 0: the user's post-cluster-install hook has run, after everything else."""
+    return _hook("post-cluster-install", ctx.spec.hooks.post_cluster_install) \
+        if ctx.role == MASTER0 else None
