@@ -1,0 +1,87 @@
+"""`python -m provisioners run ...`: run one script as a step on one host (a debugging aid)."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from edge_constructs.errors import SSHError, StepFailed
+from edge_constructs.models import Host
+from provisioners.runner import RunnerSettings, run_step
+from provisioners.step import Step
+
+#: Exit code when the host cannot be reached or logged into (as ssh(1)).
+SSH_FAILED_EXIT_CODE = 255
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m provisioners",
+        description="Run edge_constructs steps on hosts over SSH, as Terraform would.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = sub.add_parser(
+        "run", help="run one script file as a step on one host",
+        description="Run one POSIX-sh script file as a step on one host: it is written to "
+                    "/var/lib/edge_constructs/steps/<name>.sh after the step prelude and "
+                    "run with sh. Prints one line per step and exits with the script's "
+                    f"exit code ({SSH_FAILED_EXIT_CODE} when the host cannot be reached).")
+    run.add_argument("--host", required=True, metavar="ADDR", help="address of the host")
+    run.add_argument("--port", type=int, default=22, help="SSH port (default: 22)")
+    run.add_argument("--user", default="root", help="SSH user (default: root)")
+    run.add_argument("--key", required=True, metavar="FILE", help="private key file")
+    run.add_argument("--host-key", metavar="LINE",
+                     help='pin the host key, an OpenSSH public key line such as '
+                          '"ssh-ed25519 AAAA..." (default: accept any key)')
+    run.add_argument("--script", required=True, metavar="FILE", help="POSIX-sh script")
+    run.add_argument("--name", metavar="STEP",
+                     help="step name (default: from the script file name, e.g. Script)")
+    run.add_argument("--timeout", type=float, default=RunnerSettings.command_timeout,
+                     help="limit on the script in seconds (default: %(default)g)")
+    run.add_argument("--connect-retries", type=int, default=RunnerSettings.connect_retries,
+                     help="connect attempts after a first failed one (default: %(default)d)")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="also print the script's output")
+    return p
+
+
+def _default_name(script: Path) -> str:
+    words = re.split(r"[^A-Za-z0-9]+", script.stem)
+    return "".join(w[:1].upper() + w[1:] for w in words if w) or "Script"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    script = Path(args.script)
+    try:
+        text = script.read_text()
+    except OSError as e:
+        print(f"edge_constructs: cannot read --script {script}: {e.strerror}", file=sys.stderr)
+        return 2
+    name = args.name or _default_name(script)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        print(f"edge_constructs: --name {name!r}: use letters, digits, '_', '.' or '-'",
+              file=sys.stderr)
+        return 2
+    host = Host(address=args.host, port=args.port, user=args.user,
+                private_key_file=args.key, host_key=args.host_key)
+    settings = RunnerSettings(command_timeout=args.timeout,
+                              connect_retries=args.connect_retries)
+    try:
+        result = run_step(host, Step(name=name, script=text), settings,
+                          log=lambda line: print(line, flush=True))
+    except StepFailed as e:
+        print(f"edge_constructs: {e}", file=sys.stderr)
+        return e.exit_code
+    except SSHError as e:
+        print(f"edge_constructs: {e}", file=sys.stderr)
+        return SSH_FAILED_EXIT_CODE
+    if args.verbose:
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

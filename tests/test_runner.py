@@ -1,0 +1,406 @@
+"""The paramiko runner against a throwaway sshd on 127.0.0.1 (started per test module)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from edge_constructs.errors import SSHError, StepFailed
+from edge_constructs.models import Host
+from provisioners.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
+                                 run_step)
+from provisioners.step import STAGE_DIR, STEP_DIR, Step, Upload
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = RunnerSettings(connect_timeout=5, connect_retries=0, retry_delay=0.1)
+#: Every step these tests run is named with this prefix, so teardown removes only ours.
+PREFIX = "RunnerTest"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("sshd") is None or os.geteuid() != 0,
+    reason="needs OpenSSH's sshd and root (the loopback sshd logs in as root)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _keygen(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)],
+                   check=True)
+    return path
+
+
+@dataclass
+class Sshd:
+    """A loopback sshd: key-only root login with `operator_key`; `host_public_key` pins it."""
+    address: str
+    port: int
+    user: str
+    private_key_file: str
+    host_public_key: str
+    workdir: Path
+
+    def host(self, **changes) -> Host:
+        return replace(Host(address=self.address, port=self.port, user=self.user,
+                            private_key_file=self.private_key_file, name="loop"), **changes)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _wait_for_sessions_to_end(pid: int, limit: float = 5.0) -> None:
+    # sshd's per-connection children outliving it would be reparented to a pid 1 that
+    # may not reap them; let them finish first.
+    deadline = time.monotonic() + limit
+    while _children(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    work = tmp_path_factory.mktemp("sshd")
+    host_key = _keygen(work / "ssh_host_ed25519_key")
+    operator = _keygen(work / "operator")
+    (work / "authorized_keys").write_text((work / "operator.pub").read_text())
+    port = _free_port()
+    (work / "sshd_config").write_text(f"""\
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {host_key}
+PidFile {work}/sshd.pid
+AuthorizedKeysFile {work}/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+Subsystem sftp internal-sftp
+LogLevel ERROR
+""")
+    os.makedirs("/run/sshd", exist_ok=True)
+    log = open(work / "sshd.log", "wb")
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(work / "sshd_config")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"sshd did not start: {(work / 'sshd.log').read_text()}")
+                time.sleep(0.05)
+        yield Sshd("127.0.0.1", port, "root", str(operator),
+                   (work / "ssh_host_ed25519_key.pub").read_text().strip(), work)
+    finally:
+        _wait_for_sessions_to_end(proc.pid)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        for p in Path(STEP_DIR).glob(f"{PREFIX}*.sh"):
+            p.unlink()
+        for p in Path(STAGE_DIR).glob(f"{PREFIX}*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+@pytest.fixture
+def logged():
+    lines: list[str] = []
+    return lines
+
+
+# -- running steps ----------------------------------------------------------------------
+
+def test_step_runs_and_its_uploads_land_with_their_mode(sshd, tmp_path, logged):
+    # given a step with two uploads and a script that reads one of them
+    (tmp_path / "token").write_text("abc\n")
+    (tmp_path / "conf").write_text("key=value\n")
+    dest = tmp_path / "dest"
+    step = Step(name=f"{PREFIX}Uploads", script=f"say \"$(cat {dest}/etc/conf)\"",
+                uploads=(Upload(str(tmp_path / "token"), f"{dest}/secret/token", "0600"),
+                         Upload(str(tmp_path / "conf"), f"{dest}/etc/conf", "0644")))
+
+    # when it runs
+    result = run_step(sshd.host(), step, FAST, log=logged.append)
+
+    # then the files are in place with their modes, the script is kept, the log is short
+    assert result.exit_code == 0 and result.step == step.name and result.host == "loop"
+    assert (dest / "secret/token").read_text() == "abc\n"
+    assert (dest / "secret/token").stat().st_mode & 0o777 == 0o600
+    assert (dest / "etc/conf").stat().st_mode & 0o777 == 0o644
+    assert "key=value" in result.stdout and f"{step.name}: done" in result.stdout
+    assert Path(step.remote_path).read_text().startswith("set -eu\nSTEP=RunnerTestUploads\n")
+    assert os.stat(f"{STAGE_DIR}/{step.name}").st_mode & 0o777 == 0o700
+    assert list(Path(f"{STAGE_DIR}/{step.name}").iterdir()) == []  # staged copies moved
+    assert logged[0] == f"[loop] {step.name}: start"
+    assert logged[1].startswith(f"[loop] {step.name}: ok (") and logged[1].endswith("s)")
+    assert len(logged) == 2
+
+
+def test_fails_when_a_command_of_the_step_fails(sshd, logged):
+    step = Step(name=f"{PREFIX}Fails", script=(
+        "run echo first\n"
+        "run sh -c 'for i in $(seq 1 30); do echo line $i; done; exit 3'\n"
+        "run echo never"))
+
+    with pytest.raises(StepFailed) as caught:
+        run_step(sshd.host(), step, FAST, log=logged.append)
+
+    e = caught.value
+    assert (e.host, e.step, e.exit_code) == ("loop", step.name, 3)
+    assert e.command == "sh -c for i in $(seq 1 30); do echo line $i; done; exit 3"
+    assert "line 30" in e.output_tail and "line 10" not in e.output_tail
+    assert len(e.output_tail.splitlines()) <= 20
+    assert str(e).startswith(f"step {step.name} failed on host loop: command "
+                             f"'sh -c for i in $(seq 1 30); do echo line $i; done; exit 3' "
+                             f"exited 3\n  last lines of output:\n")
+    assert logged[-1].startswith(f"[loop] {step.name}: failed (")
+    assert logged[-1].endswith("exited 3")
+
+
+def test_fails_with_the_script_command_when_a_bare_command_fails(sshd):
+    step = Step(name=f"{PREFIX}Bare", script="echo about to fail\nfalse")
+
+    with pytest.raises(StepFailed) as caught:
+        run_step(sshd.host(), step, FAST, log=lambda _: None)
+
+    assert caught.value.command == f"sh {step.remote_path}"
+    assert caught.value.exit_code == 1
+    assert "about to fail" in caught.value.output_tail
+
+
+def test_secrets_are_masked_in_the_log_and_the_error(sshd, logged):
+    secret = "s3cr3t-token-value"
+    step = Step(name=f"{PREFIX}Secret", script=f"run sh -c 'echo token is {secret}; exit 4'")
+
+    with pytest.raises(StepFailed) as caught:
+        run_step(sshd.host(), step, FAST, log=logged.append, secrets=[secret])
+
+    text = str(caught.value) + caught.value.command + caught.value.output_tail + "".join(logged)
+    assert secret not in text
+    assert "token is ***" in caught.value.output_tail
+    assert "echo token is ***" in caught.value.command
+
+
+def test_a_chain_stops_at_the_first_failure(sshd, tmp_path, logged):
+    steps = [Step(f"{PREFIX}One", f"touch {tmp_path}/one"), None,
+             Step(f"{PREFIX}Two", "run false"),
+             Step(f"{PREFIX}Three", f"touch {tmp_path}/three")]
+
+    with pytest.raises(StepFailed) as caught:
+        run_chain(sshd.host(), steps, FAST, log=logged.append)
+
+    assert caught.value.step == f"{PREFIX}Two" and caught.value.command == "false"
+    assert (tmp_path / "one").exists() and not (tmp_path / "three").exists()
+    assert logged[-1].startswith(f"[loop] chain failed at {PREFIX}Two after 1 step ok (")
+
+
+def test_a_chain_runs_every_step_over_one_connection(sshd, logged):
+    results = run_chain(sshd.host(), [Step(f"{PREFIX}A", "echo $PPID"),
+                                      Step(f"{PREFIX}B", "echo b")], FAST, logged.append)
+    assert [r.step for r in results] == [f"{PREFIX}A", f"{PREFIX}B"]
+    assert logged[-1].startswith("[loop] chain ok: 2 steps (")
+
+
+# -- the connection -------------------------------------------------------------------
+
+def test_run_returns_non_zero_exit_codes_and_both_streams(sshd):
+    with Connection(sshd.host(), FAST) as conn:
+        r = conn.run("echo out; echo err >&2; exit 7", step="X")
+    assert (r.exit_code, r.stdout, r.stderr, r.step, r.host) == (7, "out\n", "err\n", "X", "loop")
+    assert r.duration > 0
+
+
+def test_run_stops_a_command_past_its_timeout(sshd):
+    with Connection(sshd.host(), FAST) as conn:
+        started = time.monotonic()
+        r = conn.run("echo started; sleep 30.5; echo after", timeout=0.5)
+    assert r.exit_code == TIMEOUT_EXIT_CODE and "started" in r.stdout
+    assert "timed out after 0.5s" in r.stderr
+    assert time.monotonic() - started < 10
+    time.sleep(0.5)
+    ps = subprocess.run(["pgrep", "-f", "sleep 30.5"], capture_output=True, text=True)
+    assert ps.stdout == "", "the timed-out command kept running"
+
+
+def test_put_text_is_atomic_and_sets_the_mode(sshd, tmp_path):
+    target = tmp_path / "f.txt"
+    with Connection(sshd.host(), FAST) as conn:
+        conn.put_text("one\n", str(target), "0640")
+        conn.put_text("two\n", str(target), "0600")
+    assert target.read_text() == "two\n" and target.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temp files left
+
+
+def test_a_pinned_host_key_that_matches_is_accepted(sshd):
+    with Connection(sshd.host(host_key=sshd.host_public_key), FAST) as conn:
+        assert conn.run("true").exit_code == 0
+
+
+def test_a_host_reached_through_a_bastion(sshd):
+    # the loopback sshd is its own bastion: the target is reached over a direct-tcpip channel
+    host = sshd.host(bastion=sshd.host(name="jump"), host_key=sshd.host_public_key)
+    with Connection(host, FAST) as conn:
+        assert conn.run("echo via bastion").stdout == "via bastion\n"
+
+
+# -- SSH failures become advice ---------------------------------------------------------
+
+def test_fails_when_the_host_key_changed(sshd, tmp_path):
+    other = _keygen(tmp_path / "other")
+    pinned = (tmp_path / "other.pub").read_text().strip()
+
+    with pytest.raises(SSHError) as caught:
+        Connection(sshd.host(host_key=pinned), FAST).connect()
+
+    msg = str(caught.value)
+    assert "host key of loop (127.0.0.1:%d) changed" % sshd.port in msg
+    assert f"ssh-keygen -R '[127.0.0.1]:{sshd.port}'" in msg
+    assert sshd.host_public_key.split()[1] in msg  # the new key, to paste into host_key
+    del other
+
+
+def test_fails_when_the_port_refuses_connections_after_retrying(sshd):
+    port = _free_port()
+    settings = replace(FAST, connect_retries=2, retry_delay=0.05)
+
+    with pytest.raises(SSHError) as caught:
+        Connection(sshd.host(port=port), settings).connect()
+
+    assert str(caught.value) == (
+        f"connection refused by 127.0.0.1:{port} (loop): is sshd running and listening on "
+        f"port {port}? (tried 3 times)")
+
+
+def test_fails_when_the_key_is_not_authorized(sshd, tmp_path):
+    stranger = _keygen(tmp_path / "stranger")
+
+    with pytest.raises(SSHError) as caught:
+        run_step(sshd.host(private_key_file=str(stranger)), Step(f"{PREFIX}Never", "true"),
+                 FAST, log=lambda _: None)
+
+    assert str(caught.value).startswith(
+        f"authentication failed for user root with key {stranger} on loop "
+        f"(127.0.0.1:{sshd.port})")
+
+
+def test_fails_when_the_address_does_not_resolve(sshd):
+    with pytest.raises(SSHError, match="could not resolve host no-such-host.invalid"):
+        Connection(sshd.host(address="no-such-host.invalid"), FAST).connect()
+
+
+def test_fails_when_the_password_env_is_not_set(sshd):
+    host = sshd.host(private_key_file=None, password_env="EDGE_TEST_UNSET_PASSWORD")
+    with pytest.raises(SSHError, match="EDGE_TEST_UNSET_PASSWORD, which is not set"):
+        Connection(host, FAST).connect()
+
+
+# -- python -m provisioners -------------------------------------------------------------
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "provisioners", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_runs_a_script_as_a_step(sshd, tmp_path):
+    script = tmp_path / "hello.sh"
+    script.write_text(f"run touch {tmp_path}/ran\nsay hello\n")
+
+    p = _cli("run", "--host", "127.0.0.1", "--port", str(sshd.port), "--key",
+             sshd.private_key_file, "--host-key", sshd.host_public_key,
+             "--script", str(script), "--name", f"{PREFIX}Cli", "-v")
+
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"[127.0.0.1] {PREFIX}Cli: start\n[127.0.0.1] {PREFIX}Cli: ok (")
+    assert f"{PREFIX}Cli: hello" in p.stdout
+    assert (tmp_path / "ran").exists()
+
+
+def test_cli_exits_with_the_step_exit_code(sshd, tmp_path):
+    script = tmp_path / "fail.sh"
+    script.write_text("run sh -c 'echo broken; exit 5'\n")
+
+    p = _cli("run", "--host", "127.0.0.1", "--port", str(sshd.port), "--key",
+             sshd.private_key_file, "--script", str(script), "--name", f"{PREFIX}CliFail")
+
+    assert p.returncode == 5
+    assert f"step {PREFIX}CliFail failed on host 127.0.0.1: command " in p.stderr
+    assert "broken" in p.stderr
+
+
+def test_cli_help():
+    p = _cli("--help")
+    assert p.returncode == 0 and "run" in p.stdout
+    p = _cli("run", "--help")
+    assert p.returncode == 0 and "--host-key" in p.stdout
+
+
+def test_fails_when_the_port_never_speaks_ssh(sshd):
+    with socket.socket() as silent:  # accepts TCP connections (backlog) but says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        settings = RunnerSettings(connect_timeout=0.5, connect_retries=0)
+        host = sshd.host(port=port, name="mute")
+
+        with pytest.raises(SSHError) as caught:
+            Connection(host, settings).connect()
+
+    assert str(caught.value).startswith(
+        f"timed out waiting for the SSH banner of 127.0.0.1:{port} (mute) after 0.5s")
+
+
+def test_fails_when_the_bastion_cannot_reach_the_host(sshd):
+    port = _free_port()
+    host = sshd.host(port=port, bastion=sshd.host(name="jump"))
+
+    with pytest.raises(SSHError) as caught:
+        Connection(host, FAST).connect()
+
+    assert str(caught.value).startswith(
+        f"host loop: bastion jump could not open a connection to 127.0.0.1:{port} (")
+
+
+def test_fails_when_the_key_file_is_not_a_private_key(sshd, tmp_path):
+    (tmp_path / "notakey").write_text("hello\n")
+    with pytest.raises(SSHError, match=f"private_key_file {tmp_path}/notakey is not a private"):
+        Connection(sshd.host(private_key_file=str(tmp_path / "notakey")), FAST).connect()
+
+
+def test_fails_when_the_key_is_encrypted(sshd, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pw", "-f", str(tmp_path / "k")],
+                   check=True)
+    with pytest.raises(SSHError, match=f"private key {tmp_path}/k is encrypted"):
+        Connection(sshd.host(private_key_file=str(tmp_path / "k")), FAST).connect()
+
+
+def test_a_private_key_file_under_home_is_expanded(sshd, monkeypatch):
+    monkeypatch.setenv("HOME", str(Path(sshd.private_key_file).parent))
+    with Connection(sshd.host(private_key_file="~/operator"), FAST) as conn:
+        assert conn.run("echo home").stdout == "home\n"
