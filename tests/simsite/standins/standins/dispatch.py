@@ -1,0 +1,23 @@
+"""Entry point embedded in each zipapp: TOOL is patched in at build time."""
+import os
+import sys
+
+
+def run(tool):
+    if os.environ.get("STANDIN_INTERNAL") == "kube-apiserver":
+        os.environ.pop("STANDIN_INTERNAL")
+        from .apiserver import serve
+        serve()
+        return
+    if tool == "edgeadm":
+        from .edgeadm import entry
+        entry()
+    elif tool == "kubectl":
+        from .kubectl import entry
+        entry()
+    elif tool == "systemctl":
+        from .systemctl import entry
+        entry()
+    else:
+        from .misc import entry
+        entry(tool)

@@ -1,0 +1,1234 @@
+"""Stand-in edgeadm (edgeadm v0.9.0 with kubeadm v1.22 inside). See STANDINS.md."""
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+
+import yaml
+
+from . import apiserver, client, jws, pki, store
+from .common import Exit, FlagError, P, err, exists, fault, parse_flags, read, run_tool, write
+
+K8S_VERSION = "v1.22.6"
+GLOBAL = {"enable-edge": "bool", "worker-path": "str", "kubeconfig": "str", "v": "str", "log-file": "str",
+          "logtostderr": "bool", "alsologtostderr": "bool", "skip-headers": "bool", "skip-log-headers": "bool",
+          "one-output": "bool", "add-dir-header": "bool", "log-dir": "str", "log-file-max-size": "str",
+          "stderrthreshold": "str", "vmodule": "str", "log-backtrace-at": "str", "help": "bool"}
+SHORTS = {"v": "v", "h": "help"}
+S = "str"
+B = "bool"
+INIT_FLAGS = dict(GLOBAL, **{f: S for f in (
+    "config install-pkg-path runtime default-ha interface edge-version edge-image-repository edge-virtual-addr manifests-dir "
+    "apiserver-advertise-address node-name certificate-key cri-socket service-cidr pod-network-cidr service-dns-domain "
+    "control-plane-endpoint kubernetes-version cert-dir feature-gates patches experimental-patches token token-ttl "
+    "image-repository kubeconfig-dir apiserver-extra-args controller-manager-extra-args scheduler-extra-args").split()})
+INIT_FLAGS.update({"apiserver-bind-port": "int", "apiserver-cert-extra-sans": "list", "ignore-preflight-errors": "list",
+                   "skip-phases": "list", "ignore-runtime": B, "skip-token-print": B, "dry-run": B, "upload-certs": B,
+                   "skip-certificate-key-print": B})
+JOIN_FLAGS = dict(GLOBAL, **{f: S for f in (
+    "install-pkg-path pod-infra-container-image default-ha interface runtime node-name certificate-key "
+    "apiserver-advertise-address discovery-token discovery-file tls-bootstrap-token cri-socket config token patches experimental-patches").split()})
+JOIN_FLAGS.update({"apiserver-bind-port": "int", "discovery-token-ca-cert-hash": "list", "discovery-token-unsafe-skip-ca-verification": B,
+                   "ignore-preflight-errors": "list", "control-plane": B, "ignore-runtime": B, "skip-phases": "list"})
+RESET_FLAGS = dict(GLOBAL, **{"force": B, "cert-dir": S, "cri-socket": S, "ignore-preflight-errors": "list", "skip-phases": "list"})
+RESET_SHORTS = dict(SHORTS, f="force")
+TOKEN_PERSIST = {"dry-run": B}
+TOKEN_CREATE = dict({**GLOBAL, **TOKEN_PERSIST}, **{"config": S, "description": S, "groups": "list", "print-join-command": B, "ttl": S, "usages": "list", "certificate-key": S})
+TOKEN_LIST = dict({**GLOBAL, **TOKEN_PERSIST}, **{"output": S, "allow-missing-template-keys": B, "show-managed-fields": B})
+TOKEN_SIMPLE = {**GLOBAL, **TOKEN_PERSIST}
+
+CERT_BASE = ["config", "cert-dir", "kubernetes-version"]
+APISERVER_CERT = ["apiserver-advertise-address", "control-plane-endpoint", "apiserver-cert-extra-sans", "service-dns-domain", "service-cidr"]
+KCFG = ["config", "cert-dir", "kubeconfig-dir", "control-plane-endpoint", "kubernetes-version", "apiserver-advertise-address", "apiserver-bind-port"]
+CP = ["cert-dir", "config", "kubernetes-version", "image-repository", "patches", "experimental-patches", "apiserver-advertise-address",
+      "apiserver-bind-port", "service-cidr", "pod-network-cidr", "feature-gates", "apiserver-extra-args", "controller-manager-extra-args", "scheduler-extra-args"]
+ADDON = ["config", "kubeconfig", "kubernetes-version", "image-repository", "apiserver-advertise-address", "control-plane-endpoint",
+         "apiserver-bind-port", "pod-network-cidr", "feature-gates", "service-dns-domain", "service-cidr"]
+CERT_LEAVES = ["ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", "front-proxy-client", "etcd-ca", "etcd-server",
+               "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client"]
+
+
+def _certs_sub():
+    subs = [("all", CERT_BASE + APISERVER_CERT)]
+    for c in CERT_LEAVES:
+        fl = CERT_BASE + (APISERVER_CERT if c == "apiserver" else [])
+        if not c.endswith("ca"):
+            fl = fl + ["csr-only", "csr-dir"]
+        subs.append((c, fl))
+    subs.append(("sa", ["cert-dir"]))
+    return subs
+
+
+# (name, flags-or-None, subphases[(name, flags)])
+INIT_PHASES = [
+    ("init-node", [], []),
+    ("container", ["runtime"], []),
+    ("preflight", ["config", "ignore-preflight-errors"], []),
+    ("certs", None, _certs_sub()),
+    ("kubeconfig", None, [("all", KCFG + ["node-name"]), ("admin", KCFG), ("kubelet", KCFG + ["node-name"]),
+                          ("controller-manager", KCFG), ("scheduler", KCFG)]),
+    ("kubelet-start", ["config", "cri-socket", "node-name"], []),
+    ("kube-vip", ["interface", "default-ha", "control-plane-endpoint"], []),
+    ("edge-config", None, [("ingress-config", [])]),
+    ("control-plane", None, [("all", CP), ("apiserver", CP), ("controller-manager", CP), ("scheduler", CP)]),
+    ("etcd", None, [("local", ["cert-dir", "config", "image-repository", "patches", "experimental-patches"])]),
+    ("wait-control-plane", [], []),
+    ("upload-config", None, [("all", ["config", "kubeconfig"]), ("kubeadm", ["config", "kubeconfig"]), ("kubelet", ["config", "kubeconfig"])]),
+    ("upload-certs", ["config", "kubeconfig", "certificate-key", "upload-certs", "skip-certificate-key-print"], []),
+    ("mark-control-plane", ["config", "node-name"], []),
+    ("bootstrap-token", ["config", "kubeconfig", "skip-token-print"], []),
+    ("kubelet-finalize", None, [("all", ["cert-dir", "config"]), ("experimental-cert-rotation", ["cert-dir", "config"])]),
+    ("addon", None, [("all", ADDON), ("coredns", ADDON), ("kube-proxy", ADDON)]),
+    ("cni", [], []),
+    ("edge-apps", None, [(n, ["manifests-dir", "kubeconfig"] + (["cert-dir"] if n in ("all", "tunnel") else []))
+                         for n in ("all", "service-group", "tunnel", "edge-health", "site-manager", "edge-coredns")]),
+]
+JOIN_PRE = ["config", "ignore-preflight-errors", "certificate-key", "node-name", "control-plane", "apiserver-advertise-address",
+            "apiserver-bind-port", "token", "discovery-token", "discovery-token-ca-cert-hash", "discovery-token-unsafe-skip-ca-verification",
+            "discovery-file", "tls-bootstrap-token", "cri-socket"]
+JOIN_PHASES = [
+    ("init-node", [], []), ("join-prepare", [], []), ("container", ["runtime"], []), ("lite-apiserver", [], []),
+    ("preflight", JOIN_PRE, []), ("control-plane-prepare", None, [("all", JOIN_PRE), ("download-certs", JOIN_PRE), ("certs", JOIN_PRE),
+                                                                   ("kubeconfig", JOIN_PRE), ("control-plane", JOIN_PRE)]),
+    ("check-etcd", ["config"], []), ("kubelet-start", JOIN_PRE, []),
+    ("control-plane-join", None, [("all", ["config", "node-name", "apiserver-advertise-address", "control-plane"]),
+                                  ("etcd", ["config", "node-name", "apiserver-advertise-address", "control-plane", "patches"]),
+                                  ("update-status", ["config", "node-name", "apiserver-advertise-address", "control-plane"]),
+                                  ("mark-control-plane", ["config", "node-name", "control-plane"])]),
+]
+RESET_PHASES = [("preflight", ["ignore-preflight-errors", "force"], []), ("update-cluster-status", [], []),
+                 ("remove-etcd-member", ["kubeconfig"], []), ("cleanup-node", ["cert-dir", "cri-socket"], [])]
+
+USAGE = {"": "Usage:\n  edgeadm COMMAND [arg...] [flags]\n  edgeadm [command]\n\nAvailable Commands:\n  addon, change, detach, help, init, join, manifests, reset, revert, token, version\n\nUse \"edgeadm [command] --help\" for more information about a command.\n"}
+
+
+class CmdError(Exception):
+    pass
+
+
+def usage(path):
+    return "Usage:\n  edgeadm %s [flags]\n\nUse \"edgeadm %s --help\" for more information about a command.\n" % (path, path)
+
+
+def fail_cobra(path, msg):
+    err("Error: " + msg)
+    sys.stderr.write(usage(path))
+    raise Exit(1)
+
+
+def stripped_words(argv, spec):
+    """Non-flag words (for command lookup), skipping values of known non-bool flags."""
+    words, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            break
+        if a.startswith("-") and len(a) > 1:
+            name = a.lstrip("-").split("=")[0].replace("_", "-")
+            if "=" not in a and spec.get(name, B) != B and not (a.startswith("-") and not a.startswith("--") and len(a) > 2):
+                i += 1
+        else:
+            words.append(a)
+        i += 1
+    return words
+
+
+def main(argv, state):
+    words = stripped_words(argv, {**INIT_FLAGS, **JOIN_FLAGS, **RESET_FLAGS, **TOKEN_CREATE, **TOKEN_LIST})
+    top = words[0] if words else None
+    cmds = {"init", "join", "reset", "token", "version", "manifests", "change", "revert", "addon", "detach", "help", "completion"}
+    if top is None:
+        sys.stdout.write("edgeadm use to manage edge kubernetes cluster\n\n" + USAGE[""])
+        return 0
+    if top not in cmds:
+        fail_cobra("", 'unknown command "%s" for "edgeadm"' % top)
+    rest = list(argv)
+    rest.remove(top)
+    if top in ("init", "join", "reset"):
+        phases = {"init": INIT_PHASES, "join": JOIN_PHASES, "reset": RESET_PHASES}[top]
+        flags = {"init": INIT_FLAGS, "join": JOIN_FLAGS, "reset": RESET_FLAGS}[top]
+        shorts = RESET_SHORTS if top == "reset" else SHORTS
+        if len(words) > 1 and words[1] == "phase":
+            rest.remove("phase")
+            return run_phase_cmd(top, phases, flags, shorts, rest, words[2:], state)
+        try:
+            vals, pos = parse_flags(rest, flags, shorts)
+        except FlagError as e:
+            fail_cobra(top, str(e))
+        if vals.get("help"):
+            sys.stdout.write(usage(top))
+            return 0
+        return {"init": cmd_init, "join": cmd_join, "reset": cmd_reset}[top](vals, pos, state, None)
+    if top == "token":
+        return cmd_token(rest, words[1:], state)
+    if top == "version":
+        try:
+            parse_flags(rest, dict(GLOBAL, output=S), dict(SHORTS, o="output"))
+        except FlagError as e:
+            fail_cobra("version", str(e))
+        print(json.dumps({"gitVersion": "v0.9.0", "gitCommit": "standin", "goVersion": "go1.17", "platform": "linux/amd64"}))
+        return 0
+    fail_cobra(top, "stand-in does not implement 'edgeadm %s'" % top)
+
+
+def phase_index(phases):
+    idx = {}
+    for name, flags, subs in phases:
+        idx[(name,)] = (flags, [s for s, _ in subs])
+        for s, sf in subs:
+            idx[(name, s)] = (sf, [])
+    return idx
+
+
+def run_phase_cmd(top, phases, flags, shorts, rest, words, state):
+    idx = phase_index(phases)
+    path = "%s phase" % top
+    if not words:
+        sys.stdout.write("Use this command to invoke single phase of the %s workflow\n\n%s" % (top, usage(path)))
+        return 0
+    key = (words[0],)
+    if key not in idx:
+        fail_cobra(path, 'unknown command "%s" for "edgeadm %s"' % (words[0], path))
+    rest.remove(words[0])
+    flist, subs = idx[key]
+    if len(words) > 1 and subs:
+        if words[1] not in subs:
+            fail_cobra("%s %s" % (path, words[0]), 'unknown command "%s" for "edgeadm %s %s"' % (words[1], path, words[0]))
+        key = (words[0], words[1])
+        rest.remove(words[1])
+        flist, subs = idx[key]
+    spec = dict(GLOBAL)
+    for f in flist or []:
+        if f in flags:
+            spec[f] = flags[f]
+        elif f in ("csr-only",):
+            spec[f] = B
+        elif f in ("csr-dir",):
+            spec[f] = S
+    try:
+        vals, pos = parse_flags(rest, spec, {k: v for k, v in shorts.items() if v in spec})
+    except FlagError as e:
+        fail_cobra("%s %s" % (path, " ".join(key)), str(e))
+    if subs:  # a phase with sub-phases prints its help and does nothing
+        sys.stdout.write(usage("%s %s" % (path, " ".join(key))))
+        return 0
+    if pos and not (top == "join" and len(pos) == 1):
+        fail_cobra("%s %s" % (path, " ".join(key)), 'unknown command "%s" for "edgeadm %s %s"' % (pos[0], path, " ".join(key)))
+    only = key[0] if key[1:2] == ("all",) else "/".join(key)
+    return {"init": cmd_init, "join": cmd_join, "reset": cmd_reset}[top](vals, pos, state, only)
+
+
+# ------------------------------------------------------------------ helpers
+def load_kubeadm_config(path):
+    if path is None:
+        return {}, {}
+    text = read(path) if path.startswith("/") else None
+    if text is None:
+        try:
+            text = open(path).read()
+        except OSError:
+            raise CmdError("unable to read config from %q : open %s: no such file or directory".replace("%q", '"%s"') % (path, path))
+    init, cluster = {}, {}
+    for doc in yaml.safe_load_all(text):
+        if not doc:
+            continue
+        if doc.get("kind") == "InitConfiguration":
+            init = doc
+        elif doc.get("kind") == "ClusterConfiguration":
+            cluster = doc
+        elif doc.get("kind") == "JoinConfiguration":
+            init["join"] = doc
+    return init, cluster
+
+
+class Cfg:
+    def __init__(self, vals):
+        init, cl = load_kubeadm_config(vals.get("config"))
+        self.vals = vals
+        self.init, self.cluster = init, cl
+        lep = init.get("localAPIEndpoint") or {}
+        self.address = vals.get("apiserver-advertise-address") or lep.get("advertiseAddress") or default_ip()
+        self.port = int(vals.get("apiserver-bind-port") or lep.get("bindPort") or 6443)
+        nr = init.get("nodeRegistration") or {}
+        self.node = (vals.get("node-name") or nr.get("name") or socket.gethostname()).lower()
+        self.cpe = vals.get("control-plane-endpoint") or cl.get("controlPlaneEndpoint") or ""
+        net = cl.get("networking") or {}
+        self.svc = vals.get("service-cidr") or net.get("serviceSubnet") or "10.96.0.0/12"
+        self.pods = vals.get("pod-network-cidr") or net.get("podSubnet") or ""
+        self.domain = vals.get("service-dns-domain") or net.get("dnsDomain") or "cluster.local"
+        self.sans = list((cl.get("apiServer") or {}).get("certSANs") or []) + list(vals.get("apiserver-cert-extra-sans") or [])
+        self.version = vals.get("kubernetes-version") or cl.get("kubernetesVersion") or K8S_VERSION
+        self.certdir = vals.get("cert-dir") or cl.get("certificatesDir") or "/etc/kubernetes/pki"
+        self.tokens = init.get("bootstrapTokens") or []
+        if vals.get("token"):
+            self.tokens = [{"token": vals["token"], "ttl": vals.get("token-ttl", "24h0m0s")}]
+        self.edge_virtual = vals.get("edge-virtual-addr") or "169.254.20.11"
+        self.cluster_name = cl.get("clusterName") or "kubernetes"
+
+    def server(self):
+        if self.cpe:
+            h = self.cpe if ":" in self.cpe.split("]")[-1] else "%s:%d" % (self.cpe, self.port)
+            return "https://" + h
+        return "https://%s:%d" % (self.address, self.port)
+
+
+def default_ip():
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(("198.18.0.1", 9))
+        ip = s.getsockname()[0]
+        s.close()
+        return ip
+    except OSError:
+        return "127.0.0.1"
+
+
+def parse_duration(d):
+    if d in ("0", "0s", ""):
+        return 0
+    total = 0.0
+    for num, unit in re.findall(r"([\d.]+)(h|ms|m|s)", d):
+        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    if total == 0 and not re.fullmatch(r"(0+[hms])+", d):
+        raise CmdError('time: invalid duration "%s"' % d)
+    return total
+
+
+TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
+
+
+def token_secret(tok, ttl="24h0m0s", usages=("signing", "authentication"), groups=("system:bootstrappers:kubeadm:default-node-token",), desc=None):
+    m = TOKEN_RE.match(tok)
+    if not m:
+        raise CmdError('the bootstrap token "%s" was not of the form "^([a-z0-9]{6})\\.([a-z0-9]{16})$"' % tok)
+    data = {"token-id": m.group(1), "token-secret": m.group(2), "auth-extra-groups": ",".join(groups)}
+    for u in usages:
+        data["usage-bootstrap-" + u] = "true"
+    secs = parse_duration(str(ttl)) if not isinstance(ttl, (int, float)) else ttl
+    if secs:
+        data["expiration"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + secs))
+    if desc:
+        data["description"] = desc
+    return {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+            "metadata": {"name": "bootstrap-token-" + m.group(1), "namespace": "kube-system"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+def put_obj(obj, group="", plural=None):
+    """Write an object straight into the local store (phases running on the master)."""
+    kind = obj["kind"]
+    plural = plural or (kind.lower() + ("es" if kind.endswith("s") else "s"))
+    md = obj["metadata"]
+    with store.locked(write=True) as data:
+        k = store.key(group, plural, md.get("namespace"), md["name"])
+        data["objects"][k] = store.stamp(data, obj, data["objects"].get(k))
+
+
+def get_obj(group, plural, ns, name):
+    with store.locked() as data:
+        return data["objects"].get(store.key(group, plural, ns, name))
+
+
+def self_exe():
+    return [sys.executable, os.path.realpath(sys.argv[0])]
+
+
+def check_pkg(path):
+    if not path:
+        raise CmdError("Please enter --install-pkg-path value(path of edgeadm static install package)")
+    if path.startswith(("http://", "https://")):
+        import urllib.request
+        dst = P("/tmp/edgeadm-tmp/kube-linux.tar.gz")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        try:
+            urllib.request.urlretrieve(path, dst)
+        except Exception as e:
+            raise CmdError("Get %s: %s" % (path, e))
+        path = dst
+    elif not os.path.exists(P(path)) and not os.path.exists(path):
+        raise CmdError("open %s: no such file or directory" % path)
+    real = P(path) if os.path.exists(P(path)) else path
+    try:
+        with tarfile.open(real, "r:gz") as t:
+            names = t.getnames()
+            if not any(n.startswith("edge-install/") for n in names):
+                raise CmdError("install package %s has no edge-install/ directory" % path)
+            dst = P("/tmp/edgeadm-tmp")
+            os.makedirs(dst, exist_ok=True)
+            t.extractall(dst)
+    except (tarfile.TarError, OSError) as e:
+        raise CmdError("Unzip package: %s, error: gzip: invalid header (%s)" % (path, e))
+
+
+# ------------------------------------------------------------------ init
+def init_steps(cfg, only, state, whole):
+    """Yield (phase-name, callable) in edgeadm's order, filtered to `only`."""
+    v = cfg.vals
+    ca_pair = {}
+
+    def ca():
+        if "ca" not in ca_pair:
+            c, k, msg = pki.ensure_ca("ca", "kubernetes", cfg.certdir)
+            ca_pair["ca"] = (c, k)
+            print(msg)
+        return ca_pair["ca"]
+
+    def svc_ip():
+        net = ipaddress.ip_network(cfg.svc.split(",")[0], strict=False)
+        return str(net[1])
+
+    def cpe_host():
+        h = cfg.cpe.rsplit(":", 1)[0] if cfg.cpe.count(":") == 1 else cfg.cpe
+        return h
+
+    def apiserver_cert():
+        dns = [cfg.node, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + cfg.domain]
+        ips = [svc_ip(), cfg.address]
+        for s in cfg.sans + ([cpe_host()] if cfg.cpe else []):
+            try:
+                ipaddress.ip_address(s)
+                ips.append(s)
+            except ValueError:
+                dns.append(s)
+        print(pki.ensure_leaf("apiserver", ca(), "kube-apiserver", (), dns, ips, server=True, client=False, pki=cfg.certdir))
+
+    def certs(which):
+        def run():
+            print('[certs] Using certificateDir folder "%s"' % cfg.certdir)
+            if which == "ca":
+                ca()
+            elif which == "apiserver":
+                apiserver_cert()
+            elif which == "apiserver-kubelet-client":
+                print(pki.ensure_leaf("apiserver-kubelet-client", ca(), "kube-apiserver-kubelet-client", ("system:masters",), pki=cfg.certdir))
+            elif which == "front-proxy-ca":
+                print(pki.ensure_ca("front-proxy-ca", "front-proxy-ca", cfg.certdir)[2])
+            elif which == "front-proxy-client":
+                c, k, _ = pki.ensure_ca("front-proxy-ca", "front-proxy-ca", cfg.certdir)
+                print(pki.ensure_leaf("front-proxy-client", (c, k), "front-proxy-client", pki=cfg.certdir))
+            elif which == "etcd-ca":
+                print(pki.ensure_ca("etcd/ca", "etcd-ca", cfg.certdir)[2])
+            elif which.startswith("etcd-") or which == "apiserver-etcd-client":
+                c, k, _ = pki.ensure_ca("etcd/ca", "etcd-ca", cfg.certdir)
+                base = {"etcd-server": "etcd/server", "etcd-peer": "etcd/peer", "etcd-healthcheck-client": "etcd/healthcheck-client"}.get(which, which)
+                print(pki.ensure_leaf(base, (c, k), cfg.node if which in ("etcd-server", "etcd-peer") else "kube-etcd-healthcheck-client",
+                                      dns=[cfg.node, "localhost"] if which in ("etcd-server", "etcd-peer") else (),
+                                      ips=[cfg.address, "127.0.0.1"] if which in ("etcd-server", "etcd-peer") else (),
+                                      server=which in ("etcd-server", "etcd-peer"), pki=cfg.certdir))
+            elif which == "sa":
+                if exists(cfg.certdir + "/sa.key"):
+                    print("[certs] Using the existing \"sa\" key")
+                else:
+                    from cryptography.hazmat.primitives import serialization
+                    k = pki.new_key()
+                    write(cfg.certdir + "/sa.key", pki.key_pem(k), 0o600)
+                    write(cfg.certdir + "/sa.pub", k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+                    print('[certs] Generating "sa" key and public key')
+        return run
+
+    def tunnel_cert():
+        print(pki.ensure_leaf("tunnel-anp-client", ca(), "tunnel-anp-client", pki=cfg.certdir))
+
+    def kubeconfig(which):
+        def run():
+            c, k = ca()
+            if k is None:
+                raise CmdError("failure loading ca certificate authority: couldn't load the private key file %s/ca.key: open %s/ca.key: no such file or directory" % (cfg.certdir, cfg.certdir))
+            cn, orgs = {"admin": ("kubernetes-admin", ("system:masters",)), "kubelet": ("system:node:" + cfg.node, ("system:nodes",)),
+                        "controller-manager": ("system:kube-controller-manager", ()), "scheduler": ("system:kube-scheduler", ())}[which]
+            fn = "/etc/kubernetes/%s.conf" % which
+            if exists(fn):
+                print('[kubeconfig] Using existing kubeconfig file: "%s"' % fn)
+                return
+            cert, key = pki.sign(c, k, cn, orgs)
+            server = cfg.server() if which in ("admin", "kubelet") else "https://%s:%d" % (cfg.address, cfg.port)
+            write(fn, pki.kubeconfig(server, pki.cert_pem(c), cn if which != "admin" else "kubernetes-admin", pki.cert_pem(cert), pki.key_pem(key)), 0o600)
+            print('[kubeconfig] Writing "%s.conf" kubeconfig file' % which)
+        return run
+
+    def kubelet_start():
+        write("/var/lib/kubelet/kubeadm-flags.env", 'KUBELET_KUBEADM_ARGS="--container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock --pod-infra-container-image=k8s.gcr.io/pause:3.5"\n')
+        write("/var/lib/kubelet/config.yaml", kubelet_config(cfg.domain, [svc_ip10(cfg.svc)]))
+        print('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
+        print('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
+        print("[kubelet-start] Starting the kubelet")
+        systemctl("restart", "kubelet")
+
+    def kube_vip():
+        if cfg.cpe and v.get("default-ha", "kube-vip") == "kube-vip":
+            write("/etc/kubernetes/manifests/vip.yaml", manifest("kube-vip", "ghcr.io/kube-vip/kube-vip:v0.3.8",
+                                                                 ["manager"], env={"vip_interface": v.get("interface", "eth0"), "vip_address": cpe_host()}))
+            print("Installed kube-vip successfully")
+
+    def ingress():
+        write("/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml", EGRESS, 0o600)
+
+    def control_plane(which):
+        def run():
+            repo = v.get("image-repository") or cfg.cluster.get("imageRepository") or "k8s.gcr.io"
+            img = "%s/kube-%s:%s" % (repo, which, cfg.version)
+            args = {"apiserver": ["kube-apiserver", "--advertise-address=" + cfg.address, "--secure-port=%d" % cfg.port,
+                                  "--service-cluster-ip-range=" + cfg.svc, "--client-ca-file=/etc/kubernetes/pki/ca.crt",
+                                  "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt", "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key",
+                                  "--egress-selector-config-file=/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml",
+                                  "--kubelet-preferred-address-types=Hostname", "--enable-aggregator-routing=true",
+                                  "--enable-bootstrap-token-auth=true", "--etcd-servers=https://127.0.0.1:2379"],
+                    "controller-manager": ["kube-controller-manager", "--kubeconfig=/etc/kubernetes/controller-manager.conf",
+                                           "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key",
+                                           "--controllers=*,bootstrapsigner,tokencleaner"] + (["--allocate-node-cidrs=true", "--cluster-cidr=" + cfg.pods] if cfg.pods else []),
+                    "scheduler": ["kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf"]}[which]
+            write("/etc/kubernetes/manifests/kube-%s.yaml" % which, manifest("kube-" + which, img, args), 0o600)
+            print('[control-plane] Creating static Pod manifest for "kube-%s"' % which)
+            if which == "apiserver":
+                for f in ("apiserver.crt", "apiserver.key", "ca.crt"):
+                    if not exists(cfg.certdir + "/" + f):
+                        raise CmdError("failed to start kube-apiserver: open %s/%s: no such file or directory" % (cfg.certdir, f))
+                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port}))
+                if apiserver.running_pid():
+                    apiserver.stop()
+                apiserver.daemonize(self_exe())
+        return run
+
+    def etcd():
+        write("/etc/kubernetes/manifests/etcd.yaml", manifest("etcd", "k8s.gcr.io/etcd:3.5.0-0", ["etcd", "--advertise-client-urls=https://%s:2379" % cfg.address]), 0o600)
+        print('[etcd] Creating static Pod manifest for local etcd in "/etc/kubernetes/manifests"')
+
+    def wait_cp():
+        print('[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests". This can take up to 4m0s')
+        ctx = client.context(read(cfg.certdir + "/ca.crt"), verify=True) if exists(cfg.certdir + "/ca.crt") else client.context(verify=False)
+        deadline = time.time() + float(os.environ.get("STANDIN_WAIT_CP_TIMEOUT", "20"))
+        url = "https://%s:%d" % (cfg.address, cfg.port)
+        last = None
+        while time.time() < deadline:
+            try:
+                client.request(url, "GET", "/version", ctx, timeout=2)
+                print("[apiclient] All control plane components are healthy after %.6f seconds" % 0.5)
+                return
+            except client.APIError:
+                return
+            except Exception as e:  # noqa
+                last = e
+                time.sleep(0.2)
+        raise CmdError("couldn't initialize a Kubernetes cluster: timed out waiting for the condition (%s)" % last)
+
+    def upload_config(which):
+        def run():
+            if which == "kubeadm":
+                put_obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+                         "data": {"ClusterConfiguration": yaml.safe_dump(dict(cfg.cluster, kind="ClusterConfiguration", apiVersion=cfg.cluster.get("apiVersion", "kubeadm.k8s.io/v1beta2"),
+                                                                               kubernetesVersion=cfg.version, controlPlaneEndpoint=cfg.cpe or "%s:%d" % (cfg.address, cfg.port)))}})
+                print('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace')
+            else:
+                put_obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubelet-config-1.22", "namespace": "kube-system"},
+                         "data": {"kubelet": kubelet_config(cfg.domain, [svc_ip10(cfg.svc)])}})
+                print("[kubelet] Creating a ConfigMap \"kubelet-config-1.22\" in namespace kube-system with the configuration for the kubelets in the cluster")
+        return run
+
+    def upload_certs():
+        if not v.get("upload-certs"):
+            print("[upload-certs] Skipping phase. Please see --upload-certs")
+            return
+        key = v.get("certificate-key") or cfg.init.get("certificateKey") or secrets.token_hex(32)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        aes = AESGCM(bytes.fromhex(key))
+        data = {}
+        for f in ("ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key"):
+            raw = read(cfg.certdir + "/" + f)
+            if raw is None:
+                continue
+            nonce = os.urandom(12)
+            data[f.replace("/", "-")] = base64.b64encode(base64.b64encode(nonce + aes.encrypt(nonce, raw.encode(), None))).decode()
+        put_obj({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "kubeadm-certs", "namespace": "kube-system"}, "data": data})
+        print('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
+        if not v.get("skip-certificate-key-print"):
+            print("[upload-certs] Using certificate key:\n" + key)
+
+    def mark_cp():
+        n = ensure_node(cfg.node, cfg.address, {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "",
+                                                 "node.kubernetes.io/exclude-from-external-load-balancers": ""})
+        taints = n["spec"].setdefault("taints", [])
+        if not any(t["key"] == "node-role.kubernetes.io/master" for t in taints):
+            taints.append({"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"})
+        put_obj(n, plural="nodes")
+        print("[mark-control-plane] Marking the node %s as control-plane by adding the labels: [node-role.kubernetes.io/master(deprecated) node-role.kubernetes.io/control-plane node.kubernetes.io/exclude-from-external-load-balancers]" % cfg.node)
+
+    def bootstrap_token():
+        for t in cfg.tokens:
+            tok = t["token"] if isinstance(t, dict) else t
+            put_obj(token_secret(tok, t.get("ttl", "24h0m0s") if isinstance(t, dict) else "24h0m0s",
+                                 tuple(t.get("usages") or ("signing", "authentication")) if isinstance(t, dict) else ("signing", "authentication"),
+                                 tuple(t.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)) if isinstance(t, dict) else ("system:bootstrappers:kubeadm:default-node-token",)))
+            if not v.get("skip-token-print"):
+                print("[bootstrap-token] Using token: " + tok)
+        if not cfg.tokens:
+            tok = "%s.%s" % (rand(6), rand(16))
+            put_obj(token_secret(tok))
+            print("[bootstrap-token] Using token: " + tok)
+        ca_pem = read(cfg.certdir + "/ca.crt")
+        put_obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-info", "namespace": "kube-public"},
+                 "data": {"kubeconfig": yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "", "cluster": {
+                     "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode(), "server": cfg.server()}}],
+                     "contexts": None, "current-context": "", "preferences": {}, "users": None}, sort_keys=False)}})
+        print('[bootstrap-token] Creating the "cluster-info" ConfigMap in the "kube-public" namespace')
+        rb = "rbac.authorization.k8s.io"
+        put_obj({"apiVersion": rb + "/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "kubeadm:kubelet-bootstrap"},
+                 "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "system:node-bootstrapper"},
+                 "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}, rb, "clusterrolebindings")
+        print("[bootstrap-token] configured RBAC rules to allow Node Bootstrap tokens to get nodes")
+
+    def kubelet_finalize():
+        print('[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key')
+
+    def addon(which):
+        def run():
+            if which == "coredns":
+                put_obj({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"}}, "apps", "deployments")
+                print("[addons] Applied essential addon: CoreDNS")
+            else:
+                put_obj({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}}, "apps", "daemonsets")
+                print("[addons] Applied essential addon: kube-proxy")
+        return run
+
+    def cni():
+        put_obj({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-flannel-ds", "namespace": "kube-system"}}, "apps", "daemonsets")
+        print("Deploy cni flannel success!")
+
+    def edge_app(which):
+        def run():
+            put_obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge-system"}}, "", "namespaces")
+            if which == "edge-coredns":
+                n = get_obj("", "nodes", None, cfg.node)
+                if n is None:
+                    raise CmdError('nodes "%s" not found' % cfg.node)
+                n["metadata"].setdefault("labels", {})["superedge.io.hostname"] = cfg.node
+                put_obj(n, plural="nodes")
+            names = {"service-group": ["application-grid-controller", "application-grid-wrapper-node"], "tunnel": ["tunnel-cloud", "tunnel-edge"],
+                     "edge-health": ["edge-health"], "site-manager": ["site-manager"], "edge-coredns": ["edge-coredns"]}[which]
+            for nm in names:
+                put_obj({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": nm, "namespace": "edge-system"}}, "apps", "deployments")
+                print("Deploy %s success!" % nm)
+        return run
+
+    def join_prepare_cm():
+        ca_pem = read(cfg.certdir + "/ca.crt")
+        c, k = ca()
+        lc, lk = pki.sign(c, k, "lite-apiserver", dns=["localhost"], ips=["127.0.0.1", cfg.edge_virtual], server=True)
+        put_obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge-system"}}, "", "namespaces")
+        put_obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "edge-info", "namespace": "edge-system"},
+                 "data": {"kube-api-ca.crt": ca_pem, "lite-apiserver.crt": pki.cert_pem(lc), "lite-apiserver.key": pki.key_pem(lk),
+                          "tls.json": '[{"key":"/var/lib/kubelet/pki/kubelet-client-current.pem","cert":"/var/lib/kubelet/pki/kubelet-client-current.pem"}]',
+                          "edge-virtual-addr": cfg.edge_virtual, "host-config": "", "insecure-registries": "", "node-delay-domain": "",
+                          "kube-api-cluster-ip": svc_ip()}})
+        rb = "rbac.authorization.k8s.io"
+        put_obj({"apiVersion": rb + "/v1", "kind": "Role", "metadata": {"name": "edge-info-reader", "namespace": "edge-system"},
+                 "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["edge-info"], "verbs": ["get"]}]}, rb, "roles")
+        put_obj({"apiVersion": rb + "/v1", "kind": "RoleBinding", "metadata": {"name": "edge-info-reader", "namespace": "edge-system"},
+                 "roleRef": {"apiGroup": rb, "kind": "Role", "name": "edge-info-reader"},
+                 "subjects": [{"kind": "Group", "name": "system:bootstrappers"}]}, rb, "rolebindings")
+
+    def label_cloud():
+        n = get_obj("", "nodes", None, cfg.node)
+        if n:
+            n["metadata"].setdefault("labels", {})["superedge.io/node-cloud"] = "enable"
+            put_obj(n, plural="nodes")
+
+    def init_node():
+        raise CmdError("Run linux command: apt-get update error: exit status 100 (Could not resolve 'archive.ubuntu.com'); "
+                       "yum install error: Cannot find a valid baseurl for repo: base/7/x86_64")
+
+    def container():
+        rt = v.get("runtime", "containerd")
+        if rt not in ("containerd", "docker"):
+            raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % rt)
+        tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
+        if not exists(tgz):
+            raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
+        with tarfile.open(P(tgz)) as t:
+            for m in t.getmembers():
+                if m.isfile():
+                    write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
+        systemctl("daemon-reload")
+        systemctl("enable", rt)
+        systemctl("restart", rt)
+        print("Installed container runtime %s successfully" % rt)
+
+    def preflight():
+        print("[preflight] Running pre-flight checks")
+        if os.geteuid() != 0 and os.environ.get("STANDIN_ROOT") is None:
+            raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
+        if not apiserver.running_pid():
+            s = socket.socket()
+            try:
+                s.bind((cfg.address, cfg.port))
+            except OSError:
+                if "all" not in [x.lower() for x in v.get("ignore-preflight-errors", [])]:
+                    raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR Port-%d]: Port %d is in use" % (cfg.port, cfg.port))
+            finally:
+                s.close()
+
+    steps = [("init-node", init_node), ("container", container), ("preflight", preflight)]
+    steps += [("certs/" + c, certs(c)) for c in CERT_LEAVES] + [("certs/sa", certs("sa"))]
+    if whole and v.get("enable-edge", True):
+        steps += [("certs/tunnel-anp-client", tunnel_cert)]
+    steps += [("kubeconfig/" + k, kubeconfig(k)) for k in ("admin", "kubelet", "controller-manager", "scheduler")]
+    steps += [("kubelet-start", kubelet_start), ("kube-vip", kube_vip)]
+    if v.get("enable-edge", True):
+        steps += [("edge-config/ingress-config", ingress)]
+    steps += [("control-plane/" + c, control_plane(c)) for c in ("apiserver", "controller-manager", "scheduler")]
+    steps += [("etcd/local", etcd), ("wait-control-plane", wait_cp), ("upload-config/kubeadm", upload_config("kubeadm")),
+              ("upload-config/kubelet", upload_config("kubelet")), ("upload-certs", upload_certs), ("mark-control-plane", mark_cp),
+              ("bootstrap-token", bootstrap_token), ("kubelet-finalize/experimental-cert-rotation", kubelet_finalize),
+              ("addon/coredns", addon("coredns")), ("addon/kube-proxy", addon("kube-proxy")), ("cni", cni)]
+    if v.get("enable-edge", True):
+        steps += [("edge-apps/" + a, edge_app(a)) for a in ("service-group", "tunnel", "edge-health", "site-manager", "edge-coredns")]
+        if whole:
+            steps += [("edge-apps/join-prepare", join_prepare_cm), ("edge-apps/label-node", label_cloud)]
+    return steps
+
+
+def rand(n):
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def svc_ip10(cidr):
+    return str(ipaddress.ip_network(cidr.split(",")[0], strict=False)[10])
+
+
+def kubelet_config(domain, dns):
+    return yaml.safe_dump({"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                           "authentication": {"x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}, "anonymous": {"enabled": False}},
+                           "cgroupDriver": "systemd", "clusterDNS": dns, "clusterDomain": domain,
+                           "staticPodPath": "/etc/kubernetes/manifests", "rotateCertificates": True})
+
+
+def manifest(name, image, command, env=None):
+    c = {"name": name, "image": image, "command": command}
+    if env:
+        c["env"] = [{"name": k, "value": val} for k, val in env.items()]
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "kube-system",
+                                                                            "labels": {"component": name, "tier": "control-plane"}},
+                           "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical", "containers": [c]}})
+
+
+EGRESS = """apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      tcp:
+        url: https://tunnel-cloud.edge-system.svc.cluster.local:8000
+        tlsConfig:
+          caBundle: /etc/kubernetes/pki/ca.crt
+          clientCert: /etc/kubernetes/pki/tunnel-anp-client.crt
+          clientKey: /etc/kubernetes/pki/tunnel-anp-client.key
+"""
+
+
+def ensure_node(name, address, labels, extra_labels=None):
+    n = get_obj("", "nodes", None, name) or node_obj(name, address)
+    n["metadata"].setdefault("labels", {}).update(labels)
+    return n
+
+
+def node_obj(name, address, labels=None):
+    lab = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+           "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}
+    lab.update(labels or {})
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": lab,
+                                                            "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "/run/containerd/containerd.sock"}},
+            "spec": {},
+            "status": {"addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                                       "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                       "nodeInfo": {"kubeletVersion": K8S_VERSION, "kubeProxyVersion": K8S_VERSION, "containerRuntimeVersion": "containerd://1.5.9",
+                                    "operatingSystem": "linux", "architecture": "amd64"}}}
+
+
+def systemctl(*args):
+    exe = shutil.which("systemctl", path=os.environ.get("PATH", "") + ":/usr/local/bin")
+    if exe:
+        subprocess.run([exe] + list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_steps(kind, steps, only, skip, state):
+    selected = []
+    for name, fn in steps:
+        top = name.split("/")[0]
+        if only and not (name == only or top == only):
+            continue
+        if not only and (top in skip or name in skip):
+            continue
+        selected.append((name, fn))
+    for name, fn in selected:
+        state["phase"] = "%s/%s" % (kind, name)
+        spec = fault(["edgeadm:%s:%s" % (kind, name), "edgeadm:%s:%s" % (kind, name.split("/")[0])])
+        try:
+            if spec:
+                raise CmdError("injected fault (%s)" % spec)
+            fn()
+        except (CmdError, RuntimeError, OSError) as e:
+            msg = str(e)
+            if name.startswith("certs/"):
+                msg = "failure loading %s certificate: %s" % (name.split("/")[1], msg) if spec else msg
+            err("Error: error execution phase %s: %s\nTo see the stack trace of this error execute with --v=5 or higher" % (name, msg))
+            raise Exit(1)
+
+
+def cmd_init(vals, pos, state, only):
+    if pos:
+        fail_cobra("init", 'unknown command "%s" for "edgeadm init"' % pos[0])
+    try:
+        if vals.get("config"):
+            mixed = [k for k in vals if k in ("pod-network-cidr", "service-cidr", "service-dns-domain", "apiserver-advertise-address",
+                                              "apiserver-bind-port", "control-plane-endpoint", "kubernetes-version", "apiserver-cert-extra-sans",
+                                              "token", "token-ttl", "cert-dir", "image-repository", "feature-gates")]
+            if mixed and only is None:
+                raise CmdError("can not mix '--config' with arguments %s" % json.dumps(sorted(mixed)).replace('"', "").replace(",", " "))
+        cfg = Cfg(vals)
+        if only is None:
+            check_pkg(vals.get("install-pkg-path"))
+    except CmdError as e:
+        err("Error: " + str(e))
+        sys.stderr.write(usage("init"))
+        raise Exit(1)
+    if only is None:
+        print("[init] Using Kubernetes version: " + cfg.version)
+    run_steps("init", init_steps(cfg, only, state, only is None), only, set(vals.get("skip-phases") or []), state)
+    if only is None:
+        print("\nYour Kubernetes control-plane has initialized successfully!\n")
+        ca_hash = pki.spki_hash(pki.load_cert(read(cfg.certdir + "/ca.crt")))
+        for t in cfg.tokens or []:
+            tok = t["token"] if isinstance(t, dict) else t
+            print("edgeadm join %s --token %s \\\n    --discovery-token-ca-cert-hash %s \\\n    --install-pkg-path <Path of edgeadm kube-* install package>"
+                  % (cfg.server()[8:], tok, ca_hash))
+    return 0
+
+
+# ------------------------------------------------------------------ join
+class Discovery:
+    def __init__(self, endpoint, token, hashes, skip_ca):
+        self.endpoint, self.token, self.hashes, self.skip_ca = endpoint, token, hashes, skip_ca
+        self.ca_pem = None
+        self.kubeconfig = None
+
+    def run(self):
+        tid, _, sec = self.token.partition(".")
+        server = "https://" + self.endpoint
+        path = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+        insecure = client.context(verify=False)
+        deadline = time.time() + float(os.environ.get("STANDIN_DISCOVERY_TIMEOUT", "10"))
+        last = None
+        while True:
+            try:
+                cm = client.request(server, "GET", path, insecure, timeout=5)
+                data = cm.get("data") or {}
+                if "jws-kubeconfig-" + tid in data:
+                    break
+                last = 'could not find a JWS signature in the cluster-info ConfigMap for token ID "%s"' % tid
+            except client.APIError as e:
+                last = str(e)
+            except OSError as e:
+                last = 'Get "%s%s?timeout=10s": dial tcp %s: connect: %s' % (server, path, self.endpoint,
+                                                                             "connection refused" if isinstance(e, ConnectionRefusedError) else e)
+            if time.time() > deadline:
+                raise CmdError("couldn't validate the identity of the API Server: " + last)
+            time.sleep(1)
+        kc = data["kubeconfig"]
+        if not jws.valid(data["jws-kubeconfig-" + tid], kc, tid, sec):
+            raise CmdError("couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server")
+        parsed = pki.parse_kubeconfig(kc)
+        ca = pki.load_cert(parsed["ca"])
+        actual = pki.spki_hash(ca)
+        if not self.skip_ca:
+            if actual not in [h.lower() for h in self.hashes]:
+                raise CmdError('couldn\'t validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "%s" are pinned' % actual)
+        secure = client.context(parsed["ca"], verify=True)
+        try:
+            cm2 = client.request(server, "GET", path, secure, timeout=5)
+        except Exception as e:
+            raise CmdError('couldn\'t validate the identity of the API Server: Get "%s%s?timeout=10s": %s' % (server, path, e))
+        if cm2["data"]["kubeconfig"] != kc:
+            raise CmdError("couldn't validate the identity of the API Server: the second cluster-info ConfigMap did not match the first")
+        self.ca_pem = parsed["ca"]
+        self.secure = secure
+        self.server = server
+        return self
+
+
+def cmd_join(vals, pos, state, only):
+    endpoint = pos[0] if pos else None
+    token = vals.get("discovery-token") or vals.get("token")
+    tls_token = vals.get("tls-bootstrap-token") or vals.get("token")
+    control = vals.get("control-plane", False)
+    edge = vals.get("enable-edge", True)
+    node = (vals.get("node-name") or socket.gethostname()).lower()
+    try:
+        if only is None:
+            check_pkg(vals.get("install-pkg-path"))
+            if vals.get("runtime", "containerd") not in ("containerd", "docker"):
+                raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % vals["runtime"])
+        if not endpoint and not vals.get("discovery-file") and not vals.get("config"):
+            raise CmdError("discovery: Invalid value: \"\": bootstrapToken or file must be set")
+        if endpoint and not token:
+            raise CmdError("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid")
+        if endpoint and not vals.get("discovery-token-ca-cert-hash") and not vals.get("discovery-token-unsafe-skip-ca-verification"):
+            raise CmdError("discovery.bootstrapToken: Invalid value: \"\": using token-based discovery without caCertHashes can be unsafe. "
+                           "Set unsafeSkipCAVerification as true in your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue")
+        if token and not TOKEN_RE.match(token):
+            raise CmdError('discovery.bootstrapToken.token: Invalid value: "%s": the bootstrap token is invalid' % token)
+    except CmdError as e:
+        err("Error: " + str(e))
+        sys.stderr.write(usage("join"))
+        raise Exit(1)
+    ctx = {}
+
+    def disc():
+        if "d" not in ctx:
+            ctx["d"] = Discovery(endpoint, token, vals.get("discovery-token-ca-cert-hash") or [],
+                                 vals.get("discovery-token-unsafe-skip-ca-verification", False)).run()
+        return ctx["d"]
+
+    def edge_info():
+        d = disc()
+        try:
+            return client.request(d.server, "GET", "/api/v1/namespaces/edge-system/configmaps/edge-info", d.secure, token=tls_token)["data"]
+        except client.APIError as e:
+            raise CmdError(e.message)
+
+    def hosts_block(lines):
+        cur = read("/etc/hosts", "")
+        cur = re.sub(r"# begin \(generated by SuperEdge\)\n.*?# end \(generated by SuperEdge\)\n?", "", cur, flags=re.S)
+        write("/etc/hosts", cur + "# begin (generated by SuperEdge)\n" + "".join(l + "\n" for l in lines if l) + "# end (generated by SuperEdge)\n")
+
+    def init_node():
+        raise CmdError("Run linux command: apt-get update error: exit status 100 (Could not resolve 'archive.ubuntu.com'); "
+                       "yum install error: Cannot find a valid baseurl for repo: base/7/x86_64")
+
+    def join_prepare():
+        host = endpoint.rsplit(":", 1)[0]
+        disc()
+        lines = []
+        try:
+            ipaddress.ip_address(host)
+            lines.append("%s kubernetes.default" % host)
+        except ValueError:
+            pass
+        if not control and edge:
+            try:
+                info = edge_info()
+                ctx["dns"] = info.get("edge-virtual-addr", "169.254.20.11").strip()
+                lines += [l for l in (info.get("host-config") or "").splitlines()]
+            except CmdError as e:  # edgeadm logs and carries on here
+                sys.stderr.write("E Prepare Join edge node, error: %s\n" % e)
+        hosts_block(lines)
+
+    def container():
+        rt = vals.get("runtime", "containerd")
+        tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
+        if not exists(tgz):
+            raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
+        with tarfile.open(P(tgz)) as t:
+            for m in t.getmembers():
+                if m.isfile():
+                    write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
+        systemctl("daemon-reload")
+        systemctl("enable", rt)
+        systemctl("restart", rt)
+
+    def lite_apiserver():
+        if control or not edge:
+            return
+        info = edge_info()
+        for k in ("kube-api-ca.crt", "lite-apiserver.key", "lite-apiserver.crt", "tls.json"):
+            if k not in info:
+                raise CmdError("Get lite-apiserver configMap %s value nil" % k)
+        write("/etc/kubernetes/pki/lite-apiserver-ca.crt", info["kube-api-ca.crt"])
+        write("/etc/kubernetes/edge/lite-apiserver.crt", info["lite-apiserver.crt"])
+        write("/etc/kubernetes/edge/lite-apiserver.key", info["lite-apiserver.key"], 0o600)
+        write("/etc/kubernetes/edge/tls.json", info["tls.json"])
+        port = endpoint.rsplit(":", 1)[1] if ":" in endpoint else "443"
+        va = info.get("edge-virtual-addr", "169.254.20.11").strip()
+        write("/etc/kubernetes/edge/lite-apiserver.conf",
+              "--ca-file=/etc/kubernetes/pki/lite-apiserver-ca.crt\n--tls-cert-file=/etc/kubernetes/edge/lite-apiserver.crt\n"
+              "--tls-private-key-file=/etc/kubernetes/edge/lite-apiserver.key\n--kube-apiserver-url=kubernetes.default\n"
+              "--kube-apiserver-port=%s\n--port=51003\n--tls-config-file=/etc/kubernetes/edge/tls.json\n--file-cache-path=/data/lite-apiserver/cache\n" % port)
+        write("/etc/systemd/system/lite-apiserver.service",
+              "[Unit]\nDescription=lite-apiserver\n\n[Service]\nExecStart=/usr/local/bin/lite-apiserver --config=/etc/kubernetes/edge/lite-apiserver.conf\n"
+              "Restart=always\n\n[Install]\nWantedBy=multi-user.target\n")
+        write("/var/lib/standins/lite-apiserver-iface.json", json.dumps({"interface": "lite-apiserver", "type": "dummy", "address": va + "/32",
+                                                                          "note": "not created in the simulated host"}))
+        for a in (("daemon-reload",), ("restart", "lite-apiserver.service"), ("enable", "lite-apiserver.service")):
+            systemctl(*a)
+        ctx["lite"] = "https://%s:51003" % va
+
+    def preflight():
+        print("[preflight] Running pre-flight checks")
+        if exists("/etc/kubernetes/kubelet.conf"):
+            if "all" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])] and "fileavailable--etc-kubernetes-kubelet.conf" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])]:
+                raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")
+        disc()
+
+    def cp_prepare():
+        if not control:
+            return
+        d = disc()
+        key = vals.get("certificate-key")
+        if not key:
+            raise CmdError("control-plane join needs --certificate-key or the CA files in place")
+        try:
+            sec = client.request(d.server, "GET", "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", d.secure, token=tls_token)
+        except client.APIError as e:
+            raise CmdError("error downloading certs: error downloading the secret: " + e.message)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        aes = AESGCM(bytes.fromhex(key))
+        for k, v in sec.get("data", {}).items():
+            raw = base64.b64decode(base64.b64decode(v))
+            try:
+                plain = aes.decrypt(raw[:12], raw[12:], None)
+            except Exception:
+                raise CmdError("error downloading certs: error decoding secret data with provided key: cipher: message authentication failed")
+            fname = k.replace("etcd-", "etcd/") if k.startswith("etcd-") else k
+            write("/etc/kubernetes/pki/" + fname, plain, 0o600 if fname.endswith(".key") else 0o644)
+        c = pki.load_cert(read("/etc/kubernetes/pki/ca.crt"))
+        kk = pki.load_key(read("/etc/kubernetes/pki/ca.key"))
+        adv = vals.get("apiserver-advertise-address") or default_ip()
+        write("/etc/kubernetes/pki/apiserver.crt", "")  # replaced below
+        os.unlink(P("/etc/kubernetes/pki/apiserver.crt"))
+        pki.ensure_leaf("apiserver", (c, kk), "kube-apiserver", (), [node, "kubernetes", "kubernetes.default", "kubernetes.default.svc"], [adv], server=True, client=False)
+        cert, key_ = pki.sign(c, kk, "kubernetes-admin", ("system:masters",))
+        write("/etc/kubernetes/admin.conf", pki.kubeconfig(d.server, pki.cert_pem(c), "kubernetes-admin", pki.cert_pem(cert), pki.key_pem(key_)), 0o600)
+        for comp in ("apiserver", "controller-manager", "scheduler"):
+            write("/etc/kubernetes/manifests/kube-%s.yaml" % comp, manifest("kube-" + comp, "k8s.gcr.io/kube-%s:%s" % (comp, K8S_VERSION), ["kube-" + comp]), 0o600)
+
+    def kubelet_start():
+        d = disc()
+        from cryptography import x509 as _x
+        from cryptography.hazmat.primitives import hashes as _h
+        k = pki.new_key()
+        csr = _x.CertificateSigningRequestBuilder().subject_name(_x.Name([
+            _x.NameAttribute(_x.oid.NameOID.ORGANIZATION_NAME, "system:nodes"),
+            _x.NameAttribute(_x.oid.NameOID.COMMON_NAME, "system:node:" + node)])).sign(k, _h.SHA256())
+        from cryptography.hazmat.primitives import serialization as _s
+        body = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "csr-" + rand(5)},
+                "spec": {"request": base64.b64encode(csr.public_bytes(_s.Encoding.PEM)).decode(), "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+                         "usages": ["digital signature", "key encipherment", "client auth"]}}
+        try:
+            resp = client.request(d.server, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", d.secure, body=body, token=tls_token)
+        except client.APIError as e:
+            raise CmdError("error uploading crisocket: " + e.message)
+        cert_pem = base64.b64decode(resp["status"]["certificate"]).decode()
+        write("/var/lib/kubelet/pki/kubelet-client-current.pem", cert_pem + pki.key_pem(k), 0o600)
+        server = ctx.get("lite") or d.server.replace(endpoint.rsplit(":", 1)[0], "kubernetes.default") if not control and edge else d.server
+        write("/etc/kubernetes/kubelet.conf", pki.kubeconfig(server, d.ca_pem, "system:node:" + node, cert_pem, pki.key_pem(k)), 0o600)
+        dns = [ctx["dns"]] if ctx.get("dns") else ["10.96.0.10"]
+        write("/var/lib/kubelet/config.yaml", kubelet_config("cluster.local", dns))
+        extra = " --cluster-dns=%s" % ctx["dns"] if ctx.get("dns") else ""
+        write("/var/lib/kubelet/kubeadm-flags.env", 'KUBELET_KUBEADM_ARGS="--container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock%s"\n' % extra)
+        systemctl("restart", "kubelet")
+        ip = local_ip_to(endpoint)
+        labels = {}
+        if control:
+            labels = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "", "superedge.io/node-cloud": "enable"}
+        elif edge:
+            labels = {"superedge.io/node-edge": "enable", "superedge.io.hostname": node}
+        else:
+            labels = {"superedge.io/node-cloud": "enable"}
+        n = node_obj(node, ip, labels)
+        if control:
+            n["spec"]["taints"] = [{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]
+        try:
+            client.request(d.server, "POST", "/api/v1/nodes", d.secure, body=n, token=tls_token)
+        except client.APIError as e:
+            if e.status != 409:
+                raise CmdError(e.message)
+            client.request(d.server, "PATCH", "/api/v1/nodes/" + node, d.secure, body={"metadata": {"labels": n["metadata"]["labels"]}, "status": n["status"]},
+                           token=tls_token, content_type="application/merge-patch+json")
+        print("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...")
+
+    def check_etcd():
+        pass
+
+    def cp_join():
+        if control:
+            print("[mark-control-plane] Marking the node %s as control-plane" % node)
+
+    steps = [("init-node", init_node), ("join-prepare", join_prepare), ("container", container), ("lite-apiserver", lite_apiserver),
+             ("preflight", preflight), ("control-plane-prepare/all", cp_prepare), ("check-etcd", check_etcd),
+             ("kubelet-start", kubelet_start), ("control-plane-join/all", cp_join)]
+    run_steps("join", steps, only, set(vals.get("skip-phases") or []), state)
+    if only is None:
+        print("\nThis node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n"
+              "* The Kubelet was informed of the new secure connection details.\n\nRun 'kubectl get nodes' on the control-plane to see this node join the cluster.\n")
+    return 0
+
+
+def local_ip_to(endpoint):
+    host, _, port = endpoint.rpartition(":")
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((host, int(port or 443)))
+        ip = s.getsockname()[0]
+        s.close()
+        return ip
+    except OSError:
+        return default_ip()
+
+
+# ------------------------------------------------------------------ reset
+def cmd_reset(vals, pos, state, only):
+    if pos:
+        fail_cobra("reset", 'unknown command "%s" for "edgeadm reset"' % pos[0])
+    if not vals.get("force") and only is None:
+        sys.stdout.write("[reset] WARNING: Changes made to this host by 'edgeadm init' or 'edgeadm join' will be reverted.\n"
+                         "[reset] Are you sure you want to proceed? [y/N]: ")
+        sys.stdout.flush()
+        ans = sys.stdin.readline().strip().lower()
+        if ans not in ("y", "yes"):
+            err("Error: aborted reset operation")
+            raise Exit(1)
+
+    def cleanup():
+        pid = apiserver.stop()
+        if pid:
+            print("[reset] Stopping the stand-in kube-apiserver (pid %d)" % pid)
+        systemctl("stop", "kubelet")
+        for d in ("/etc/kubernetes/manifests", "/var/lib/kubelet", "/var/lib/etcd", "/etc/kubernetes/pki", "/etc/kubernetes/edge",
+                  "/etc/kubernetes/kube-apiserver-conf", "/etc/kubernetes/patch", "/var/lib/standins/apiserver", "/etc/cni/net.d"):
+            shutil.rmtree(P(d), ignore_errors=True)
+        for f in ("admin.conf", "kubelet.conf", "bootstrap-kubelet.conf", "controller-manager.conf", "scheduler.conf"):
+            try:
+                os.unlink(P("/etc/kubernetes/" + f))
+            except OSError:
+                pass
+        for f in ("/etc/systemd/system/lite-apiserver.service", apiserver.CONF, "/var/lib/standins/lite-apiserver-iface.json"):
+            try:
+                os.unlink(P(f))
+            except OSError:
+                pass
+        cur = read("/etc/hosts")
+        if cur is not None:
+            new = re.sub(r"# begin \(generated by SuperEdge\)\n.*?# end \(generated by SuperEdge\)\n?", "", cur, flags=re.S)
+            if new != cur:
+                write("/etc/hosts", new)
+        print("[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]")
+        print("[reset] Deleting files: [/etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf]")
+
+    steps = [("preflight", lambda: print("[preflight] Running pre-flight checks")), ("update-cluster-status", lambda: None),
+             ("remove-etcd-member", lambda: None), ("cleanup-node", cleanup)]
+    if fault(["edgeadm:reset"]):
+        err("Error: error execution phase cleanup-node: injected fault (edgeadm:reset)")
+        raise Exit(1)
+    run_steps("reset", steps, only, set(vals.get("skip-phases") or []), state)
+    return 0
+
+
+# ------------------------------------------------------------------ token
+def admin_client(kubeconfig):
+    text = read(kubeconfig or "/etc/kubernetes/admin.conf")
+    if text is None:
+        raise CmdError("failed to load admin kubeconfig: open %s: no such file or directory" % (kubeconfig or "/etc/kubernetes/admin.conf"))
+    kc = pki.parse_kubeconfig(text)
+    return kc["server"], client.context(kc["ca"], kc["cert"], kc["key"])
+
+
+def cmd_token(rest, words, state):
+    sub = words[0] if words else None
+    specs = {"create": TOKEN_CREATE, "list": TOKEN_LIST, "delete": TOKEN_SIMPLE, "generate": TOKEN_SIMPLE}
+    if sub is None:
+        sys.stdout.write(usage("token"))
+        return 0
+    if sub not in specs:
+        fail_cobra("token", 'unknown command "%s" for "edgeadm token"' % sub)
+    rest.remove(sub)
+    try:
+        vals, pos = parse_flags(rest, specs[sub], dict(SHORTS, o="output") if sub == "list" else SHORTS)
+    except FlagError as e:
+        fail_cobra("token " + sub, str(e))
+    state["phase"] = "token/" + sub
+    try:
+        if fault(["edgeadm:token:" + sub]):
+            raise CmdError("injected fault (edgeadm:token:%s)" % sub)
+        if sub == "generate":
+            print("%s.%s" % (rand(6), rand(16)))
+            return 0
+        kubeconfig = vals.get("kubeconfig") if vals.get("kubeconfig") not in (None, "~/.kube/config") else None
+        server, ctx = admin_client(kubeconfig)
+        if sub == "create":
+            if len(pos) > 1:
+                raise CmdError("accepts at most 1 arg(s), received %d" % len(pos))
+            tok = pos[0] if pos else "%s.%s" % (rand(6), rand(16))
+            sec = token_secret(tok, vals.get("ttl", "24h0m0s"), tuple(vals.get("usages") or ("signing", "authentication")),
+                               tuple(vals.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)), vals.get("description"))
+            p = client.path_for("", "v1", "secrets", "kube-system", sec["metadata"]["name"])
+            client.request(server, "PUT", p, ctx, body=sec)
+            if vals.get("print-join-command"):
+                ca = pki.load_cert(pki.parse_kubeconfig(read(kubeconfig or "/etc/kubernetes/admin.conf"))["ca"])
+                print("edgeadm join %s --token %s --discovery-token-ca-cert-hash %s " % (server[8:], tok, pki.spki_hash(ca)))
+            else:
+                print(tok)
+        elif sub == "delete":
+            if not pos:
+                raise CmdError("missing subcommand; 'token delete' is missing token of form \"[a-z0-9]{6}\"")
+            for t in pos:
+                tid = t.split(".")[0]
+                try:
+                    client.request(server, "DELETE", client.path_for("", "v1", "secrets", "kube-system", "bootstrap-token-" + tid), ctx)
+                except client.APIError as e:
+                    raise CmdError('failed to delete bootstrap token with ID "%s": %s' % (tid, e.message))
+                print('bootstrap token "%s" deleted' % tid)
+        else:
+            lst = client.request(server, "GET", "/api/v1/namespaces/kube-system/secrets", ctx)
+            rows = []
+            for o in lst["items"]:
+                if o.get("type") != "bootstrap.kubernetes.io/token":
+                    continue
+                d = {k: base64.b64decode(v).decode() for k, v in o["data"].items()}
+                exp = d.get("expiration")
+                if exp:
+                    t = datetime.datetime.strptime(exp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+                    left = t - time.time()
+                    if left <= 0:
+                        continue  # kubeadm lists only valid ones
+                    ttl = "%dh" % (left // 3600) if left >= 3600 else "%dm" % (left // 60)
+                else:
+                    ttl = "<forever>"
+                usages = ",".join(u[len("usage-bootstrap-"):] for u in sorted(d) if u.startswith("usage-bootstrap-") and d[u] == "true")
+                rows.append(("%s.%s" % (d["token-id"], d["token-secret"]), ttl, exp or "<never>", usages, d.get("description", "<none>"),
+                             d.get("auth-extra-groups", "")))
+            if vals.get("output") in ("json", "yaml"):
+                objs = [{"kind": "BootstrapToken", "apiVersion": "output.kubeadm.k8s.io/v1alpha1", "token": r[0], "ttl": r[1], "expires": r[2],
+                         "usages": r[3].split(","), "groups": r[5].split(",")} for r in rows]
+                for o in objs:
+                    print(json.dumps(o, indent=4) if vals["output"] == "json" else yaml.safe_dump(o))
+            else:
+                fmt = "%-24s %-11s %-21s %-24s %-12s %s"
+                print(fmt % ("TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"))
+                for r in rows:
+                    print(fmt % r)
+    except CmdError as e:
+        err("Error: " + str(e))
+        raise Exit(1)
+    except client.APIError as e:
+        err("Error: " + e.message)
+        raise Exit(1)
+    except OSError as e:
+        err("Error: couldn't create a Kubernetes client from file: %s" % e)
+        raise Exit(1)
+    return 0
+
+
+def entry():
+    run_tool("edgeadm", main)

@@ -1,0 +1,365 @@
+"""Stand-in kubectl: HTTPS to the server in the kubeconfig with its client cert."""
+import json
+import os
+import sys
+
+import yaml
+
+from . import client, pki
+from .common import Exit, FlagError, err, fault, parse_flags, read, run_tool
+
+GLOBAL = {"kubeconfig": "str", "namespace": "str", "request-timeout": "str", "v": "str", "help": "bool"}
+SH = {"n": "namespace", "v": "v", "h": "help"}
+VERBS = {
+    "get": {"output": "str", "selector": "str", "all-namespaces": "bool", "ignore-not-found": "bool", "no-headers": "bool", "show-labels": "bool"},
+    "apply": {"filename": "multi", "server-side": "bool", "force-conflicts": "bool", "validate": "str", "dry-run": "str", "output": "str", "recursive": "bool"},
+    "label": {"overwrite": "bool", "all": "bool", "selector": "str"},
+    "taint": {"overwrite": "bool", "all": "bool", "selector": "str"},
+    "drain": {"ignore-daemonsets": "bool", "delete-emptydir-data": "bool", "delete-local-data": "bool", "force": "bool", "timeout": "str",
+              "grace-period": "int", "disable-eviction": "bool", "skip-wait-for-delete-timeout": "int", "pod-selector": "str", "selector": "str"},
+    "cordon": {"selector": "str"}, "uncordon": {"selector": "str"},
+    "delete": {"filename": "multi", "ignore-not-found": "bool", "wait": "bool", "grace-period": "int", "timeout": "str", "force": "bool", "now": "bool"},
+    "version": {"client": "bool", "output": "str", "short": "bool"},
+}
+VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive"}
+TYPES = {"nodes": ("", "v1", "nodes", False), "configmaps": ("", "v1", "configmaps", True), "secrets": ("", "v1", "secrets", True),
+         "namespaces": ("", "v1", "namespaces", False), "pods": ("", "v1", "pods", True), "services": ("", "v1", "services", True),
+         "serviceaccounts": ("", "v1", "serviceaccounts", True),
+         "roles": ("rbac.authorization.k8s.io", "v1", "roles", True), "rolebindings": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
+         "clusterroles": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
+         "clusterrolebindings": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
+         "deployments": ("apps", "v1", "deployments", True), "daemonsets": ("apps", "v1", "daemonsets", True)}
+ALIASES = {"node": "nodes", "no": "nodes", "cm": "configmaps", "configmap": "configmaps", "secret": "secrets", "ns": "namespaces",
+           "namespace": "namespaces", "pod": "pods", "po": "pods", "role": "roles", "rolebinding": "rolebindings", "clusterrole": "clusterroles",
+           "clusterrolebinding": "clusterrolebindings", "deployment": "deployments", "deploy": "deployments", "daemonset": "daemonsets",
+           "ds": "daemonsets", "svc": "services", "service": "services", "sa": "serviceaccounts", "serviceaccount": "serviceaccounts"}
+SINGULAR = {v: k for k, v in {"node": "nodes", "configmap": "configmaps", "secret": "secrets", "namespace": "namespaces", "pod": "pods",
+                              "service": "services", "serviceaccount": "serviceaccounts", "deployment.apps": "deployments",
+                              "daemonset.apps": "daemonsets", "role.rbac.authorization.k8s.io": "roles",
+                              "rolebinding.rbac.authorization.k8s.io": "rolebindings",
+                              "clusterrole.rbac.authorization.k8s.io": "clusterroles",
+                              "clusterrolebinding.rbac.authorization.k8s.io": "clusterrolebindings"}.items()}
+
+
+class KErr(Exception):
+    pass
+
+
+def rtype(t):
+    t = t.lower()
+    t = ALIASES.get(t, t)
+    if t not in TYPES:
+        raise KErr('error: the server doesn\'t have a resource type "%s"' % t)
+    return t
+
+
+def conn(vals):
+    path = vals.get("kubeconfig") or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    text = read(path) if path.startswith("/") else None
+    if text is None:
+        if vals.get("kubeconfig"):
+            raise KErr("error: stat %s: no such file or directory" % path)
+        raise KErr("The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+    kc = pki.parse_kubeconfig(text)
+    return kc["server"], client.context(kc["ca"], kc["cert"], kc["key"])
+
+
+def req(c, method, path, body=None, ctype="application/json"):
+    server, ctx = c
+    try:
+        return client.request(server, method, path, ctx, body=body, content_type=ctype)
+    except client.APIError as e:
+        if e.status == 404:
+            raise NotFound('Error from server (NotFound): ' + e.message)
+        raise KErr("Error from server (%s): %s" % ({403: "Forbidden", 409: "AlreadyExists", 401: "Unauthorized"}.get(e.status, "InternalError"), e.message))
+    except OSError as e:
+        raise KErr("Unable to connect to the server: %s" % e)
+
+
+class NotFound(KErr):
+    pass
+
+
+def p(t, ns, name=None):
+    g, v, pl, namespaced = TYPES[t]
+    return client.path_for(g, v, pl, ns if namespaced else None, name)
+
+
+def main(argv, state):
+    verb, i = None, 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-"):
+            if "=" not in a and a.lstrip("-") in ("kubeconfig", "namespace", "n", "request-timeout", "v"):
+                i += 1
+        else:
+            verb = a
+            break
+        i += 1
+    if verb is None:
+        sys.stdout.write("kubectl controls the Kubernetes cluster manager.\n")
+        return 0
+    if verb not in VERBS:
+        err('error: unknown command "%s" for "kubectl"\n\nDid you mean this?\n\tget\n\nRun \'kubectl --help\' for usage.' % verb)
+        return 1
+    state["phase"] = verb
+    rest = list(argv)
+    rest.remove(verb)
+    spec = dict(GLOBAL, **VERBS[verb])
+    try:
+        vals, pos = parse_flags(rest, spec, dict(SH, **{k: v for k, v in VSH.items() if v in spec}), normalize=False)
+    except FlagError as e:
+        err("error: %s\nSee 'kubectl %s --help' for usage." % (e, verb))
+        return 1
+    if fault(["kubectl:" + verb]):
+        err("error: injected fault (kubectl:%s)" % verb)
+        return 1
+    try:
+        if verb == "version":
+            print("Client Version: version.Info{Major:\"1\", Minor:\"22\", GitVersion:\"v1.22.6\"}")
+            return 0
+        c = conn(vals)
+        ns = vals.get("namespace") or "default"
+        return globals()["do_" + verb](c, vals, pos, ns)
+    except KErr as e:
+        err(str(e))
+        return 1
+
+
+def fmt_out(objs, out, t, single):
+    if out == "json":
+        print(json.dumps(objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}, indent=4))
+    elif out == "yaml":
+        print(yaml.safe_dump(objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs}))
+    elif out == "name":
+        for o in objs:
+            print("%s/%s" % (SINGULAR[t], o["metadata"]["name"]))
+    else:
+        if not objs:
+            err("No resources found")
+            return
+        if t == "nodes":
+            print("%-20s %-8s %-22s %-6s %s" % ("NAME", "STATUS", "ROLES", "AGE", "VERSION"))
+            for o in objs:
+                lab = o["metadata"].get("labels", {})
+                roles = ",".join(sorted(k.split("/", 1)[1] for k in lab if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+                st = "Ready" if any(c["type"] == "Ready" and c["status"] == "True" for c in o.get("status", {}).get("conditions", [])) else "NotReady"
+                if o.get("spec", {}).get("unschedulable"):
+                    st += ",SchedulingDisabled"
+                print("%-20s %-8s %-22s %-6s %s" % (o["metadata"]["name"], st, roles, "1m", o.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")))
+        else:
+            print("NAME")
+            for o in objs:
+                print(o["metadata"]["name"])
+
+
+def match_sel(o, sel):
+    if not sel:
+        return True
+    lab = o["metadata"].get("labels", {})
+    for part in sel.split(","):
+        if "!=" in part:
+            k, v = part.split("!=")
+            if lab.get(k) == v:
+                return False
+        elif "=" in part:
+            k, v = part.split("=", 1)
+            if lab.get(k.rstrip("=")) != v:
+                return False
+        elif part.startswith("!"):
+            if part[1:] in lab:
+                return False
+        elif part not in lab:
+            return False
+    return True
+
+
+def do_get(c, vals, pos, ns):
+    if not pos:
+        raise KErr("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.")
+    t = rtype(pos[0].split("/")[0])
+    names = pos[1:] if "/" not in pos[0] else [pos[0].split("/", 1)[1]]
+    out = vals.get("output")
+    if names:
+        objs, missing = [], []
+        for n in names:
+            try:
+                objs.append(req(c, "GET", p(t, ns, n)))
+            except NotFound as e:
+                missing.append(str(e))
+        fmt_out(objs, out, t, len(names) == 1 and bool(objs)) if objs else None
+        if missing and not vals.get("ignore-not-found"):
+            raise KErr("\n".join(missing))
+        return 0
+    lst = req(c, "GET", p(t, None if vals.get("all-namespaces") else ns))
+    objs = [o for o in lst["items"] if match_sel(o, vals.get("selector"))]
+    fmt_out(objs, out, t, False)
+    return 0
+
+
+def load_docs(files):
+    docs = []
+    for f in files:
+        text = sys.stdin.read() if f == "-" else (read(f) if f.startswith("/") else None)
+        if text is None and f != "-" and os.path.exists(f):
+            text = open(f).read()
+        if text is None:
+            raise KErr('error: the path "%s" does not exist' % f)
+        for d in yaml.safe_load_all(text):
+            if not d:
+                continue
+            if d.get("kind") == "List":
+                docs.extend(d.get("items") or [])
+            else:
+                docs.append(d)
+    return docs
+
+
+def kind_type(d):
+    k = d.get("kind", "")
+    t = ALIASES.get(k.lower(), k.lower() + "s")
+    if t not in TYPES:
+        g = d.get("apiVersion", "v1").rpartition("/")[0]
+        TYPES[t] = (g, d.get("apiVersion", "v1").rpartition("/")[2], t, True)
+        SINGULAR[t] = k.lower() + ("." + g if g else "")
+    return t
+
+
+def do_apply(c, vals, pos, ns):
+    if not vals.get("filename"):
+        raise KErr("error: must specify one of -f and -k")
+    for d in load_docs(vals["filename"]):
+        t = kind_type(d)
+        name = d["metadata"]["name"]
+        dns = d["metadata"].get("namespace") or ns
+        if TYPES[t][3]:
+            d["metadata"]["namespace"] = dns
+        try:
+            old = req(c, "GET", p(t, dns, name))
+        except NotFound:
+            old = None
+        if old is None:
+            req(c, "POST", p(t, dns), d)
+            print("%s/%s created" % (SINGULAR[t], name))
+        else:
+            strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
+            if strip(old) == strip(d) and old["metadata"].get("labels") == d["metadata"].get("labels"):
+                print("%s/%s unchanged" % (SINGULAR[t], name))
+            else:
+                req(c, "PUT", p(t, dns, name), d)
+                print("%s/%s configured" % (SINGULAR[t], name))
+    return 0
+
+
+def node_target(pos, verb):
+    if not pos:
+        raise KErr("error: resource(s) were provided, but no name was specified")
+    if pos[0] in ("node", "nodes", "no"):
+        return pos[1], pos[2:]
+    if pos[0].startswith(("node/", "nodes/")):
+        return pos[0].split("/", 1)[1], pos[1:]
+    if verb in ("drain", "cordon", "uncordon"):
+        return pos[0], pos[1:]
+    raise KErr('error: the server doesn\'t have a resource type "%s"' % pos[0])
+
+
+def do_label(c, vals, pos, ns):
+    name, kvs = node_target(pos, "label")
+    n = req(c, "GET", p("nodes", None, name))
+    lab = n["metadata"].setdefault("labels", {})
+    patch = {}
+    for kv in kvs:
+        if kv.endswith("-"):
+            patch[kv[:-1]] = None
+        else:
+            k, _, v = kv.partition("=")
+            if k in lab and lab[k] != v and not vals.get("overwrite"):
+                raise KErr("error: '%s' already has a value (%s), and --overwrite is false" % (k, lab[k]))
+            patch[k] = v
+    req(c, "PATCH", p("nodes", None, name), {"metadata": {"labels": patch}}, "application/merge-patch+json")
+    print("node/%s labeled" % name if any(v is not None for v in patch.values()) else "node/%s unlabeled" % name)
+    return 0
+
+
+def do_taint(c, vals, pos, ns):
+    name, specs = node_target(pos, "taint")
+    n = req(c, "GET", p("nodes", None, name))
+    taints = n.get("spec", {}).get("taints") or []
+    for s in specs:
+        if s.endswith("-"):
+            k = s[:-1].split(":")[0].split("=")[0]
+            eff = s[:-1].split(":")[1] if ":" in s else None
+            new = [t for t in taints if not (t["key"] == k and (eff is None or t["effect"] == eff))]
+            if len(new) == len(taints):
+                raise KErr('error: taint "%s" not found' % s[:-1])
+            taints = new
+        else:
+            kv, _, eff = s.partition(":")
+            if eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+                raise KErr('error: invalid taint effect: %s, unsupported taint effect' % eff)
+            k, _, v = kv.partition("=")
+            taints = [t for t in taints if not (t["key"] == k and t["effect"] == eff)] + [dict({"key": k, "effect": eff}, **({"value": v} if v else {}))]
+    req(c, "PATCH", p("nodes", None, name), {"spec": {"taints": taints}}, "application/merge-patch+json")
+    print("node/%s %s" % (name, "untainted" if all(s.endswith("-") for s in specs) else "tainted"))
+    return 0
+
+
+def _cordon(c, name, flag):
+    req(c, "PATCH", p("nodes", None, name), {"spec": {"unschedulable": True if flag else None}}, "application/merge-patch+json")
+
+
+def do_cordon(c, vals, pos, ns):
+    name, _ = node_target(pos, "cordon")
+    _cordon(c, name, True)
+    print("node/%s cordoned" % name)
+    return 0
+
+
+def do_uncordon(c, vals, pos, ns):
+    name, _ = node_target(pos, "uncordon")
+    _cordon(c, name, False)
+    print("node/%s uncordoned" % name)
+    return 0
+
+
+def do_drain(c, vals, pos, ns):
+    name, _ = node_target(pos, "drain")
+    _cordon(c, name, True)
+    print("node/%s cordoned" % name)
+    print("node/%s drained" % name)
+    return 0
+
+
+def do_delete(c, vals, pos, ns):
+    targets = []
+    if vals.get("filename"):
+        for d in load_docs(vals["filename"]):
+            t = kind_type(d)
+            targets.append((t, d["metadata"].get("namespace") or ns, d["metadata"]["name"]))
+    elif pos:
+        if "/" in pos[0]:
+            for x in pos:
+                tt, _, n = x.partition("/")
+                targets.append((rtype(tt), ns, n))
+        else:
+            t = rtype(pos[0])
+            if len(pos) < 2:
+                raise KErr("error: resource(s) were provided, but no name was specified")
+            targets += [(t, ns, n) for n in pos[1:]]
+    else:
+        raise KErr("error: You must provide one or more resources by argument or filename.")
+    missing = []
+    for t, tns, n in targets:
+        try:
+            req(c, "DELETE", p(t, tns, n))
+            print('%s "%s" deleted' % (SINGULAR[t].split(".")[0], n))
+        except NotFound as e:
+            if not vals.get("ignore-not-found"):
+                missing.append(str(e))
+    if missing:
+        raise KErr("\n".join(missing))
+    return 0
+
+
+def entry():
+    run_tool("kubectl", main)
