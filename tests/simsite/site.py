@@ -182,9 +182,27 @@ def _netns_list() -> list[str]:
     return [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
 
 
-def _netns_pids(ns: str) -> list[int]:
-    p = _run(["ip", "netns", "pids", ns], check=False)
-    return [int(x) for x in p.stdout.split() if x.isdigit()]
+def _netns_pids(*names: str) -> list[int]:
+    """PIDs of the processes in the named network namespaces (like ``ip netns pids``,
+    for many namespaces in one scan of /proc)."""
+    inodes = set()
+    for ns in names:
+        try:
+            inodes.add(os.stat(f"/run/netns/{ns}").st_ino)
+        except OSError:
+            pass
+    if not inodes:
+        return []
+    wanted = {f"net:[{i}]" for i in inodes}
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink(f"/proc/{d}/ns/net") in wanted:
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return pids
 
 
 def _links() -> list[str]:
@@ -232,8 +250,11 @@ def _write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
-def _wait_ssh_banner(address: str, port: int, deadline: float) -> bool:
+def _wait_ssh_banner(address: str, port: int, deadline: float,
+                     proc: subprocess.Popen | None = None) -> bool:
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False  # sshd died: no point waiting
         try:
             with socket.create_connection((address, port), timeout=2) as s:
                 s.settimeout(5)
@@ -469,7 +490,7 @@ class Site:
             st = self._state(h)
             if st.sshd is None or st.sshd.poll() is not None:
                 self._spawn_sshd(st)
-                if not _wait_ssh_banner(st.address, 22, time.monotonic() + self.start_timeout):
+                if not _wait_ssh_banner(st.address, 22, time.monotonic() + self.start_timeout, st.sshd):
                     raise SiteError(f"sshd of {st.name} did not come back; log:\n{self._log_tail(st)}")
             return self._publish(st)
 
@@ -569,7 +590,7 @@ class Site:
                     live_links |= {s.bridge for s in live_sites}
                 ours = prefix + "-"
                 stale_ns = [ns for ns in _netns_list() if ns.startswith(ours) and ns not in live_ns]
-                pids = [p for ns in stale_ns for p in _netns_pids(ns)]
+                pids = _netns_pids(*stale_ns)
                 _kill_and_wait(pids)
                 removed["pids"] = sorted(set(pids))
                 stale_links = [l for l in _links() if l.startswith(ours) and l not in live_links]
@@ -770,7 +791,7 @@ class Site:
                 continue
             key = src.strip("/").replace("/", "_")
             lines.append(f"mount -t overlay overlay -o lowerdir={src},upperdir={ov / key / 'upper'},"
-                         f"workdir={ov / key / 'work'} {src}")
+                         f"workdir={ov / key / 'work'},volatile {src}")
         lines += [
             "mount -t tmpfs -o mode=0755,size=256m tmpfs /run",
             f"mkdir -p /run/sshd /run/lock {IN_HOST_SSHD_DIR}",
@@ -843,7 +864,7 @@ class Site:
             self._spawn_sshd(st)
         deadline = time.monotonic() + self.start_timeout
         with ThreadPoolExecutor(max_workers=min(64, len(states))) as ex:
-            oks = list(ex.map(lambda st: _wait_ssh_banner(st.address, 22, deadline), states))
+            oks = list(ex.map(lambda st: _wait_ssh_banner(st.address, 22, deadline, st.sshd), states))
         bad = [st for st, ok in zip(states, oks) if not ok]
         if bad:
             raise SiteError("sshd did not accept on " + ", ".join(st.name for st in bad) +
@@ -874,33 +895,40 @@ class Site:
     def _teardown_hosts(self, states: list[_HostState]) -> None:
         if not states:
             return
-        # 1. SIGKILL every host's init (kills the whole PID namespace; the kernel reaps it),
-        #    the keepers and the sshds; then wait for our own children.
-        #    The keeper (unshare) is left to reap its init itself, so that no init
-        #    ends up a zombie of the machine's PID 1 (which never reaps).
+        # 1. SIGKILL every host's init: that kills its whole PID namespace (the kernel
+        #    reaps it). The keeper (unshare) reaps the init itself, so no init ends up a
+        #    zombie of the machine's PID 1 (which never reaps). sshd listeners go after
+        #    that: killing a listener just before the init makes the kernel's PID-namespace
+        #    teardown stall for about 1.5 s.
         for st in states:
-            if st.init_pid and st.keeper is not None and st.keeper.poll() is None:
+            if st.keeper is None or st.keeper.poll() is not None:
+                continue
+            # (a host that failed during setup has no init_pid recorded yet)
+            targets = _children(st.keeper.pid) or [st.keeper.pid]
+            for pid in targets:
                 try:
-                    os.kill(st.init_pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            if st.sshd is not None and st.sshd.poll() is None:
-                st.sshd.kill()
-        for st in states:
-            for p in (st.sshd, st.keeper):
-                if p is not None:
-                    try:
-                        p.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait(timeout=10)
-                    if p.stdout is not None:
-                        p.stdout.close()
-                    _Registry.popen_pids.discard(p.pid)
-            st.sshd = st.keeper = None
+        for attr in ("keeper", "sshd"):
+            for st in states:
+                p = getattr(st, attr)
+                if p is None:
+                    continue
+                if attr == "sshd" and p.poll() is None:
+                    p.kill()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=10)
+                if p.stdout is not None:
+                    p.stdout.close()
+                _Registry.popen_pids.discard(p.pid)
+                setattr(st, attr, None)
         # 2. anything else still in the network namespaces
         existing = set(_netns_list())
-        stray = [p for st in states if st.netns in existing for p in _netns_pids(st.netns)]
+        stray = _netns_pids(*(st.netns for st in states if st.netns in existing))
         _kill_and_wait(stray)
         # 3. links and namespaces
         links = set(_links())
