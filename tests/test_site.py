@@ -73,6 +73,13 @@ def _our_zombies() -> list[int]:
     return z
 
 
+def _comm(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # exited meanwhile (e.g. the ssh session's shell)
+        return None
+
+
 def _live_sites() -> list[Site]:
     return [s for s in sitemod._Registry.sites if not s._closed]
 
@@ -101,7 +108,7 @@ def test_teardown_leaves_nothing_behind():
         assert (rc, out.strip()) == (0, "started"), err
         daemon_pids = [p for p in map(int, subprocess.run(
             ["ip", "netns", "pids", s.hosts[0].netns], capture_output=True, text=True).stdout.split())
-            if Path(f"/proc/{p}/comm").read_text().strip() == "sleep"]
+            if _comm(p) == "sleep"]
         assert daemon_pids
         assert ns <= _netns() and veths <= _ecsim_links() and sshds <= _site_sshds()
         assert workdir.is_dir()

@@ -19,6 +19,9 @@ A host is:
   /run/ecsim/sshd_config`` (sshd's sessions live in the host's PID namespace). Key-only
   auth, per-host ed25519 host key, config/keys bind-mounted read-only at /run/ecsim.
 
+Isolation covers OVERLAY_DIRS and the tmpfs dirs; a host writing elsewhere (a new
+top-level directory, /boot) would reach the machine's root fs: the chain must not.
+
 Only one process at a time may run sites (a flock on /run/lock/ecsim-site.lock; a
 second process waits). Several sites may live at once inside one process: they share
 the bridge and the address pool.
@@ -28,7 +31,6 @@ from __future__ import annotations
 import atexit
 import base64
 import dataclasses
-import errno
 import fcntl
 import json
 import os
