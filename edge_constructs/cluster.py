@@ -54,6 +54,7 @@ class EdgeCluster(Construct):
         creds_dir = credentials_dir or os.path.join(os.getcwd(), ".edge-credentials", name)
         self._creds = ensure_credentials(Path(creds_dir).expanduser().resolve(),
                                          endpoint=spec.endpoint, cluster_name=name,
+                                         virtual_address=spec.superedge.virtual_address,
                                          ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).

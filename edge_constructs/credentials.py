@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import datetime as _dt
 import fcntl
 import hashlib
@@ -54,6 +55,8 @@ FILES = {
     "admin_kubeconfig": "admin.conf",
     "tunnel_anp_client_cert": "tunnel-anp-client.crt",
     "tunnel_anp_client_key": "tunnel-anp-client.key",
+    "lite_apiserver_cert": "lite-apiserver.crt",
+    "lite_apiserver_key": "lite-apiserver.key",
     "bootstrap_token": "bootstrap-token",
     "tunnel_token": "tunnel-token",
 }
@@ -78,6 +81,8 @@ class ClusterCredentials:
     admin_kubeconfig: Path
     tunnel_anp_client_cert: Path
     tunnel_anp_client_key: Path
+    lite_apiserver_cert: Path                    # serving cert of lite-apiserver on edge nodes (edge-info)
+    lite_apiserver_key: Path
     bootstrap_token: Path
     tunnel_token: Path
     ca_cert_hash: str
@@ -145,6 +150,7 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 # ---------------------------------------------------------------- ensure_credentials
 
 def ensure_credentials(directory: str | Path, *, endpoint: str, cluster_name: str,
+                       virtual_address: str = "169.254.20.11",
                        ca_cert_file: str | None = None,
                        ca_key_file: str | None = None) -> ClusterCredentials:
     """Create what is missing in `directory`, check what is there, and return the paths.
@@ -181,6 +187,10 @@ def ensure_credentials(directory: str | Path, *, endpoint: str, cluster_name: st
             common_name=ADMIN_USER, organization="system:masters")
         _ensure_leaf(p("tunnel_anp_client_cert"), p("tunnel_anp_client_key"), ca_cert, ca_key,
                      p("ca_cert"), common_name="tunnel-anp-client", organization=None)
+        # lite-apiserver serves kubelet on every edge node at the virtual address.
+        _ensure_leaf(p("lite_apiserver_cert"), p("lite_apiserver_key"), ca_cert, ca_key,
+                     p("ca_cert"), common_name="lite-apiserver", organization=None,
+                     server_ips=("127.0.0.1", virtual_address), server_names=("localhost",))
         _write_if_changed(p("admin_kubeconfig"), _render_kubeconfig(
             endpoint=endpoint, cluster_name=cluster_name, ca_pem=_pem(ca_cert),
             cert_pem=_pem(admin_cert), key_pem=_key_pem(admin_key)))
@@ -420,8 +430,9 @@ def _ensure_sa_keys(key_path: Path, pub_path: Path) -> None:
 
 
 def _ensure_leaf(cert_path: Path, key_path: Path, ca_cert: x509.Certificate, ca_key: _Key,
-                 ca_path: Path, *, common_name: str,
-                 organization: str | None) -> tuple[x509.Certificate, _Key]:
+                 ca_path: Path, *, common_name: str, organization: str | None,
+                 server_ips: tuple[str, ...] = (),
+                 server_names: tuple[str, ...] = ()) -> tuple[x509.Certificate, _Key]:
     cert_data, key_data = _read_or_none(cert_path), _read_or_none(key_path)
     if cert_data is not None and key_data is not None:
         cert, key = _load_cert(cert_data, cert_path), _load_key(key_data, key_path)
@@ -435,12 +446,14 @@ def _ensure_leaf(cert_path: Path, key_path: Path, ca_cert: x509.Certificate, ca_
         # A leaf never outlives its CA; re-issuing cannot help once the CA is the limit.
         fresh = (cert.not_valid_after_utc - _now() > LEAF_RENEW_BEFORE
                  or cert.not_valid_after_utc >= ca_cert.not_valid_after_utc)
-        if fresh and cert.subject == _name(common_name, organization):
+        if fresh and cert.subject == _name(common_name, organization) \
+                and _sans(cert) == _wanted_sans(server_ips, server_names):
             return cert, key
         log.info("re-issuing %s (expires %s)", cert_path, cert.not_valid_after_utc)
     # Missing (or half missing, expiring): leaves are derived data, issue a new pair.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = _new_leaf_cert(key, ca_cert, ca_key, common_name, organization)
+    cert = _new_leaf_cert(key, ca_cert, ca_key, common_name, organization,
+                          server_ips, server_names)
     _write_atomic(key_path, _key_pem(key))
     _write_atomic(cert_path, _pem(cert))
     return cert, key
@@ -515,8 +528,22 @@ def _new_ca_cert(key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
     )
 
 
+def _wanted_sans(ips: tuple[str, ...], names: tuple[str, ...]) -> set:
+    return ({x509.IPAddress(ipaddress.ip_address(i)) for i in ips}
+            | {x509.DNSName(n) for n in names})
+
+
+def _sans(cert: x509.Certificate) -> set:
+    try:
+        return set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return set()
+
+
 def _new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _Key,
-                   common_name: str, organization: str | None) -> x509.Certificate:
+                   common_name: str, organization: str | None,
+                   server_ips: tuple[str, ...] = (),
+                   server_names: tuple[str, ...] = ()) -> x509.Certificate:
     now = _now()
     try:
         ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -524,7 +551,9 @@ def _new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _K
     except x509.ExtensionNotFound:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
     not_after = min(now + LEAF_VALIDITY, ca_cert.not_valid_after_utc)
-    return (
+    sans = _wanted_sans(server_ips, server_names)
+    usage = [ExtendedKeyUsageOID.SERVER_AUTH] if sans else [ExtendedKeyUsageOID.CLIENT_AUTH]
+    builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, organization))
         .issuer_name(ca_cert.subject)
@@ -537,10 +566,13 @@ def _new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _K
             digital_signature=True, content_commitment=False, key_encipherment=True,
             data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
             encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
         .add_extension(aki, critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if sans:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(sorted(sans, key=str)), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
 
 
 def _pem(cert: x509.Certificate) -> bytes:

@@ -25,6 +25,11 @@ def ensure_terraform_for_synth() -> None:
         os.environ["TERRAFORM_BINARY_NAME"] = embedded_terraform()
 
 
+def tf_literal(text: str) -> str:
+    """Text Terraform must not read as a template: `${` and `%{` escaped."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def logical_id(value: str) -> str:
     """A construct id made of what Terraform allows in resource names."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", value)
@@ -74,7 +79,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
     for i, up in enumerate(step.uploads):
         provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
                                             destination=staged_path(step, i)))
-    provisioners.append(FileProvisioner(type="file", content=full_script(step),
+    provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step)),
                                         destination=step.remote_path))
     provisioners.append(RemoteExecProvisioner(type="remote-exec", inline=[
         "set -e", f"sh {step.remote_path}"]))
@@ -115,7 +120,7 @@ def destroy_resource(scope: Construct, host: Host, script: str,
     res.add_override("provisioner", [{"remote-exec": {
         "when": "destroy",
         "on_failure": on_failure,
-        "inline": ["set -e", script],
+        "inline": ["set -e", tf_literal(script)],
         "connection": {
             "type": "ssh", "host": "${self.input.host}", "port": "${self.input.port}",
             "user": "${self.input.user}", "timeout": "30s",

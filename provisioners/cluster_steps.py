@@ -247,39 +247,45 @@ def _apply(doc: str) -> str:
     return f"cat <<'EOF' > /tmp/edge-apply.yaml\n{doc}\nEOF\nrun {KUBECTL} apply -f /tmp/edge-apply.yaml\nrm -f /tmp/edge-apply.yaml"
 
 
+EDGE_INFO_DIR = f"{ETC_DIR}/edge-info"
+
+
 @step("EnsurePrepareEdgeCluster")
 def ensure_prepare_edge_cluster(ctx: Context):
-    """Master 0: namespace edge-system and the edge-info ConfigMap edge nodes read at join
-    exist; master 0 carries the cloud label."""
+    """Master 0: namespace edge-system and the edge-info ConfigMap that edge nodes read at
+    join (cluster CA, lite-apiserver serving cert, virtual address, registry hosts) exist;
+    master 0 carries the cloud label."""
     if ctx.role != MASTER0:
         return None
     s = ctx.spec
-    hosts = ""
-    insecure = ""
+    hosts, insecure = "", ""
     if s.registry and s.registry.domain:
         if s.registry.address:
-            hosts = f"{s.registry.address} {s.registry.domain}\\n"
+            hosts = f"{s.registry.address} {s.registry.domain}"
         if s.registry.insecure:
-            insecure = f"{s.registry.domain}\\n"
-    doc = f"""\
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: edge-system
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: edge-info
-  namespace: edge-system
-data:
-  host-config: "{hosts}"
-  node-delay-domain: ""
-  insecure-registries: "{insecure}"
-  edge-virtual-addr: "{s.superedge.virtual_address}"
-  kube-api-addr: "{s.endpoint}"
-"""
-    return _apply(doc) + f"\nrun {KUBECTL} label node {q(ctx.node_name)} superedge.io/node-cloud=enable --overwrite"
+            insecure = s.registry.domain
+    tls = ('[{"key":"/var/lib/kubelet/pki/kubelet-client-current.pem",'
+           '"cert":"/var/lib/kubelet/pki/kubelet-client-current.pem"}]')
+    ups = (Upload(str(ctx.creds.lite_apiserver_cert), f"{EDGE_INFO_DIR}/lite-apiserver.crt", "0600"),
+           Upload(str(ctx.creds.lite_apiserver_key), f"{EDGE_INFO_DIR}/lite-apiserver.key", "0600"))
+    return f"""\
+block() {{ echo "  $1: |"; sed 's/^/    /' "$2"; }}
+line() {{ printf '  %s: %s\\n' "$1" "$2"; }}
+umask 077
+{{
+  printf 'apiVersion: v1\\nkind: Namespace\\nmetadata:\\n  name: edge-system\\n---\\n'
+  printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: edge-info\\n  namespace: edge-system\\ndata:\\n'
+  block kube-api-ca.crt {PKI_DIR}/ca.crt
+  block lite-apiserver.crt {EDGE_INFO_DIR}/lite-apiserver.crt
+  block lite-apiserver.key {EDGE_INFO_DIR}/lite-apiserver.key
+  line tls.json {q(q(tls))}
+  line edge-virtual-addr {q(q(s.superedge.virtual_address))}
+  line host-config {q(q(hosts))}
+  line insecure-registries {q(q(insecure))}
+  line node-delay-domain "''"
+}} > {EDGE_INFO_DIR}/edge-info.yaml
+run {KUBECTL} apply -f {EDGE_INFO_DIR}/edge-info.yaml
+run {KUBECTL} label node {q(ctx.node_name)} superedge.io/node-cloud=enable --overwrite""", ups
 
 
 @step("EnsureJoinPreparation")

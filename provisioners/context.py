@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
-from edge_constructs.models import ClusterSpec, Host
+if TYPE_CHECKING:
+    from edge_constructs.models import ClusterSpec, Host
 
 # Where our own files live on a host.
 ETC_DIR = "/etc/edge_constructs"
@@ -31,8 +32,8 @@ class NodeOptions:
 @dataclass(frozen=True)
 class Context:
     """One host's view of the cluster. `creds` is an `edge_constructs.credentials.ClusterCredentials`."""
-    spec: ClusterSpec
-    host: Host
+    spec: "ClusterSpec"
+    host: "Host"
     role: str
     creds: object
     node: NodeOptions = field(default_factory=NodeOptions)

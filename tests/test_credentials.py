@@ -193,7 +193,8 @@ def test_a_client_cert_near_expiry_is_reissued(made, monkeypatch):
     again = ensure_credentials(made.directory, endpoint=ENDPOINT, cluster_name="demo")
     after = _snapshot(again)
     assert {"admin_cert", "admin_key", "admin_kubeconfig", "tunnel_anp_client_cert",
-            "tunnel_anp_client_key"} == {k for k in before if before[k] != after[k]}
+            "tunnel_anp_client_key", "lite_apiserver_cert",
+            "lite_apiserver_key"} == {k for k in before if before[k] != after[k]}
     assert _cert(again.admin_cert).not_valid_after_utc > later + dt.timedelta(days=300)
 
 
@@ -332,3 +333,18 @@ def test_mask_hides_every_secret_and_only_them(made):
     assert masked == f"edgeadm join {ENDPOINT} --token *** --tunnel *** id={made.token_id()}"
     assert mask("a secret, the secret", ["secret", ""]) == "a ***, the ***"
     assert mask("abcdef.x abcdef", ["abcdef", "abcdef.x"]) == "*** ***"
+
+
+def test_lite_apiserver_serves_the_virtual_address(tmp_path):
+    made = ensure_credentials(tmp_path / "c", endpoint=ENDPOINT, cluster_name="demo",
+                              virtual_address="169.254.30.1")
+    cert = _cert(made.lite_apiserver_cert)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(i) for i in sans.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "169.254.30.1"}
+    cert.verify_directly_issued_by(_cert(made.ca_cert))
+    # A new virtual address re-issues the certificate; the CA stays.
+    again = ensure_credentials(tmp_path / "c", endpoint=ENDPOINT, cluster_name="demo")
+    sans = _cert(again.lite_apiserver_cert).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert "169.254.20.11" in {str(i) for i in sans.get_values_for_type(x509.IPAddress)}
+    assert again.ca_cert.read_bytes() == made.ca_cert.read_bytes()

@@ -17,10 +17,12 @@ from cdktf import App, LocalBackend, TerraformStack
 from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
 
 HERE = Path(__file__).resolve().parent
+# State and credentials live here; point it elsewhere to keep several sites apart.
+WORKDIR = Path(os.environ.get("EDGE_WORKDIR", HERE))
 
 
 def load_inventory() -> dict:
-    path = Path(os.environ.get("EDGE_INVENTORY", HERE / "inventory.json"))
+    path = Path(os.environ.get("EDGE_INVENTORY", WORKDIR / "inventory.json"))
     if not path.exists():
         raise SystemExit(f"no inventory at {path}: run scripts/demo, or write one (see {__file__})")
     return json.loads(path.read_text())
@@ -29,7 +31,7 @@ def load_inventory() -> dict:
 class Quickstart(TerraformStack):
     def __init__(self, scope, id: str, inventory: dict):
         super().__init__(scope, id)
-        LocalBackend(self, path=str(HERE / "terraform.quickstart.tfstate"))
+        LocalBackend(self, path=str(WORKDIR / "terraform.quickstart.tfstate"))
         master = inventory["hosts"][0]
         self.cluster = EdgeCluster(
             self, "edge",
@@ -41,7 +43,7 @@ class Quickstart(TerraformStack):
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
-            credentials_dir=str(HERE / ".edge-credentials" / "quickstart"),
+            credentials_dir=str(WORKDIR / ".edge-credentials" / "quickstart"),
         )
 
 
