@@ -13,7 +13,7 @@ from edge_constructs.models import (HA, ClusterSpec, File, Hooks, Host, InstallP
                                     SuperEdge)
 from edge_constructs.resources import (chain_resources, ensure_terraform_for_synth, logical_id)
 from edge_constructs.validation import validate_cluster
-from provisioners import chain
+from provisioners import chain, node_steps
 from provisioners.context import MASTER, MASTER0, Context
 
 
@@ -109,9 +109,7 @@ class EdgeCluster(Construct):
 
     def join_command_for(self, node_name: Optional[str] = None) -> str:
         """The `edgeadm join` command (a Terraform expression: it holds the token)."""
-        cmd = (f"edgeadm join {self.api_server_endpoint} --token {self.token} "
-               f"--discovery-token-ca-cert-hash {self.ca_cert_hash} "
-               f"--install-pkg-path {self.install_pkg_path} --enable-edge=true")
+        cmd = node_steps.join_command(self._spec, self.ca_cert_hash, self.token)
         return cmd + (f" --node-name {node_name}" if node_name else "")
 
     @property
