@@ -114,7 +114,9 @@ def destroy_resource(scope: Construct, host: Host, script: str,
     """A resource whose destroy runs `script` on the host. Destroy provisioners may only read
     `self`, so the connection travels in `input` (paths, never key material)."""
     conn: dict = {"host": host.address, "port": str(host.port), "user": host.user,
-                  "key_file": os.path.abspath(os.path.expanduser(host.private_key_file or "")),
+                  # "" (no key) for a password host: abspath("") would be the cwd
+                  "key_file": (os.path.abspath(os.path.expanduser(host.private_key_file))
+                               if host.private_key_file else ""),
                   "host_key": host.host_key or ""}
     res = DataResource(scope, name, input=conn, depends_on=list(depends_on))
     res.add_override("provisioner", [{"remote-exec": {
