@@ -11,7 +11,7 @@ from constructs import Construct
 from edge_constructs.credentials import ClusterCredentials, ensure_credentials
 from edge_constructs.models import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
                                     SuperEdge)
-from edge_constructs.resources import (chain_resources, ensure_terraform_for_synth, logical_id)
+from edge_constructs.resources import chain_resources, logical_id
 from edge_constructs.validation import validate_cluster
 from provisioners import chain, node_steps
 from provisioners.context import MASTER, MASTER0, Context
@@ -50,7 +50,6 @@ class EdgeCluster(Construct):
         validate_cluster(spec, step_names=chain.step_names())
         self._spec = spec
         self._id = id
-        ensure_terraform_for_synth()
         creds_dir = credentials_dir or os.path.join(os.getcwd(), ".edge-credentials", name)
         self._creds = ensure_credentials(Path(creds_dir).expanduser().resolve(),
                                          endpoint=spec.endpoint, cluster_name=name,

@@ -6,8 +6,9 @@ import re
 import shutil
 from typing import Optional, Sequence
 
-from cdktf import (DataResource, FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
-                   SSHProvisionerConnection, TerraformVariable)
+from cdktf import (FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
+                   SSHProvisionerConnection, TerraformProviderGeneratorMetadata, TerraformResource,
+                   TerraformVariable)
 from constructs import Construct
 
 from edge_constructs.models import Host
@@ -18,9 +19,25 @@ from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_pat
 SSH_TIMEOUT = "2m"
 
 
+class TerraformData(TerraformResource):
+    """Terraform's built-in `terraform_data`. cdktf's own `DataResource` runs `terraform
+    version` during synth (and reads TERRAFORM_BINARY_NAME when cdktf is imported, before
+    we could point it at the embedded Terraform); this one needs no Terraform to synthesize."""
+
+    def __init__(self, scope: Construct, id: str, *, input: Optional[dict] = None,
+                 triggers_replace: Optional[dict] = None, **config):
+        super().__init__(scope, id, terraform_resource_type="terraform_data",
+                         terraform_generator_metadata=TerraformProviderGeneratorMetadata(
+                             provider_name="terraform"), **config)
+        if input is not None:
+            self.add_override("input", input)
+        if triggers_replace is not None:
+            self.add_override("triggers_replace", triggers_replace)
+
+
 def ensure_terraform_for_synth() -> None:
-    """cdktf's DataResource runs `terraform version` at synth: when no Terraform can be
-    found, point cdktf at the embedded one."""
+    """Synth needs no Terraform (see TerraformData); kept so that callers that set up the
+    environment for `Testing.to_be_valid_terraform` and the like find one."""
     if not os.environ.get("TERRAFORM_BINARY_NAME") and not shutil.which("terraform"):
         os.environ["TERRAFORM_BINARY_NAME"] = embedded_terraform()
 
@@ -71,7 +88,7 @@ def connection_for(scope: Construct, host: Host) -> SSHProvisionerConnection:
 
 
 def step_resource(scope: Construct, host: Host, step: Step,
-                  depends_on: Sequence[ITerraformDependable]) -> DataResource:
+                  depends_on: Sequence[ITerraformDependable]) -> TerraformData:
     """Upload the step's files and script, then run it. Replaced (re-run) when the script or
     any uploaded file changes; tainted (re-run next apply) when it fails."""
     provisioners: list = [RemoteExecProvisioner(type="remote-exec", inline=[
@@ -83,7 +100,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
                                         destination=step.remote_path))
     provisioners.append(RemoteExecProvisioner(type="remote-exec", inline=[
         "set -e", f"sh {step.remote_path}"]))
-    return DataResource(scope, logical_id(step.name),
+    return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
                         triggers_replace={"fingerprint": step.fingerprint()},
                         connection=connection_for(scope, host),
@@ -92,10 +109,10 @@ def step_resource(scope: Construct, host: Host, step: Step,
 
 def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
                     after: Sequence[ITerraformDependable] = (),
-                    destroy_script: Optional[str] = None) -> list[DataResource]:
+                    destroy_script: Optional[str] = None) -> list[TerraformData]:
     """One resource per step, each depending on the one before. With `destroy_script`, a
     first resource runs it when the host's chain is destroyed (it goes last on destroy)."""
-    made: list[DataResource] = []
+    made: list[TerraformData] = []
     prev: list[ITerraformDependable] = list(after)
     if destroy_script:
         anchor = destroy_resource(scope, host, destroy_script, prev)
@@ -110,7 +127,7 @@ def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
 
 def destroy_resource(scope: Construct, host: Host, script: str,
                      depends_on: Sequence[ITerraformDependable], on_failure: str = "fail",
-                     name: str = "Reset") -> DataResource:
+                     name: str = "Reset") -> TerraformData:
     """A resource whose destroy runs `script` on the host. Destroy provisioners may only read
     `self`, so the connection travels in `input` (paths, never key material)."""
     conn: dict = {"host": host.address, "port": str(host.port), "user": host.user,
@@ -118,7 +135,7 @@ def destroy_resource(scope: Construct, host: Host, script: str,
                   "key_file": (os.path.abspath(os.path.expanduser(host.private_key_file))
                                if host.private_key_file else ""),
                   "host_key": host.host_key or ""}
-    res = DataResource(scope, name, input=conn, depends_on=list(depends_on))
+    res = TerraformData(scope, name, input=conn, depends_on=list(depends_on))
     res.add_override("provisioner", [{"remote-exec": {
         "when": "destroy",
         "on_failure": on_failure,

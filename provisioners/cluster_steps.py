@@ -85,7 +85,7 @@ def ensure_kubeadm_config(ctx: Context):
     san_yaml = "".join(f"\n  - {q(x)}" for x in sans)
     labels = "superedge.io/node-cloud: enable"
     return (f"""\
-TOKEN=$(cat {TOKEN_FILE})
+TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 cat <<EOF | put {KUBEADM_CONFIG} 0600 && say "wrote {KUBEADM_CONFIG}" || say "{KUBEADM_CONFIG} unchanged"
 apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
@@ -223,7 +223,7 @@ def ensure_control_plane_join(ctx: Context):
     s = ctx.spec
     return f"""\
 if [ -f /etc/kubernetes/kubelet.conf ] && [ -f {ADMIN_CONF} ]; then say "already a control-plane member"; else
-TOKEN=$(cat {TOKEN_FILE})
+TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 run edgeadm join {s.masters[0].address}:{s.api_server_port} --token "$TOKEN" \\
   --discovery-token-ca-cert-hash {ctx.creds.ca_cert_hash} --control-plane \\
   --apiserver-advertise-address {ctx.host.address} --apiserver-bind-port {s.api_server_port} \\
@@ -320,7 +320,7 @@ subjects:
   kind: Group
   name: system:bootstrappers"""
     return f"""\
-TOKEN=$(cat {TOKEN_FILE})
+TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 ID=${{TOKEN%%.*}}
 if edgeadm token list 2>/dev/null | grep -q "^$ID\\."; then say "bootstrap token $ID is valid"
 else run edgeadm token create "$TOKEN" --ttl {ctx.spec.join_token_ttl} --description "edge_constructs join token"; fi

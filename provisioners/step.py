@@ -47,18 +47,24 @@ STAGE_DIR = "/var/lib/edge_constructs/stage"
 # log and, when it fails, prints one line naming host, step, command and exit code plus the
 # last lines of output, then stops the script with that exit code. `say` prints progress in
 # one voice. `put` writes stdin to a file atomically, and only when the content differs.
+# `secret VALUE` registers a value (a token read from an uploaded file) that `run` masks as
+# *** in everything it prints.
 PRELUDE = r'''set -eu
 STEP={name}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 _log=$(mktemp /tmp/edge-step.XXXXXX)
+_secrets=""
 say() {{ echo "[$(hostname)] $STEP: $*"; }}
+secret() {{ _secrets="$_secrets $1"; }}
+masked() {{ if [ -z "$_secrets" ]; then cat; else
+  _sed=""; for _s in $_secrets; do _sed="$_sed -e s/$_s/***/g"; done; sed $_sed; fi; }}
 run() {{
   rc=0; "$@" >"$_log" 2>&1 || rc=$?
-  cat "$_log"
+  masked < "$_log"
   if [ "$rc" -ne 0 ]; then
-    echo "edge_constructs: step $STEP failed on host $(hostname): command '$*' exited $rc" >&2
+    echo "edge_constructs: step $STEP failed on host $(hostname): command '$*' exited $rc" | masked >&2
     echo "edge_constructs: last lines of output:" >&2
-    tail -n 20 "$_log" | sed 's/^/    /' >&2
+    tail -n 20 "$_log" | sed 's/^/    /' | masked >&2
     rm -f "$_log"
     exit "$rc"
   fi

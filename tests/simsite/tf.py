@@ -79,7 +79,7 @@ def cdktf(args: list[str], cwd: Path = REPO, echo: bool = False,
     return run([str(CDKTF), *args], cwd, extra_env, echo=echo)
 
 
-_DONE = re.compile(r"terraform_data\.(\S+) \([^)]*\): Creation complete after (\S+)")
+_DONE = re.compile(r"terraform_data\.([^\s:]+)(?: \([^)]*\))?: Creation complete after (\S+)")
 
 
 def step_durations(output: str) -> list[tuple[str, str]]:

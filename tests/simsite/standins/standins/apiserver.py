@@ -276,7 +276,10 @@ def serve():
     ctx.load_cert_chain(P(pki.PKI + "/apiserver.crt"), P(pki.PKI + "/apiserver.key"))
     ctx.load_verify_locations(P(pki.PKI + "/ca.crt"))
     ctx.verify_mode = ssl.CERT_OPTIONAL
-    srv = Server((conf["address"], int(conf["port"])), Handler)
+    # kube-apiserver binds 0.0.0.0 by default (so a kube-vip VIP reaches it too); the
+    # local sandboxes of the unit tests share one network, so they keep to their address.
+    bind = conf["address"] if os.environ.get("STANDIN_ROOT") else "0.0.0.0"
+    srv = Server((bind, int(conf["port"])), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     sys.stderr.write("stand-in kube-apiserver listening on %s:%s\n" % (conf["address"], conf["port"]))
     sys.stderr.flush()

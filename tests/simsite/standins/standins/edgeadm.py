@@ -467,6 +467,10 @@ def init_steps(cfg, only, state, whole):
         if cfg.cpe and v.get("default-ha", "kube-vip") == "kube-vip":
             write("/etc/kubernetes/manifests/vip.yaml", manifest("kube-vip", "ghcr.io/kube-vip/kube-vip:v0.3.8",
                                                                  ["manager"], env={"vip_interface": v.get("interface", "eth0"), "vip_address": cpe_host()}))
+            # What the kube-vip pod does once it leads: hold the VIP on the interface.
+            if not os.environ.get("STANDIN_ROOT"):
+                subprocess.run(["ip", "addr", "replace", cpe_host() + "/32", "dev", v.get("interface", "eth0")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             print("Installed kube-vip successfully")
 
     def ingress():
@@ -987,13 +991,25 @@ def cmd_join(vals, pos, state, only):
         d = disc()
         key = vals.get("certificate-key")
         if not key:
-            raise CmdError("control-plane join needs --certificate-key or the CA files in place")
-        try:
-            sec = client.request(d.server, "GET", "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", d.secure, token=tls_token)
-        except client.APIError as e:
-            raise CmdError("error downloading certs: error downloading the secret: " + e.message)
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        aes = AESGCM(bytes.fromhex(key))
+            # kubeadm without --certificate-key: the shared certificates must have been
+            # copied by hand (manual certificate distribution), else it refuses.
+            shared = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key",
+                      "etcd/ca.crt", "etcd/ca.key"]
+            missing = [f for f in shared if not exists("/etc/kubernetes/pki/" + f)]
+            if missing:
+                raise CmdError("\nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n"
+                               "[failure loading certificate authority: couldn't load the certificate file "
+                               "/etc/kubernetes/pki/%s: open /etc/kubernetes/pki/%s: no such file or directory]\n\n"
+                               "Please ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n"
+                               "* The certificates that must be shared among control plane instances are provided." % (missing[0], missing[0]))
+        sec = {"data": {}}
+        if key:
+            try:
+                sec = client.request(d.server, "GET", "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", d.secure, token=tls_token)
+            except client.APIError as e:
+                raise CmdError("error downloading certs: error downloading the secret: " + e.message)
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            aes = AESGCM(bytes.fromhex(key))
         for k, v in sec.get("data", {}).items():
             raw = base64.b64decode(base64.b64decode(v))
             try:

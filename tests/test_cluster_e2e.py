@@ -1,0 +1,217 @@
+"""EdgeCluster end to end: real cdktf, real Terraform, real SSH, on a simulated site."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.simsite import tf
+from tests.simsite.package import build_package, host_tools_dir
+from tests.simsite.site import Site
+
+pytestmark = pytest.mark.site
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "tests" / "apps" / "cluster_app.py"
+KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+
+
+def ledger(site: Site, host, tool: str = "edgeadm") -> list[dict]:
+    rc, out, _ = site.ssh(host, "cat /var/log/standins/ledger.jsonl 2>/dev/null || true")
+    return [e for e in map(json.loads, out.splitlines()) if e["tool"] == tool]
+
+
+def install_edgeadm(site: Site, host, pkg: Path, remote: str) -> None:
+    """What an operator does on a node before running the join command by hand."""
+    with site.client(host) as c:
+        c.exec_command(f"mkdir -p {Path(remote).parent}")[1].channel.recv_exit_status()
+        sftp = c.open_sftp()
+        sftp.put(str(pkg), remote)
+        sftp.close()
+    rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin/edgeadm && "
+                                  "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/")
+    assert rc == 0, out + err
+
+
+def node_names(site: Site, master) -> set[str]:
+    rc, out, err = site.ssh(master, f"{KUBECTL} get nodes -o name")
+    assert rc == 0, err
+    return {line.split("/", 1)[1] for line in out.split()}
+
+
+def write_spec(work: Path, site: Site, pkg: Path, sha: str, masters: int = 1, ha=None) -> Path:
+    site.write_inventory(work / "inventory.json")
+    spec = json.loads((work / "inventory.json").read_text())
+    spec.update(masters=masters, package={"path": str(pkg), "sha256": sha},
+                workdir=str(work), ha=ha)
+    path = work / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pkg")
+    pkg, sha = build_package(d)
+    return pkg, sha, host_tools_dir(d / "tools")
+
+
+# --- one master through `cdktf deploy` of examples/quickstart (the README's path) -----------
+
+@pytest.fixture(scope="module")
+def quickstart(package, tmp_path_factory):
+    pkg, sha, tools = package
+    work = tmp_path_factory.mktemp("quickstart")
+    with Site(n=3, host_tools=tools) as site:
+        site.write_inventory(work / "inventory.json")
+        inv = json.loads((work / "inventory.json").read_text())
+        inv["install_package"] = {"path": str(pkg), "sha256": sha}
+        (work / "inventory.json").write_text(json.dumps(inv))
+        env = {"EDGE_WORKDIR": str(work), "EDGE_INVENTORY": str(work / "inventory.json")}
+        deploy = tf.cdktf(["deploy", "--auto-approve", "--output", str(work / "cdktf.out"),
+                           "--outputs-file", str(work / "outputs.json"),
+                           "--outputs-file-include-sensitive-outputs"], extra_env=env).check()
+        outputs = json.loads((work / "outputs.json").read_text())["quickstart"]["edge"]
+        yield site, work, env, deploy, outputs
+
+
+def test_cdktf_deploy_brings_up_master_and_prints_the_join_command(quickstart):
+    site, work, _, deploy, out = quickstart
+    assert "Apply complete!" in deploy.output
+    creds = work / ".edge-credentials" / "quickstart"
+    token = (creds / "bootstrap-token").read_text().strip()
+    assert token.split(".")[1] not in deploy.output  # logs mask the token
+    assert out["edge_join_command"] == (
+        f"edgeadm join {site.hosts[0].address}:6443 --token {token} "
+        f"--discovery-token-ca-cert-hash {out['edge_ca_cert_hash']} "
+        "--install-pkg-path /var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz "
+        "--enable-edge=true")
+    assert out["edge_api_server_endpoint"] == f"{site.hosts[0].address}:6443"
+    assert "client-certificate-data" in out["edge_kubeconfig"]
+    # edgeadm ran phase by phase, init-node and container never (offline-safe).
+    phases = [e["phase"] for e in ledger(site, site.hosts[0]) if e["argv"][:2] == ["init", "phase"]]
+    assert phases[0].startswith("init/preflight") and any(p.startswith("init/edge-apps") for p in phases)
+    assert not any("init-node" in p or p.startswith("init/container") for p in phases)
+    assert node_names(site, site.hosts[0]) >= {"h0"}
+
+
+def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package):
+    site, _, _, _, out = quickstart
+    node = site.hosts[1]
+    install_edgeadm(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
+    # The site is offline: edgeadm's apt-based init-node phase fails there, as it does for real.
+    rc, o, e = site.ssh(node, out["edge_join_command"] + " --node-name h1", timeout=120)
+    assert rc != 0 and "init-node" in e + o
+    rc, o, e = site.ssh(node, out["edge_join_command"] + " --node-name h1 --skip-phases=init-node",
+                        timeout=120)
+    assert rc == 0, o + e
+    assert "h1" in node_names(site, site.hosts[0])
+    rc, labels, _ = site.ssh(site.hosts[0], f"{KUBECTL} get node h1 -o json")
+    assert json.loads(labels)["metadata"]["labels"]["superedge.io/node-edge"] == "enable"
+
+
+@pytest.mark.parametrize("bad", ["token", "hash"])
+def test_join_fails_with_a_wrong_token_or_hash(quickstart, package, bad):
+    site, _, _, _, out = quickstart
+    node = site.hosts[2]
+    install_edgeadm(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
+    cmd = out["edge_join_command"] + " --node-name h2 --skip-phases=init-node"
+    token = re.search(r"--token (\S+)", cmd).group(1)
+    if bad == "token":
+        cmd = cmd.replace(token, token.split(".")[0] + ".0000000000000000")
+        expect = "failed to verify JWS signature"
+    else:
+        cmd = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, cmd)
+        expect = "none of the public keys"
+    rc, o, e = site.ssh(node, cmd, timeout=120)
+    assert rc != 0 and expect in o + e
+    assert "h2" not in node_names(site, site.hosts[0])
+
+
+def test_a_second_deploy_changes_nothing(quickstart):
+    site, work, env, _, _ = quickstart
+    stack = work / "cdktf.out" / "stacks" / "quickstart"
+    tf.cdktf(["synth", "--output", str(work / "cdktf.out")], extra_env=env).check()
+    plan = tf.terraform(["plan", "-detailed-exitcode", "-input=false"], stack)
+    assert plan.returncode == 0, plan.output  # 0 = no changes, 2 = changes
+    assert "No changes." in plan.output
+
+
+def test_destroy_resets_the_master(quickstart):
+    site, work, env, _, _ = quickstart
+    tf.cdktf(["destroy", "--auto-approve", "--output", str(work / "cdktf.out")], extra_env=env).check()
+    rc, out, _ = site.ssh(site.hosts[0], "ls /etc/kubernetes 2>&1; ls /var/lib/edge_constructs 2>&1")
+    assert "No such file" in out and "admin.conf" not in out
+    assert any(e["argv"][:2] == ["reset", "--force"] for e in ledger(site, site.hosts[0]))
+
+
+# --- `terraform apply` of the synthesized JSON: failure, resume, CA guard ------------------
+
+def test_a_failed_step_names_host_step_command_and_exit_code_and_the_next_apply_resumes(
+        package, site_factory, tmp_path):
+    pkg, sha, tools = package
+    site = site_factory(1, host_tools=tools)
+    master = site.hosts[0]
+    rc, _, _ = site.ssh(master, "mkdir -p /etc/standins && echo 'edgeadm:init:certs once' > /etc/standins/fail-at")
+    assert rc == 0
+    spec = write_spec(tmp_path, site, pkg, sha)
+    stack = tf.synth(APP, tmp_path / "out", {"EDGE_TEST_SPEC": str(spec)})
+    tf.terraform(["init", "-input=false"], stack).check()
+
+    first = tf.terraform(["apply", "-auto-approve", "-input=false"], stack)
+    assert first.returncode != 0
+    assert re.search(r"step EnsureKubeadmInitPhaseCerts failed on host h0: command "
+                     r"'edgeadm init phase certs all --config \S+' exited 1", first.output)
+    assert "injected fault" in first.output  # the last lines of output come along
+
+    second = tf.terraform(["apply", "-auto-approve", "-input=false"], stack)
+    assert second.returncode == 0, second.output[-3000:]
+    created = [r for r, _ in tf.step_durations(second.output)]
+    assert created[0].startswith("edge_master-h0_EnsureKubeadmInitPhaseCerts")
+    assert not any("EnsureSysctl" in r or "EnsureKubeadmInitPhasePreflight" in r for r in created)
+    preflights = [e for e in ledger(site, master) if e["argv"][:3] == ["init", "phase", "preflight"]]
+    assert len(preflights) == 1  # what succeeded never ran again
+    assert "h0" in node_names(site, master)
+
+
+def test_a_master_holding_another_clusters_ca_stops_the_chain(package, site_factory, tmp_path):
+    pkg, sha, tools = package
+    site = site_factory(1, host_tools=tools)
+    master = site.hosts[0]
+    rc, _, err = site.ssh(master, "mkdir -p /etc/kubernetes/pki && openssl req -x509 -newkey rsa:2048 -nodes "
+                                  "-subj /CN=kubernetes -days 1 -keyout /etc/kubernetes/pki/ca.key "
+                                  "-out /etc/kubernetes/pki/ca.crt 2>&1")
+    assert rc == 0, err
+    spec = write_spec(tmp_path, site, pkg, sha)
+    stack = tf.synth(APP, tmp_path / "out", {"EDGE_TEST_SPEC": str(spec)})
+    tf.terraform(["init", "-input=false"], stack).check()
+    run = tf.terraform(["apply", "-auto-approve", "-input=false"], stack)
+    assert run.returncode != 0
+    assert "step EnsureCertificates failed on host h0" in run.output
+    assert "belongs to another cluster" in run.output
+    rc, out, _ = site.ssh(master, "openssl x509 -noout -subject -in /etc/kubernetes/pki/ca.crt")
+    assert rc == 0 and not ledger(site, master)  # untouched: edgeadm never ran
+
+
+# --- three masters with a VIP ------------------------------------------------------------
+
+def test_three_masters_with_a_vip(package, site_factory, tmp_path):
+    pkg, sha, tools = package
+    site = site_factory(3, host_tools=tools)
+    spec = write_spec(tmp_path, site, pkg, sha, masters=3,
+                      ha={"vip": "198.18.0.250", "interface": "eth0"})
+    stack = tf.synth(APP, tmp_path / "out", {"EDGE_TEST_SPEC": str(spec)})
+    tf.terraform(["init", "-input=false"], stack).check()
+    tf.terraform(["apply", "-auto-approve", "-input=false", "-parallelism=10"], stack).check()
+    out = tf.outputs(stack)
+    assert out["edge_api_server_endpoint"] == "198.18.0.250:6443"
+    assert out["edge_join_command"].startswith("edgeadm join 198.18.0.250:6443 ")
+    assert node_names(site, site.hosts[0]) == {"h0", "h1", "h2"}
+    vip = [e for e in ledger(site, site.hosts[0]) if e["argv"][:3] == ["init", "phase", "kube-vip"]]
+    assert vip and "--interface" in vip[0]["argv"]
+    for other in site.hosts[1:]:
+        joins = [e for e in ledger(site, other) if e["argv"][:1] == ["join"]]
+        assert joins and "--control-plane" in joins[0]["argv"] and joins[0]["exit"] == 0
