@@ -33,6 +33,8 @@ def env(**extra: str) -> dict[str, str]:
     e.setdefault("CI", "true")          # cdktf-cli: no spinner, plain log lines
     e.setdefault("FORCE_COLOR", "0")
     e.setdefault("NO_COLOR", "1")
+    # Apps run in subprocesses: make them import this checkout, whatever pip installed.
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     e.update(extra)
     return e
 
