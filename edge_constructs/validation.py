@@ -396,14 +396,13 @@ def _validate_versions(spec: ClusterSpec) -> None:
 
 
 def _validate_superedge(se: SuperEdge) -> None:
-    if se.image_repository is not None and (
-            not isinstance(se.image_repository, str) or not se.image_repository
-            or "://" in se.image_repository or any(c.isspace() for c in se.image_repository)
-            or se.image_repository.endswith("/")):
+    if se.image_repository is not None:
+        # edgeadm takes --edge-image-repository only on a whole `edgeadm init`; its
+        # edge-apps phase, which the chain runs, has no such flag. Refuse rather than ignore.
         raise ValidationError("superedge.image_repository", se.image_repository,
-                              "must be an image repository without scheme or trailing '/', "
-                              "e.g. 'superedge.tencentcloudcr.com/superedge', or None for "
-                              "edgeadm's default")
+                              "is not supported yet: the chain runs edgeadm phase by phase and "
+                              "its edge-apps phase takes no --edge-image-repository; leave it "
+                              "None and mirror images through registry.mirrors instead")
     rule = ("must be an IPv4 link-local address in 169.254.1.0-169.254.254.255 (RFC 3927), "
             f"not 169.254.169.254 (cloud metadata); edgeadm's default is "
             f"{DEFAULT_VIRTUAL_ADDRESS}")

@@ -14,21 +14,6 @@ KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
 STAGED_PKI = f"{ETC_DIR}/pki"
 
 
-def edgeadm_flags(ctx: Context) -> str:
-    """edgeadm's own flags for this cluster (kubeadm's come from the config file)."""
-    s = ctx.spec
-    flags = [f"--install-pkg-path {ctx.package_path}", "--enable-edge=true",
-             f"--runtime {s.container_runtime}", f"--edge-version {s.superedge.version}",
-             f"--edge-virtual-addr {s.superedge.virtual_address}"]
-    if s.superedge.image_repository:
-        flags.append(f"--edge-image-repository {q(s.superedge.image_repository)}")
-    if s.ha and s.ha.vip:
-        flags.append("--default-ha=kube-vip")
-        if s.ha.interface:
-            flags.append(f"--interface {q(s.ha.interface)}")
-    return " ".join(flags)
-
-
 # --- cluster identity -------------------------------------------------------------------
 
 @step("EnsureCertificates")
@@ -117,6 +102,30 @@ apiServer:
 EOF""", (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),))
 
 
+def _containerd_registry(ctx: Context) -> str:
+    """containerd (CRI plugin) settings for `registry`: Docker Hub mirrors, an insecure domain."""
+    reg = ctx.spec.registry
+    lines = ["# edge_constructs: registry settings"]
+    cri = 'plugins."io.containerd.grpc.v1.cri".registry'
+    if reg and reg.mirrors:
+        eps = ", ".join(f'"{m}"' for m in reg.mirrors)
+        lines += [f'[{cri}.mirrors."docker.io"]', f"  endpoint = [{eps}]"]
+    if reg and reg.domain and reg.insecure:
+        lines += [f'[{cri}.configs."{reg.domain}".tls]', "  insecure_skip_verify = true"]
+    return "\n".join(lines)
+
+
+def _docker_daemon_json(ctx: Context) -> str:
+    import json
+    reg = ctx.spec.registry
+    conf: dict = {"exec-opts": ["native.cgroupdriver=systemd"]}
+    if reg and reg.mirrors:
+        conf["registry-mirrors"] = list(reg.mirrors)
+    if reg and reg.domain and reg.insecure:
+        conf["insecure-registries"] = [reg.domain]
+    return json.dumps(conf, indent=2)
+
+
 @step("EnsureContainerRuntime")
 def ensure_container_runtime(ctx: Context):
     """Masters: the container runtime from the package is installed and running (edgeadm's
@@ -134,10 +143,11 @@ else
   say "containerd installed"
 fi
 mkdir -p /etc/containerd
-put /etc/containerd/config.toml 0644 < {d}/conf/containerd-config.toml && say "wrote /etc/containerd/config.toml" || true
+{{ cat {d}/conf/containerd-config.toml; printf '%s\n' {q(_containerd_registry(ctx))}; }} \
+  | put /etc/containerd/config.toml 0644 && {{ say "wrote /etc/containerd/config.toml"; changed=1; }} || changed=0
 put /etc/systemd/system/containerd.service 0644 < {d}/conf/containerd.service && run systemctl daemon-reload || true
 run systemctl enable --now containerd
-systemctl is-active -q containerd || run systemctl restart containerd"""
+if [ "$changed" = 1 ] || ! systemctl is-active -q containerd; then run systemctl restart containerd; fi"""
     return f"""\
 if [ "$(cat /usr/bin/.edge_constructs-docker 2>/dev/null)" = "$(sha256sum {d}/container/docker-linux-*.tgz | cut -d' ' -f1)" ]; then
   say "docker already installed"
@@ -148,7 +158,10 @@ else
   say "docker installed"
 fi
 put /etc/systemd/system/docker.service 0644 < {d}/conf/docker.service && run systemctl daemon-reload || true
-run systemctl enable --now docker"""
+mkdir -p /etc/docker
+printf '%s\n' {q(_docker_daemon_json(ctx))} | put /etc/docker/daemon.json 0644 && changed=1 || changed=0
+run systemctl enable --now docker
+if [ "$changed" = 1 ]; then run systemctl restart docker; fi"""
 
 
 @step("EnsureKubeletUnit")

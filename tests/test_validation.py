@@ -385,9 +385,10 @@ def test_fails_when_virtual_address_is_not_an_ip(spec):
           "superedge.virtual_address", "lite")
 
 
-def test_fails_when_image_repository_has_scheme(spec):
-    fails(with_(spec, superedge=SuperEdge(image_repository="https://reg.example.com/se")),
-          "superedge.image_repository", "https://reg.example.com/se")
+def test_fails_when_image_repository_is_set_since_the_edge_apps_phase_cannot_take_it(spec):
+    msg = fails(with_(spec, superedge=SuperEdge(image_repository="reg.example.com/se")),
+                "superedge.image_repository", "reg.example.com/se")
+    assert "registry.mirrors" in msg
 
 
 # --- networks ------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""Step scripts rendered from small data: what each says it will do."""
+from __future__ import annotations
+
+from edge_constructs.models import ClusterSpec, Host, InstallPackage, Registry
+from provisioners import chain, cluster_steps
+from provisioners.context import MASTER, MASTER0, Context
+
+HOST = Host("198.18.0.10", private_key_file="/k", name="m0")
+
+
+def ctx(role=MASTER0, **kw) -> Context:
+    spec = ClusterSpec(name="t", masters=(HOST,),
+                       install_package=InstallPackage(path="/p.tgz", sha256="a" * 64), **kw)
+    return Context(spec=spec, host=HOST, role=role, creds=None)
+
+
+def test_containerd_gets_registry_mirrors_and_the_insecure_domain():
+    reg = Registry(domain="reg.example.com", insecure=True, mirrors=("https://mirror.example.com",))
+    script = cluster_steps.ensure_container_runtime(ctx(registry=reg)).script
+    assert 'registry.mirrors."docker.io"]' in script
+    assert '"https://mirror.example.com"' in script
+    assert 'registry.configs."reg.example.com".tls]' in script
+
+
+def test_docker_gets_daemon_json_with_mirrors():
+    reg = Registry(mirrors=("https://mirror.example.com",))
+    script = cluster_steps.ensure_container_runtime(
+        ctx(registry=reg, container_runtime="docker")).script
+    assert '"registry-mirrors"' in script and "/etc/docker/daemon.json" in script
+
+
+def test_init_phases_run_on_master_0_only():
+    names0 = [fn(ctx()) for fn in cluster_steps.EDGEADM_INIT_PHASES]
+    names1 = [fn(ctx(role=MASTER)) for fn in cluster_steps.EDGEADM_INIT_PHASES]
+    assert all(s is None for s in names1)
+    assert [s.name for s in names0 if s][0] == "EnsureKubeadmInitPhasePreflight"
+
+
+def test_every_step_name_is_unique_and_known_to_skip_steps():
+    names = [getattr(fn, "step_name") for fn in chain.MASTER_CHAIN]
+    assert len(names) == len(set(names))
+    assert set(names) <= set(chain.step_names())
