@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 import paramiko
 
+from edge_constructs.credentials import mask
 from edge_constructs.errors import SSHError, StepFailed
 from edge_constructs.models import Host
 from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
@@ -74,13 +75,6 @@ class Result:
         """The last `lines` lines of stdout followed by stderr."""
         combined = (self.stdout.rstrip("\n") + "\n" + self.stderr.rstrip("\n")).strip("\n")
         return "\n".join(combined.splitlines()[-lines:])
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every non-empty secret replaced by `***`."""
-    for s in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(s, "***")
-    return text
 
 
 def _where(host: Host) -> str:
