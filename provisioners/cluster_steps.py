@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import shlex
-from typing import Optional
 
 from provisioners.context import (
-    ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, MASTER, MASTER0, PKI_DIR, SECRETS_DIR, TOKEN_FILE,
+    ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, MASTER, MASTER0, PKI_DIR, TOKEN_FILE,
     Context)
 from provisioners.step import Upload, step
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 #: Where step scripts are written on a host before they run (kept for debugging).
 STEP_DIR = "/var/lib/edge_constructs/steps"

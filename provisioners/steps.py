@@ -7,11 +7,9 @@ Scripts never hold secrets: those are uploaded from the credentials directory.
 from __future__ import annotations
 
 import shlex
-from typing import Callable, Optional
+from typing import Optional
 
-from provisioners.context import (
-    ADMIN_CONF, EDGE, ETC_DIR, HOOKS_DIR, KUBEADM_CONFIG, MASTER0, PKG_DIR, PKI_DIR,
-    SECRETS_DIR, TOKEN_FILE, Context)
+from provisioners.context import HOOKS_DIR, MASTER0, PKG_DIR, Context
 from provisioners.step import Upload, step
 
 

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.simsite import tf
-from tests.simsite.package import build_package, host_tools_dir
+from tests.simsite.package import build_package, host_tools_dir, place_package
 from tests.simsite.site import Site
 
 pytestmark = pytest.mark.site
@@ -22,18 +20,6 @@ KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 def ledger(site: Site, host, tool: str = "edgeadm") -> list[dict]:
     rc, out, _ = site.ssh(host, "cat /var/log/standins/ledger.jsonl 2>/dev/null || true")
     return [e for e in map(json.loads, out.splitlines()) if e["tool"] == tool]
-
-
-def install_edgeadm(site: Site, host, pkg: Path, remote: str) -> None:
-    """What an operator does on a node before running the join command by hand."""
-    with site.client(host) as c:
-        c.exec_command(f"mkdir -p {Path(remote).parent}")[1].channel.recv_exit_status()
-        sftp = c.open_sftp()
-        sftp.put(str(pkg), remote)
-        sftp.close()
-    rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin/edgeadm && "
-                                  "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/")
-    assert rc == 0, out + err
 
 
 def node_names(site: Site, master) -> set[str]:
@@ -101,7 +87,7 @@ def test_cdktf_deploy_brings_up_master_and_prints_the_join_command(quickstart):
 def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package):
     site, _, _, _, out = quickstart
     node = site.hosts[1]
-    install_edgeadm(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
+    place_package(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
     # The site is offline: edgeadm's apt-based init-node phase fails there, as it does for real.
     rc, o, e = site.ssh(node, out["edge_join_command"] + " --node-name h1", timeout=120)
     assert rc != 0 and "init-node" in e + o
@@ -117,7 +103,7 @@ def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package
 def test_join_fails_with_a_wrong_token_or_hash(quickstart, package, bad):
     site, _, _, _, out = quickstart
     node = site.hosts[2]
-    install_edgeadm(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
+    place_package(site, node, package[0], "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz")
     cmd = out["edge_join_command"] + " --node-name h2 --skip-phases=init-node"
     token = re.search(r"--token (\S+)", cmd).group(1)
     if bad == "token":

@@ -16,26 +16,12 @@ import time
 from pathlib import Path
 
 from tests.simsite import tf
-from tests.simsite.package import build_package, host_tools_dir
+from tests.simsite.package import build_package, host_tools_dir, place_package
 from tests.simsite.site import Site
 
 
 def say(msg: str) -> None:
     print(f"\n==> {msg}", flush=True)
-
-
-def upload_package(site: Site, host, pkg: Path, remote: str) -> None:
-    """Place the install package where the join command's --install-pkg-path says, and
-    edgeadm (shipped in the package's bin/) on PATH, as an operator does by hand."""
-    with site.client(host) as client:
-        client.exec_command(f"mkdir -p {Path(remote).parent}")[1].channel.recv_exit_status()
-        sftp = client.open_sftp()
-        sftp.put(str(pkg), remote)
-        sftp.close()
-    rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin/edgeadm && "
-                                  "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/edgeadm")
-    if rc != 0:
-        raise RuntimeError(f"could not install edgeadm on {host.name}: {out}{err}")
 
 
 def main() -> int:
@@ -77,7 +63,7 @@ def main() -> int:
 
         say(f"joining {site.hosts[1].name} with it")
         pkg_path = join.split("--install-pkg-path ")[1].split()[0]
-        upload_package(site, site.hosts[1], pkg, pkg_path)
+        place_package(site, site.hosts[1], pkg, pkg_path)
         # The site is offline like many edge sites: edgeadm's apt-based init-node phase
         # would fail there, so it is skipped (swap, sysctls and modules are ready on it).
         node_cmd = f"{join} --node-name {site.hosts[1].name} --skip-phases=init-node"
