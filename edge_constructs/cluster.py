@@ -116,6 +116,13 @@ class EdgeCluster(Construct):
         return self.join_command_for()
 
     @property
+    def join_script(self) -> str:
+        """A self-contained sh script (cloud-init user-data) that prepares a host and joins
+        it: a Terraform expression, since it holds the token."""
+        from edge_constructs.nodes import join_script_for
+        return join_script_for(self)
+
+    @property
     def kubeconfig(self) -> str:
         return '${file("%s")}' % self._creds.admin_kubeconfig
 
@@ -124,6 +131,9 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_join_command", value=self.join_command, sensitive=True,
                         static_id=True,
                         description="edgeadm join command for edge nodes (holds a token)")
+        TerraformOutput(self, f"{i}_join_script", value=self.join_script, sensitive=True,
+                        static_id=True, description="sh script that prepares a host and "
+                        "joins it as an edge node (holds a token; usable as user-data)")
         TerraformOutput(self, f"{i}_kubeconfig", value=self.kubeconfig, sensitive=True,
                         static_id=True, description="admin kubeconfig of the cluster")
         TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,

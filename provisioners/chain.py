@@ -5,6 +5,7 @@ Read top to bottom, a chain is what happens to a host. `skip_steps` names entrie
 from __future__ import annotations
 
 from provisioners import cluster_steps as cluster
+from provisioners import node_steps as node
 from provisioners import steps as host
 from provisioners.context import Context
 from provisioners.step import Step
@@ -44,6 +45,32 @@ MASTER_CHAIN = [
     host.ensure_post_cluster_install_hook,
 ]
 
+#: Edge nodes: the masters' host preparation (the same functions), then the join; the
+#: node's labels, taints and node unit are set from master 0 (`node.ON_MASTER0`).
+NODE_CHAIN = [
+    # host preparation: ours, offline-safe (edgeadm's apt-based init-node is skipped)
+    host.ensure_copy_files,
+    host.ensure_pre_install_hook,
+    host.ensure_registry_hosts,
+    host.ensure_kernel_module,
+    host.ensure_sysctl,
+    host.ensure_disable_swap,
+    host.ensure_preflight,
+    # binaries from the install package; edgeadm on PATH
+    host.ensure_install_package,
+    host.ensure_kubelet,
+    host.ensure_cni_plugins,
+    host.ensure_conntrack_tools,
+    host.ensure_kubeadm,
+    # edgeadm join: exactly the cluster's join command, + --node-name, --skip-phases=init-node
+    node.ensure_join_node,
+    # what master 0 records about the node
+    node.ensure_node_labels,
+    node.ensure_node_taints,
+    node.ensure_node_unit,
+    host.ensure_post_install_hook,
+]
+
 
 def _run(fns, ctx: Context) -> list[Step]:
     skip = set(ctx.spec.skip_steps)
@@ -56,9 +83,15 @@ def master_chain(ctx: Context) -> list[Step]:
     return _run(MASTER_CHAIN, ctx)
 
 
+def node_chain(ctx: Context) -> list[Step]:
+    """The steps of one edge node, in order, without the skipped ones; steps that run on
+    master 0 are named `<Step>@<node>`."""
+    return node.per_node_names(_run(NODE_CHAIN, ctx), ctx)
+
+
 def step_names() -> list[str]:
     """Every step name a chain can hold (what `skip_steps` accepts)."""
-    names = [getattr(fn, "step_name", None) for fn in MASTER_CHAIN]
+    names = [getattr(fn, "step_name", None) for fn in MASTER_CHAIN + NODE_CHAIN]
     return sorted({n for n in names if n})
 
 

@@ -1,15 +1,35 @@
 """Steps only edge nodes have: join, labels/taints/node unit (from master 0), and removal.
 
 Host preparation reuses `provisioners.steps` (the same functions the masters run); this
-module adds what happens after: `edgeadm join`, then what master 0 records about the node.
+module adds what happens after: `edgeadm join`, then what master 0 records about the node,
+and what removal runs (`python -m provisioners.node_steps reset` is the node's part).
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import shlex
+import sys
+from typing import Callable
 
-from provisioners.context import PKG_DIR
+from provisioners.context import ADMIN_CONF, EDGE, PKG_DIR, STATE_DIR, TOKEN_FILE, Context
+from provisioners.step import STAGE_DIR, STEP_DIR, Step, Upload, full_script, staged_path, step
 
 q = shlex.quote
+
+KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
+#: site-manager reads NodeUnit membership from node labels `<unit>: nodeunits.superedge.io`
+#: (superedge pkg/site-manager constant.NodeUnitSuperedge, utils.GetUnitsByNode).
+NODE_UNIT_LABEL_VALUE = "nodeunits.superedge.io"
+#: Where master 0 remembers what it set on each node, so that a label dropped from the props
+#: is removed from the Node on the next apply.
+NODE_STATE_DIR = f"{STATE_DIR}/nodes"
+#: How long removal waits for `kubectl drain` before it goes on regardless.
+DRAIN_TIMEOUT = "120s"
+#: Steps that run on master 0 (with its admin.conf) rather than on the node.
+ON_MASTER0 = frozenset({"EnsureNodeLabels", "EnsureNodeTaints", "EnsureNodeUnit"})
+JOIN_STEP = "EnsureJoinNode"
 
 
 def install_pkg_path(spec) -> str:
@@ -24,3 +44,279 @@ def join_command(spec, ca_cert_hash: str, token: str) -> str:
     return (f"edgeadm join {spec.endpoint} --token {token} "
             f"--discovery-token-ca-cert-hash {ca_cert_hash} "
             f"--install-pkg-path {install_pkg_path(spec)} --enable-edge=true")
+
+
+def runs_on_master0(s: Step) -> bool:
+    return s.name.split("@", 1)[0] in ON_MASTER0
+
+
+def per_node_names(steps: list[Step], ctx: Context) -> list[Step]:
+    """Master-0 steps of many nodes run on one host at once: `<Step>@<node>` gives each its
+    own script and staging path there."""
+    return [dataclasses.replace(s, name=f"{s.name}@{ctx.node_name}") if runs_on_master0(s)
+            else s for s in steps]
+
+
+# --- join ---------------------------------------------------------------------------------
+
+def _join_body(ctx: Context, node_name_sh: str) -> str:
+    cmd = join_command(ctx.spec, ctx.creds.ca_cert_hash, '"$TOKEN"')
+    return f"""\
+if [ -f /etc/kubernetes/kubelet.conf ]; then say "already joined (/etc/kubernetes/kubelet.conf present)"; else
+  TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
+  run {cmd} --node-name {node_name_sh} --skip-phases=init-node
+  say "joined the cluster as {node_name_sh}"
+fi
+rm -f {TOKEN_FILE}"""
+
+
+@step(JOIN_STEP)
+def ensure_join_node(ctx: Context):
+    """Edge nodes: joined the cluster with exactly its join command, plus the node name and
+    `--skip-phases=init-node` (edgeadm's init-node is apt-based and fails offline, SuperEdge
+    issue 521; our host-preparation steps did its work). The token is uploaded, read by the
+    script, and removed from the node once it has joined."""
+    if ctx.role != EDGE:
+        return None
+    return (_join_body(ctx, q(ctx.node_name)),
+            (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),))
+
+
+# --- what master 0 records about the node -----------------------------------------------
+
+def _wait_node(name: str) -> str:
+    return f"""\
+N={q(name)}
+i=0
+until {KUBECTL} get node "$N" -o name >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -lt 30 ] || run {KUBECTL} get node "$N"; sleep 2
+done
+mkdir -p {NODE_STATE_DIR}/"$N\""""
+
+
+def _forget_dropped(kind: str, want: list[str], remove: str) -> str:
+    """Remove from the Node what an earlier apply set and the props no longer hold."""
+    words = " ".join(q(w) for w in want) or "''"
+    return f"""\
+for old in $(cat {NODE_STATE_DIR}/"$N"/{kind} 2>/dev/null); do
+  case " {' '.join(want)} " in *" $old "*) ;; *) {remove} && say "removed $old" || true ;; esac
+done
+printf '%s\\n' {words} | put {NODE_STATE_DIR}/"$N"/{kind} 0644 || true"""
+
+
+@step("EnsureNodeLabels")
+def ensure_node_labels(ctx: Context):
+    """Master 0, for one edge node: the node carries the props' labels (and no longer the
+    ones an earlier apply set that the props dropped)."""
+    labels = dict(ctx.node.labels)
+    if ctx.role != EDGE or not labels:
+        return None
+    kvs = " ".join(q(f"{k}={v}") for k, v in sorted(labels.items()))
+    return f"""\
+{_wait_node(ctx.node_name)}
+{_forget_dropped("labels", sorted(labels), f'{KUBECTL} label node "$N" "$old-" >/dev/null')}
+run {KUBECTL} label node "$N" {kvs} --overwrite"""
+
+
+def taint_keys(taints) -> list[str]:
+    """`key:Effect` of each taint: what `kubectl taint node N key:Effect-` removes."""
+    return sorted({f"{t.rpartition(':')[0].partition('=')[0]}:{t.rpartition(':')[2]}"
+                   for t in taints})
+
+
+@step("EnsureNodeTaints")
+def ensure_node_taints(ctx: Context):
+    """Master 0, for one edge node: the node carries the props' taints (and no longer the
+    ones an earlier apply set that the props dropped)."""
+    taints = list(ctx.node.taints)
+    if ctx.role != EDGE or not taints:
+        return None
+    return f"""\
+{_wait_node(ctx.node_name)}
+{_forget_dropped("taints", taint_keys(taints), f'{KUBECTL} taint node "$N" "$old-" >/dev/null')}
+run {KUBECTL} taint node "$N" {" ".join(q(t) for t in taints)} --overwrite"""
+
+
+def node_unit_manifest(unit: str) -> str:
+    return f"""\
+apiVersion: site.superedge.io/v1alpha2
+kind: NodeUnit
+metadata:
+  name: {unit}
+spec:
+  type: edge
+  selector:
+    matchLabels:
+      {unit}: {NODE_UNIT_LABEL_VALUE}"""
+
+
+@step("EnsureNodeUnit")
+def ensure_node_unit(ctx: Context):
+    """Master 0, for one edge node: the NodeUnit `site.superedge.io/v1alpha2` exists and the
+    node is in it: labelled `<unit>: nodeunits.superedge.io`, the label site-manager reads
+    (and sets itself from the NodeUnit's selector)."""
+    unit = ctx.node.node_unit
+    if ctx.role != EDGE or not unit:
+        return None
+    marker = "EDGE_CONSTRUCTS_NODEUNIT_EOF"
+    return f"""\
+{_wait_node(ctx.node_name)}
+f=$(mktemp /tmp/edge-nodeunit.XXXXXX)
+cat <<'{marker}' > "$f"
+{node_unit_manifest(unit)}
+{marker}
+# Nodes of one pool apply the same NodeUnit at once: a create may lose the race; retry.
+i=0
+until {KUBECTL} apply -f "$f" >"$_log" 2>&1; do
+  i=$((i + 1)); [ "$i" -lt 5 ] || run {KUBECTL} apply -f "$f"; sleep 1
+done
+cat "$_log"; rm -f "$f"
+{_forget_dropped("units", [unit], f'{KUBECTL} label node "$N" "$old-" >/dev/null')}
+run {KUBECTL} label node "$N" {q(f"{unit}={NODE_UNIT_LABEL_VALUE}")} --overwrite"""
+
+
+# --- removal -------------------------------------------------------------------------------
+
+def drain_script(node_name: str) -> str:
+    """Master 0: the node is drained, or DRAIN_TIMEOUT passed (removal goes on either way)."""
+    n = q(node_name)
+    return f"""\
+if {KUBECTL} get node {n} -o name >/dev/null 2>&1; then
+  timeout 180 {KUBECTL} drain {n} --ignore-daemonsets --delete-emptydir-data --force --timeout={DRAIN_TIMEOUT} \\
+    || echo "[$(hostname)] Drain: {node_name} did not drain within {DRAIN_TIMEOUT}: removing it anyway"
+else echo "[$(hostname)] Drain: node {node_name} is not in the cluster: nothing to drain"; fi"""
+
+
+def delete_script(node_name: str) -> str:
+    """Master 0: the Node object is gone, and so is what master 0 remembered about it."""
+    n = q(node_name)
+    return f"""\
+{KUBECTL} delete node {n} --ignore-not-found
+rm -rf {NODE_STATE_DIR}/{n}
+echo "[$(hostname)] DeleteNode: node {node_name} is not in the cluster" """
+
+
+#: Run on the node when it leaves: idempotent, each part tolerant of what is already gone.
+RESET_SCRIPT = f"""\
+set -u
+say() {{ echo "[$(hostname)] ResetNode: $*"; }}
+if command -v edgeadm >/dev/null 2>&1; then
+  edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"
+else say "no edgeadm on this host: nothing for edgeadm to reset"; fi
+for u in kubelet lite-apiserver; do systemctl disable --now "$u" >/dev/null 2>&1 || true; done
+if [ -f /etc/systemd/system/lite-apiserver.service ]; then
+  rm -f /etc/systemd/system/lite-apiserver.service; systemctl daemon-reload >/dev/null 2>&1 || true
+  say "removed the lite-apiserver unit"
+fi
+if grep -q -e '^# begin (generated by SuperEdge)$' -e '^# BEGIN edge_constructs ' /etc/hosts 2>/dev/null; then
+  sed -e '/^# begin (generated by SuperEdge)$/,/^# end (generated by SuperEdge)$/d' \\
+      -e '/^# BEGIN edge_constructs /,/^# END edge_constructs /d' /etc/hosts > /etc/hosts.edge-tmp
+  cat /etc/hosts.edge-tmp > /etc/hosts && rm -f /etc/hosts.edge-tmp
+  say "removed the SuperEdge and edge_constructs blocks from /etc/hosts"
+fi
+rm -rf /etc/kubernetes /var/lib/kubelet /etc/edge_constructs {STATE_DIR}
+say "the host no longer belongs to the cluster"
+"""
+
+
+def manual_reset_advice(host: dict) -> str:
+    """What the operator runs by hand when removal could not reach the host."""
+    port = f" -p {host.get('port', 22)}" if host.get("port", 22) != 22 else ""
+    return (f"reset {host.get('name') or host['address']} by hand: ssh{port} "
+            f"{host.get('user', 'root')}@{host['address']} "
+            "'edgeadm reset --force; systemctl disable --now kubelet lite-apiserver; "
+            "rm -f /etc/systemd/system/lite-apiserver.service' and remove the "
+            "'# begin (generated by SuperEdge)' block from its /etc/hosts")
+
+
+def reset_node(host_json: str, log=print) -> int:
+    """Run RESET_SCRIPT on the node over SSH (Terraform's destroy-time local-exec calls this).
+    Never fails the run and never hangs: an unreachable host or a failed reset is reported
+    with what to run by hand, and removal goes on to delete the Node."""
+    from edge_constructs.errors import SSHError, StepFailed
+    from edge_constructs.models import Host
+    from provisioners.runner import RunnerSettings, run_step
+    d = json.loads(host_json)
+    fields = dict(d)
+    bastion = fields.pop("bastion", None)
+    host = Host(**fields, bastion=Host(**bastion) if bastion else None)
+    settings = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
+                              command_timeout=300.0)
+    try:
+        run_step(host, Step("ResetNode", RESET_SCRIPT), settings, log)
+    except (SSHError, StepFailed) as e:
+        first = str(e).splitlines()[0]
+        log(f"[{host.key}] ResetNode: WARNING: {first}")
+        log(f"[{host.key}] ResetNode: WARNING: the Node object is deleted from the cluster "
+            f"anyway; {manual_reset_advice(d)}")
+    return 0
+
+
+def host_json(host) -> str:
+    """A Host as JSON for the removal resource's input: paths and names, never key material."""
+    def one(h):
+        return {"address": h.address, "port": h.port, "user": h.user, "name": h.name,
+                "private_key_file": (os.path.abspath(os.path.expanduser(h.private_key_file))
+                                     if h.private_key_file else None),
+                "password_env": h.password_env, "host_key": h.host_key}
+    d = one(host)
+    if host.bastion:
+        d["bastion"] = one(host.bastion)
+    return json.dumps(d, sort_keys=True)
+
+
+# --- the join script (nodes the operator cannot reach) -----------------------------------
+
+def join_script(ctx: Context, steps: list[Step], embed: Callable[[str], str],
+                literal: Callable[[str], str] = lambda s: s) -> str:
+    """One self-contained POSIX sh script that runs the node-side `steps` (the very scripts
+    Terraform runs) and joins the cluster. `embed(path)` is how the script spells the base64
+    of a local file (for Terraform: a `filebase64()` interpolation, so no secret is copied
+    into the configuration); `literal(text)` escapes the rest. The install package is not
+    embedded: in the path case it must already lie at the join command's
+    --install-pkg-path; in the URL case the script downloads and verifies it."""
+    pkg = ctx.spec.install_package
+    path = ctx.package_path
+    out = [literal(f"""\
+#!/bin/sh
+# edge_constructs join script for cluster {ctx.spec.name}: prepares this host and joins it
+# as an edge node (usable as cloud-init user-data). It holds a bootstrap token: keep it secret.
+set -eu
+[ "$(id -u)" = 0 ] || {{ echo "edge join script: run me as root" >&2; exit 1; }}
+EDGE_NODE_NAME=${{EDGE_NODE_NAME:-$(hostname | tr 'A-Z' 'a-z')}}
+export EDGE_NODE_NAME
+echo "edge join script: joining $(hostname) to cluster {ctx.spec.name} as node $EDGE_NODE_NAME"
+mkdir -p -m 0700 {STAGE_DIR} {STEP_DIR}""")]
+    if pkg.path:
+        out.append(literal(f"""\
+if [ ! -f {path} ]; then
+  echo "edge join script: the install package is missing: copy {ctx.package_name} (sha256 {pkg.sha256}) to {path} on this host (the join command's --install-pkg-path), then run this script again" >&2
+  exit 1
+fi"""))
+    for s in steps:
+        if s.name == JOIN_STEP:
+            s = dataclasses.replace(s, script=_join_body(ctx, '"$EDGE_NODE_NAME"'))
+        ups = tuple(u for u in s.uploads
+                    if not (pkg.path and u.destination == f"{path}.upload"))
+        s = dataclasses.replace(s, uploads=ups)
+        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {STAGE_DIR}/{s.name}"))
+        for i, up in enumerate(ups):
+            out.append(literal("printf '%s' '") + embed(up.source)
+                       + literal(f"' | base64 -d > {staged_path(s, i)}"))
+        out.append(literal(f"cat > {s.remote_path} <<'EDGE_CONSTRUCTS_STEP_EOF'\n"
+                           f"{full_script(s)}EDGE_CONSTRUCTS_STEP_EOF\nsh {s.remote_path}"))
+    out.append(literal('echo "edge join script: $EDGE_NODE_NAME joined cluster '
+                       f'{ctx.spec.name}"'))
+    return "\n".join(out) + "\n"
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] != ["reset"] or "EDGE_NODE" not in os.environ:
+        print("usage: EDGE_NODE='<host json>' python -m provisioners.node_steps reset",
+              file=sys.stderr)
+        return 2
+    return reset_node(os.environ["EDGE_NODE"], log=lambda m: print(m, flush=True))
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -290,13 +290,13 @@ def test_kubeconfig_endpoint_and_ca_hash_outputs(synth_env):
     assert s.outputs["edge_api_server_endpoint"] == {"value": "203.0.113.10:6443"}
     assert s.outputs["edge_ca_cert_hash"] == {
         "value": independent_ca_hash(synth_env.credentials_dir / "ca.crt")}
-    assert set(s.outputs) == {"edge_join_command", "edge_kubeconfig",
+    assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig",
                               "edge_api_server_endpoint", "edge_ca_cert_hash"}
 
 
 def test_outputs_are_named_after_the_construct_id(synth_env):
     s = synth_env.synth("shenzhen")
-    assert set(s.outputs) == {"shenzhen_join_command", "shenzhen_kubeconfig",
+    assert set(s.outputs) == {"shenzhen_join_command", "shenzhen_join_script", "shenzhen_kubeconfig",
                               "shenzhen_api_server_endpoint", "shenzhen_ca_cert_hash"}
 
 

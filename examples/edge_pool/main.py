@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Edge pool: a one-master SuperEdge cluster and a pool of edge nodes at one site.
+
+The inventory (default: inventory.json beside this file, or $EDGE_INVENTORY) lists the
+hosts; the first is the master, the others join the pool unless "pool" names which do:
+
+    {"hosts": [{"name": "master-0", "address": "203.0.113.10", "port": 22, "user": "root",
+                "private_key_file": "~/.ssh/id_ed25519", "host_key": "ssh-ed25519 AAAA..."},
+               {"name": "camera-01", "address": "198.51.100.20", ...}, ...],
+     "pool": ["camera-01", "camera-02"],
+     "install_package": {"path": "kube-linux-amd64-v1.22.6.tar.gz", "sha256": "..."}}
+
+Add a host to "pool" and apply: only it joins. Drop one and apply: only it is drained,
+reset and deleted. `terraform output -raw edge_join_script` prints a script that joins a
+host Terraform cannot reach (cloud-init user-data).
+"""
+import json
+import os
+from pathlib import Path
+
+from cdktf import App, LocalBackend, TerraformStack
+
+from edge_constructs import EdgeCluster, EdgeNodePool, Host, InstallPackage, SuperEdge
+
+HERE = Path(__file__).resolve().parent
+# State and credentials live here; point it elsewhere to keep several sites apart.
+WORKDIR = Path(os.environ.get("EDGE_WORKDIR", HERE))
+
+
+def load_inventory() -> dict:
+    path = Path(os.environ.get("EDGE_INVENTORY", WORKDIR / "inventory.json"))
+    if not path.exists():
+        raise SystemExit(f"no inventory at {path}: write one (see {__file__})")
+    return json.loads(path.read_text())
+
+
+def host(h: dict) -> Host:
+    return Host(h["address"], port=h.get("port", 22), user=h.get("user", "root"),
+                private_key_file=h["private_key_file"], host_key=h.get("host_key"),
+                name=h.get("name"))
+
+
+class EdgePool(TerraformStack):
+    def __init__(self, scope, id: str, inventory: dict):
+        super().__init__(scope, id)
+        LocalBackend(self, path=str(WORKDIR / "terraform.edge_pool.tfstate"))
+        master, *others = inventory["hosts"]
+        wanted = inventory.get("pool")
+        pool = [h for h in others if wanted is None or h["name"] in wanted]
+        self.cluster = EdgeCluster(
+            self, "edge",
+            name="edge-pool",
+            masters=[host(master)],
+            kubernetes_version="1.22.6",
+            install_package=InstallPackage(**inventory["install_package"]),
+            superedge=SuperEdge(version="v0.9.0"),
+            credentials_dir=str(WORKDIR / ".edge-credentials" / "edge-pool"),
+        )
+        if pool:
+            self.pool = EdgeNodePool(
+                self, "site-a",
+                cluster=self.cluster,
+                hosts=[host(h) for h in pool],
+                node_unit="site-a",
+                labels={"topology.superedge.io/site": "site-a", "zone": "a"},
+                taints=["dedicated=camera:NoSchedule"],
+            )
+
+
+app = App()
+EdgePool(app, "edge_pool", load_inventory())
+app.synth()
