@@ -1,0 +1,184 @@
+"""Edge nodes end to end: examples/edge_pool on a simulated site with real Terraform.
+
+One cluster (master h0) for the whole module; the tests run in order and each changes the
+pool the way an operator would: join 10, add an 11th, drop one, drop one whose sshd is
+down, then join a host Terraform does not know with the join script.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.simsite import tf
+from tests.simsite.fixtures import require_site_prerequisites
+from tests.simsite.package import build_package, host_tools_dir
+from tests.simsite.site import Site
+
+pytestmark = pytest.mark.site
+
+MAIN = Path(__file__).resolve().parents[1] / "examples" / "edge_pool" / "main.py"
+POOL = [f"h{i}" for i in range(1, 11)]
+ELEVENTH, DOWN_AT_DESTROY, REMOVED, STRANGER = "h11", "h4", "h3", "h12"
+KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+
+
+@dataclass
+class Env:
+    site: Site
+    work: Path
+    inventory: dict
+    stack: Path | None = None
+
+    def apply(self, pool: list[str]) -> tf.Run:
+        inv = dict(self.inventory, pool=pool)
+        (self.work / "inventory.json").write_text(json.dumps(inv))
+        self.stack = tf.synth(MAIN, self.work / "out", self.extra)
+        if not (self.stack / ".terraform").exists():
+            tf.terraform(["init", "-input=false"], self.stack).check()
+        return tf.terraform(["apply", "-auto-approve", "-input=false", "-no-color",
+                             "-parallelism=20"], self.stack)
+
+    def plan(self, pool: list[str]) -> tf.Run:
+        inv = dict(self.inventory, pool=pool)
+        (self.work / "inventory.json").write_text(json.dumps(inv))
+        self.stack = tf.synth(MAIN, self.work / "out", self.extra)
+        return tf.terraform(["plan", "-input=false", "-no-color"], self.stack)
+
+    @property
+    def extra(self) -> dict:
+        return {"EDGE_WORKDIR": str(self.work),
+                "EDGE_INVENTORY": str(self.work / "inventory.json")}
+
+    def nodes(self) -> dict[str, dict]:
+        rc, out, err = self.site.ssh("h0", f"{KUBECTL} get nodes -o json")
+        assert rc == 0, err
+        return {n["metadata"]["name"]: n for n in json.loads(out)["items"]}
+
+    def ledger(self, host: str) -> list[dict]:
+        rc, out, _ = self.site.ssh(host, "cat /var/log/standins/ledger.jsonl 2>/dev/null || true")
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def quiet_login_shells(site: Site) -> None:
+    """The hosts' /root overlays this machine's /root, whose .bashrc runs `pyenv init`:
+    `pyenv rehash` takes a lock file in the shims directory on every SSH session, and a
+    session closed mid-rehash (Terraform's scp does) leaves it behind, after which every
+    session waits 60 s for it. Real edge hosts have no such .bashrc; empty it (the write
+    stays in the host's overlay)."""
+    for h in site.hosts:
+        site.exec_in(h, ["sh", "-c", ": > /root/.bashrc"]).check_returncode()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    require_site_prerequisites()
+    work = tmp_path_factory.mktemp("edge-nodes")
+    site = Site(n=13, host_tools=host_tools_dir(work / "tools"))
+    site.start()
+    try:
+        quiet_login_shells(site)
+        pkg, sha = build_package(work / "pkg")
+        site.write_inventory(work / "hosts.json")
+        inv = json.loads((work / "hosts.json").read_text())
+        inv["install_package"] = {"path": str(pkg), "sha256": sha}
+        yield Env(site, work, inv)
+    finally:
+        site.close()
+
+
+def _calls(ledger: list[dict], tool: str, *words: str) -> list[list[str]]:
+    return [e["argv"] for e in ledger
+            if e["tool"] == tool and all(w in e["argv"] for w in words)]
+
+
+def test_pool_of_10_joins_in_one_deploy(env):
+    run = env.apply(POOL)
+    run.check()
+    nodes = env.nodes()
+    assert set(POOL) <= set(nodes), sorted(nodes)
+    for name in POOL:
+        n = nodes[name]
+        labels = n["metadata"]["labels"]
+        assert labels["zone"] == "a" and labels["topology.superedge.io/site"] == "site-a"
+        assert labels["site-a"] == "nodeunits.superedge.io"        # site-manager's membership
+        assert labels["superedge.io/node-edge"] == "enable"
+        assert {"key": "dedicated", "value": "camera", "effect": "NoSchedule"} in n["spec"]["taints"]
+    # every node joined with exactly the cluster's join command + name + skipped init-node
+    out = tf.outputs(env.stack)
+    join = out["edge_join_command"].split()
+    for name in POOL:
+        calls = _calls(env.ledger(name), "edgeadm", "join")
+        assert join[1:] + ["--node-name", name, "--skip-phases=init-node"] in calls, calls
+    rc, store, _ = env.site.ssh("h0", "cat /var/lib/standins/apiserver/store.json")
+    assert '"kind": "NodeUnit"' in store or '"kind":"NodeUnit"' in store
+
+
+def test_adding_an_11th_host_changes_only_it(env):
+    plan = env.plan(POOL + [ELEVENTH]).check()
+    changed = re.findall(r"# (\S+) will be (created|destroyed|updated in-place|replaced)|# (\S+) must be (replaced)",
+                         plan.output)
+    assert changed and all(what == "created" for _, what, _, _ in changed), changed
+    assert all(ELEVENTH in addr for addr, _, _, _ in changed), changed
+    env.apply(POOL + [ELEVENTH]).check()
+    assert ELEVENTH in env.nodes()
+
+
+def test_removing_one_drains_deletes_and_resets_only_it(env):
+    others = [h for h in POOL + [ELEVENTH] if h != REMOVED]
+    before = {h: len(env.ledger(h)) for h in others}
+    run = env.apply(others)
+    run.check()
+    assert re.search(r"Resources: 0 added, 0 changed, \d+ destroyed", run.output)
+    destroyed = re.findall(r"(terraform_data\.\S+): Destroying", run.output)
+    assert destroyed and all(f"_{REMOVED}_" in a or f'["{REMOVED}"]' in a
+                             for a in destroyed), destroyed
+    master = env.ledger("h0")
+    assert _calls(master, "kubectl", "drain", REMOVED)
+    assert _calls(master, "kubectl", "delete", "node", REMOVED)
+    assert _calls(env.ledger(REMOVED), "edgeadm", "reset", "--force")
+    rc, out, _ = env.site.ssh(REMOVED, "ls /etc/systemd/system/lite-apiserver.service; "
+                                       "grep -c 'generated by SuperEdge' /etc/hosts")
+    assert "No such file" in out or rc != 0
+    nodes = env.nodes()
+    assert REMOVED not in nodes and set(others) <= set(nodes)
+    for h in others:    # the others saw nothing
+        assert len(env.ledger(h)) == before[h], h
+    assert not _calls(master, "kubectl", "drain", others[0])
+
+
+def test_node_whose_sshd_is_down_at_destroy_is_deleted_and_reported(env):
+    env.site.stop_sshd(DOWN_AT_DESTROY)
+    keep = [h for h in POOL + [ELEVENTH] if h not in (REMOVED, DOWN_AT_DESTROY)]
+    t0 = time.monotonic()
+    run = env.apply(keep)
+    took = time.monotonic() - t0
+    run.check()
+    assert f"reset {DOWN_AT_DESTROY} by hand" in run.output
+    assert DOWN_AT_DESTROY not in env.nodes()
+    assert took < 90, f"removal of an unreachable host took {took:.0f}s"
+    env.site.start_sshd(DOWN_AT_DESTROY)
+
+
+def test_join_script_joins_a_host_terraform_does_not_know(env):
+    script = tf.outputs(env.stack)["edge_join_script"]
+    assert script.startswith("#!/bin/sh\n")
+    stranger = env.site.host(STRANGER)
+    # path case: the package must already lie at the join command's --install-pkg-path
+    rc, out, err = env.site.ssh(stranger, "sh -s", input=script, timeout=120)
+    assert rc == 1 and "the install package is missing" in err
+    pkg_path = re.search(r"--install-pkg-path (\S+)", tf.outputs(env.stack)["edge_join_command"]).group(1)
+    with env.site.client(stranger) as c:
+        c.exec_command(f"mkdir -p {Path(pkg_path).parent}")[1].channel.recv_exit_status()
+        sftp = c.open_sftp()
+        sftp.put(env.inventory["install_package"]["path"], pkg_path)
+        sftp.close()
+    rc, out, err = env.site.ssh(stranger, "sh -s", input=script, timeout=300)
+    assert rc == 0, out + err
+    assert STRANGER in env.nodes()
+    token = (env.work / ".edge-credentials" / "edge-pool" / "bootstrap-token").read_text().strip()
+    assert token not in out + err
