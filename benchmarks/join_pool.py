@@ -27,12 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 MAIN = REPO / "examples" / "edge_pool" / "main.py"
 
 
-def quiet_login_shells(site: Site, hosts) -> None:
-    # See tests/test_nodes_e2e.py: the machine's pyenv .bashrc must not run on the hosts.
-    for h in hosts:
-        site.exec_in(h, ["sh", "-c", ": > /root/.bashrc"]).check_returncode()
-
-
 def apply(work: Path, inventory: dict, pool: list[str], parallelism: int) -> float:
     (work / "inventory.json").write_text(json.dumps(dict(inventory, pool=pool)))
     extra = {"EDGE_WORKDIR": str(work), "EDGE_INVENTORY": str(work / "inventory.json")}
@@ -106,7 +100,6 @@ def main() -> int:
     rows = []
     try:
         site.start()
-        quiet_login_shells(site, site.hosts)
         pkg, sha = build_package(work / "pkg")
         site.write_inventory(work / "hosts.json")
         inventory = json.loads((work / "hosts.json").read_text())

@@ -64,16 +64,6 @@ class Env:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def quiet_login_shells(site: Site) -> None:
-    """The hosts' /root overlays this machine's /root, whose .bashrc runs `pyenv init`:
-    `pyenv rehash` takes a lock file in the shims directory on every SSH session, and a
-    session closed mid-rehash (Terraform's scp does) leaves it behind, after which every
-    session waits 60 s for it. Real edge hosts have no such .bashrc; empty it (the write
-    stays in the host's overlay)."""
-    for h in site.hosts:
-        site.exec_in(h, ["sh", "-c", ": > /root/.bashrc"]).check_returncode()
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     require_site_prerequisites()
@@ -81,7 +71,6 @@ def env(tmp_path_factory):
     site = Site(n=13, host_tools=host_tools_dir(work / "tools"))
     site.start()
     try:
-        quiet_login_shells(site)
         pkg, sha = build_package(work / "pkg")
         site.write_inventory(work / "hosts.json")
         inv = json.loads((work / "hosts.json").read_text())

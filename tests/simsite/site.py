@@ -716,6 +716,12 @@ class Site:
         _write(etc / "hosts", hosts.rstrip("\n") + f"\n{st.address} {st.name}\n")
         _write(etc / "machine-id", secrets.token_hex(16) + "\n", 0o444)
         self._fix_root_account(etc)
+        # A fresh host's root has Debian's plain dotfiles, not this machine's (its .bashrc runs
+        # `pyenv init`, slow on every SSH session and able to wedge them on a stale lock).
+        root_upper = ov / "root" / "upper"
+        if root_upper.is_dir():
+            _write(root_upper / ".bashrc", "# ~/.bashrc of a simulated host\n")
+            _write(root_upper / ".profile", 'if [ -f ~/.bashrc ]; then . ~/.bashrc; fi\n')
         if self.host_tools is not None:
             bindir = ov / "usr" / "upper" / "local" / "bin"
             for p in ("local", "local/bin"):
