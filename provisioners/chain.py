@@ -97,8 +97,3 @@ def step_names() -> list[str]:
 
 def master_reset_script(ctx: Context) -> str:
     return cluster.reset_script(ctx)
-
-
-def package_path(spec) -> str:
-    from provisioners.context import PKG_DIR
-    return f"{PKG_DIR}/kube-linux-{spec.install_package.arch}-v{spec.kubernetes_version}.tar.gz"

@@ -21,6 +21,15 @@ TOKEN_FILE = f"{SECRETS_DIR}/bootstrap-token"
 MASTER0, MASTER, EDGE = "master0", "master", "edge"
 
 
+def package_name(spec: "ClusterSpec") -> str:
+    return f"kube-linux-{spec.install_package.arch}-v{spec.kubernetes_version}.tar.gz"
+
+
+def package_path(spec: "ClusterSpec") -> str:
+    """Where the install package lies on a host (what `--install-pkg-path` names)."""
+    return f"{PKG_DIR}/{package_name(spec)}"
+
+
 @dataclass(frozen=True)
 class NodeOptions:
     """What an edge node adds to the cluster's settings (labels, taints, node unit)."""
@@ -48,13 +57,12 @@ class Context:
 
     @property
     def package_name(self) -> str:
-        s = self.spec
-        return f"kube-linux-{s.install_package.arch}-v{s.kubernetes_version}.tar.gz"
+        return package_name(self.spec)
 
     @property
     def package_path(self) -> str:
         """Where the install package lies on the host (what `--install-pkg-path` names)."""
-        return f"{PKG_DIR}/{self.package_name}"
+        return package_path(self.spec)
 
     @property
     def install_dir(self) -> str:
