@@ -1,7 +1,7 @@
 """The typed, frozen props of the public API; validation lives in `validation.py`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Mapping, Optional, Sequence
 
 
@@ -16,6 +16,7 @@ class Host:
     the address is used.
     """
     address: str
+    _: KW_ONLY
     port: int = 22
     user: str = "root"
     private_key_file: Optional[str] = None
