@@ -13,16 +13,17 @@ provisioners of a removed block). See docs/DESIGN_NOTES.md, "Edge nodes".
 """
 from __future__ import annotations
 
+import os
 import sys
 import weakref
 from typing import Mapping, Optional, Sequence
 
-from cdktf import DataResource, ITerraformDependable
+from cdktf import ITerraformDependable
 from constructs import Construct
 
 from edge_constructs.errors import ValidationError
 from edge_constructs.models import Host
-from edge_constructs.resources import logical_id, step_resource, tf_literal
+from edge_constructs.resources import TerraformData, logical_id, step_resource, tf_literal
 from edge_constructs.validation import (validate_dns1123_label, validate_labels,
                                         validate_node_host, validate_taints)
 from provisioners import chain, node_steps
@@ -59,7 +60,7 @@ class _EdgeNodes(Construct):
         master0 = cluster.spec.masters[0]
 
         self._removal = self._removal_resource(cluster, master0)
-        self._resources: dict[str, list[DataResource]] = {}
+        self._resources: dict[str, list[TerraformData]] = {}
         for host in self._hosts:
             ctx = Context(spec=cluster.spec, host=host, role=EDGE, creds=cluster.credentials,
                           node=self._options)
@@ -88,7 +89,7 @@ class _EdgeNodes(Construct):
         return [h.key for h in self._hosts]
 
     @property
-    def resources(self) -> dict[str, list[DataResource]]:
+    def resources(self) -> dict[str, list[TerraformData]]:
         """The step resources of each host, by `Host.key`, in chain order."""
         return {k: list(v) for k, v in self._resources.items()}
 
@@ -99,7 +100,7 @@ class _EdgeNodes(Construct):
 
     # --- removal ------------------------------------------------------------------------
 
-    def _removal_resource(self, cluster, master0: Host) -> DataResource:
+    def _removal_resource(self, cluster, master0: Host) -> TerraformData:
         """One instance per host; destroying an instance drains, resets and deletes its node.
         Destroy provisioners may read only `self`, so each instance's input carries what they
         need: paths and names, never key material."""
@@ -109,7 +110,6 @@ class _EdgeNodes(Construct):
             raise ValidationError("cluster.masters[0].private_key_file", None,
                                   "edge node removal connects to master 0 with a private key "
                                   "file; give master 0 private_key_file=")
-        import os
         m_key = os.path.abspath(os.path.expanduser(master0.private_key_file))
         each = {h.key: {"node_name": h.key, "node": node_steps.host_json(h),
                         "python": sys.executable,
@@ -117,7 +117,7 @@ class _EdgeNodes(Construct):
                         "master_user": master0.user, "master_key_file": m_key,
                         "master_host_key": master0.host_key or ""}
                 for h in self._hosts}
-        res = DataResource(self, "Removal", depends_on=list(cluster.ready))
+        res = TerraformData(self, "Removal", depends_on=list(cluster.ready))
         res.add_override("for_each", {k: {kk: tf_literal(vv) for kk, vv in v.items()}
                                       for k, v in each.items()})
         res.add_override("input", "${each.value}")
