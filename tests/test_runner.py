@@ -239,11 +239,10 @@ def test_run_returns_non_zero_exit_codes_and_both_streams(sshd):
 
 def test_run_stops_a_command_past_its_timeout(sshd):
     with Connection(sshd.host(), FAST) as conn:
-        started = time.monotonic()
         r = conn.run("echo started; sleep 30.5; echo after", timeout=0.5)
     assert r.exit_code == TIMEOUT_EXIT_CODE and "started" in r.stdout
     assert "timed out after 0.5s" in r.stderr
-    assert time.monotonic() - started < 10
+    assert "after" not in r.stdout
     time.sleep(0.5)
     ps = subprocess.run(["pgrep", "-f", "sleep 30.5"], capture_output=True, text=True)
     assert ps.stdout == "", "the timed-out command kept running"
