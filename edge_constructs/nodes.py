@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import weakref
 from typing import Mapping, Optional, Sequence
 
 from cdktf import ITerraformDependable
@@ -32,17 +31,11 @@ from provisioners.context import EDGE, Context, NodeOptions
 #: How long removal's SSH to master 0 may take to connect before the destroy fails.
 MASTER_CONNECT_TIMEOUT = "30s"
 
-# Which construct holds each edge host, per cluster: a host joins one cluster once.
-_claimed: "weakref.WeakKeyDictionary[object, dict[str, str]]" = weakref.WeakKeyDictionary()
-
-
 def _claims(cluster) -> dict[str, str]:
-    try:
-        return _claimed.setdefault(cluster, {})
-    except TypeError:  # not weak-referenceable: keep it on the object
-        if not hasattr(cluster, "_edge_node_claims"):
-            cluster._edge_node_claims = {}
-        return cluster._edge_node_claims
+    """Which construct holds each edge host of `cluster`: a host joins a cluster once."""
+    if not hasattr(cluster, "_edge_node_claims"):
+        cluster._edge_node_claims = {}
+    return cluster._edge_node_claims
 
 
 class _EdgeNodes(Construct):
