@@ -221,7 +221,6 @@ def join_script_for(cluster) -> str:
     """The cluster's join script as a Terraform expression: the same node-side step scripts
     the chain runs, uploads embedded with `filebase64()` (the token included), so the
     synthesized JSON holds only paths."""
-    import os
     ctx = Context(spec=cluster.spec, host=Host("127.0.0.1", name="join-script"), role=EDGE,
                   creds=cluster.credentials)
     steps = [s for s in chain.node_chain(ctx) if not node_steps.runs_on_master0(s)]
