@@ -64,7 +64,7 @@ class EdgeCluster(Construct):
                           creds=self._creds)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
             made = chain_resources(host_scope, host, chain.master_chain(ctx), after=prev,
-                                   destroy_script=chain.master_reset_script(ctx))
+                                   destroy_kind="reset-master")
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev

@@ -22,10 +22,11 @@ from constructs import Construct
 
 from edge_constructs.errors import ValidationError
 from edge_constructs.models import Host
-from edge_constructs.resources import TerraformData, logical_id, step_resource, tf_literal
+from edge_constructs.resources import (TerraformData, logical_id, step_resource,
+                                       teardown_provisioner, tf_literal)
 from edge_constructs.validation import (validate_dns1123_label, validate_labels,
                                         validate_node_host, validate_taints)
-from provisioners import chain, node_steps
+from provisioners import chain, node_steps, teardown
 from provisioners.context import EDGE, Context, NodeOptions
 
 #: How long removal's SSH to master 0 may take to connect before the destroy fails.
@@ -104,7 +105,7 @@ class _EdgeNodes(Construct):
                                   "edge node removal connects to master 0 with a private key "
                                   "file; give master 0 private_key_file=")
         m_key = os.path.abspath(os.path.expanduser(master0.private_key_file))
-        each = {h.key: {"node_name": h.key, "node": node_steps.host_json(h),
+        each = {h.key: {"node_name": h.key, "node": teardown.host_json(h),
                         "python": sys.executable,
                         "master_host": master0.address, "master_port": str(master0.port),
                         "master_user": master0.user, "master_key_file": m_key,
@@ -127,9 +128,7 @@ class _EdgeNodes(Construct):
             {"remote-exec": {"when": "destroy", "connection": master_conn, "inline": [
                 "set -e", "N='${self.input.node_name}'",
                 tf_literal(node_steps.drain_script("$N").replace("'$N'", '"$N"'))]}},
-            {"local-exec": {"when": "destroy", "on_failure": "continue",
-                            "command": '"${self.input.python}" -m provisioners.node_steps reset',
-                            "environment": {"EDGE_NODE": "${self.input.node}"}}},
+            teardown_provisioner("reset-node", "${self.input.node}"),
             {"remote-exec": {"when": "destroy", "connection": master_conn, "inline": [
                 "set -e", "N='${self.input.node_name}'",
                 tf_literal(node_steps.delete_script("$N").replace("'$N'", '"$N"'))]}},

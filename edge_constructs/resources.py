@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from typing import Optional, Sequence
 
 from cdktf import (FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
@@ -14,6 +15,7 @@ from constructs import Construct
 from edge_constructs.models import Host
 from edge_constructs.terraform import embedded_terraform
 from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from provisioners.teardown import host_json
 
 #: How long Terraform keeps trying to open SSH to a host before the step fails.
 SSH_TIMEOUT = "2m"
@@ -109,13 +111,13 @@ def step_resource(scope: Construct, host: Host, step: Step,
 
 def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
                     after: Sequence[ITerraformDependable] = (),
-                    destroy_script: Optional[str] = None) -> list[TerraformData]:
-    """One resource per step, each depending on the one before. With `destroy_script`, a
-    first resource runs it when the host's chain is destroyed (it goes last on destroy)."""
+                    destroy_kind: Optional[str] = None) -> list[TerraformData]:
+    """One resource per step, each depending on the one before. With `destroy_kind`, a
+    first resource resets the host when its chain is destroyed (it goes last on destroy)."""
     made: list[TerraformData] = []
     prev: list[ITerraformDependable] = list(after)
-    if destroy_script:
-        anchor = destroy_resource(scope, host, destroy_script, prev)
+    if destroy_kind:
+        anchor = destroy_resource(scope, host, destroy_kind, prev)
         made.append(anchor)
         prev = [anchor]
     for step in steps:
@@ -125,26 +127,21 @@ def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
     return made
 
 
-def destroy_resource(scope: Construct, host: Host, script: str,
-                     depends_on: Sequence[ITerraformDependable], on_failure: str = "fail",
+def teardown_provisioner(kind: str, host_json_expr: str) -> dict:
+    """A destroy-time local-exec running `python -m provisioners.teardown <kind>` with the
+    interpreter that synthesized the stack; it reports an unreachable host, never fails."""
+    return {"local-exec": {"when": "destroy",
+                           "command": '"${self.input.python}" -m provisioners.teardown ' + kind,
+                           "environment": {"EDGE_HOST": host_json_expr}}}
+
+
+def destroy_resource(scope: Construct, host: Host, kind: str,
+                     depends_on: Sequence[ITerraformDependable],
                      name: str = "Reset") -> TerraformData:
-    """A resource whose destroy runs `script` on the host. Destroy provisioners may only read
-    `self`, so the connection travels in `input` (paths, never key material)."""
-    conn: dict = {"host": host.address, "port": str(host.port), "user": host.user,
-                  # "" (no key) for a password host: abspath("") would be the cwd
-                  "key_file": (os.path.abspath(os.path.expanduser(host.private_key_file))
-                               if host.private_key_file else ""),
-                  "host_key": host.host_key or ""}
-    res = TerraformData(scope, name, input=conn, depends_on=list(depends_on))
-    res.add_override("provisioner", [{"remote-exec": {
-        "when": "destroy",
-        "on_failure": on_failure,
-        "inline": ["set -e", tf_literal(script)],
-        "connection": {
-            "type": "ssh", "host": "${self.input.host}", "port": "${self.input.port}",
-            "user": "${self.input.user}", "timeout": "30s",
-            "private_key": '${self.input.key_file == "" ? null : file(self.input.key_file)}',
-            "host_key": '${self.input.host_key == "" ? null : self.input.host_key}',
-        },
-    }}])
+    """A resource whose destroy resets the host (`provisioners.teardown <kind>`). Destroy
+    provisioners may only read `self`, so the host travels in `input` as JSON: paths and
+    names, never key material."""
+    res = TerraformData(scope, name, depends_on=list(depends_on),
+                        input={"host": tf_literal(host_json(host)), "python": sys.executable})
+    res.add_override("provisioner", [teardown_provisioner(kind, "${self.input.host}")])
     return res

@@ -93,7 +93,3 @@ def step_names() -> list[str]:
     """Every step name a chain can hold (what `skip_steps` accepts)."""
     names = [getattr(fn, "step_name", None) for fn in MASTER_CHAIN + NODE_CHAIN]
     return sorted({n for n in names if n})
-
-
-def master_reset_script(ctx: Context) -> str:
-    return cluster.reset_script(ctx)

@@ -339,10 +339,12 @@ else run edgeadm token create "$TOKEN" --ttl {ctx.spec.join_token_ttl} --descrip
 {_apply(rbac)}"""
 
 
-def reset_script(ctx: Context) -> str:
-    """Run on destroy: the master no longer holds any part of the cluster."""
-    return f"""\
+#: Run on a master when the cluster is destroyed (by `provisioners.teardown`): the host no
+#: longer holds any part of the cluster. Each part tolerates what is already gone.
+MASTER_RESET_SCRIPT = f"""\
+set -u
 if command -v edgeadm >/dev/null 2>&1; then edgeadm reset --force || echo "edgeadm reset failed: continuing the cleanup"; fi
 for u in kubelet containerd docker lite-apiserver; do systemctl disable --now $u >/dev/null 2>&1 || true; done
 rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd {ETC_DIR} /var/lib/edge_constructs /root/.kube
-echo "[$(hostname)] Reset: the host no longer belongs to the cluster" """
+echo "[$(hostname)] ResetMaster: the host no longer belongs to the cluster"
+"""

@@ -96,7 +96,7 @@ class Synthesized:
                   if f"terraform_data.{k}" in mine and r["depends_on"][0] not in mine]
         assert len(firsts) == 1, f"{host_key}: chain starts {len(firsts)} times: {firsts}"
         key = firsts[0].split(".", 1)[1]
-        assert "key_file" in self.resources[key]["input"], f"{key} is not a Reset resource"
+        assert "python" in self.resources[key]["input"], f"{key} is not a Reset resource"
         return key
 
     def last_key(self, host_key: str) -> str:

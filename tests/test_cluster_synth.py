@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import subprocess
 from pathlib import Path
 
@@ -239,28 +240,29 @@ def test_kube_vip_phase_only_with_a_vip(synth_env):
 def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     s = synth_env.synth()
     reset = s.resources[s.reset_key("203.0.113.10")]
-    assert reset["input"] == {"host": "203.0.113.10", "port": "22", "user": "root",
-                              "key_file": str(synth_env.key_file), "host_key": ""}
+    host = json.loads(reset["input"]["host"])
+    assert host == {"address": "203.0.113.10", "port": 22, "user": "root", "name": None,
+                    "private_key_file": str(synth_env.key_file), "password_env": None,
+                    "host_key": None}
+    assert reset["input"]["python"] == sys.executable
     [prov] = reset["provisioner"]
-    rexec = prov["remote-exec"]
-    assert rexec["when"] == "destroy"
-    assert rexec["inline"][0] == "set -e" and "edgeadm reset --force" in rexec["inline"][1]
-    assert not unescaped_template_sequences(rexec["inline"][1])
-    # destroy-time provisioners may reference only self: every expression reads self.input
-    exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(rexec["connection"]))
-    assert exprs and all(re.fullmatch(r'(?:[^.]|self\.input\.\w+)*', e) and "self.input" in e
-                         for e in exprs), exprs
-    refs = re.findall(r"\b([a-z_]+)\.[a-z_]+", " ".join(exprs))
-    assert set(refs) <= {"self", "input"}, refs
+    lexec = prov["local-exec"]
+    assert lexec["when"] == "destroy"
+    assert lexec["command"] == '"${self.input.python}" -m provisioners.teardown reset-master'
+    assert lexec["environment"] == {"EDGE_HOST": "${self.input.host}"}
+    # destroy-time provisioners may reference only self
+    exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(lexec))
+    assert exprs and all(re.fullmatch(r"self\.input\.\w+", e) for e in exprs), exprs
 
 
-def test_reset_of_a_password_host_has_no_key_file(synth_env, monkeypatch):
+def test_reset_of_a_password_host_carries_the_env_var_name_never_the_password(
+        synth_env, monkeypatch):
     monkeypatch.setenv("EDGE_SSH_PASSWORD", "correct horse battery staple")
     monkeypatch.chdir(synth_env.tmp_path)
     s = synth_env.synth(masters=[Host("203.0.113.10", password_env="EDGE_SSH_PASSWORD")])
-    # key_file "" makes the destroy connection use no key (not file() of the cwd)
-    assert s.resources[s.reset_key("203.0.113.10")]["input"]["key_file"] == ""
-    assert "correct horse battery staple" not in s.text
+    host = json.loads(s.resources[s.reset_key("203.0.113.10")]["input"]["host"])
+    assert host["private_key_file"] is None and host["password_env"] == "EDGE_SSH_PASSWORD"
+    assert "correct horse" not in json.dumps(s.resources)
 
 
 # --- outputs ---------------------------------------------------------------------------------
