@@ -125,4 +125,8 @@ class ClusterSpec:
 
     @property
     def endpoint(self) -> str:
+        """`<address>:<port>` of the API server as edge nodes dial it; a load balancer's
+        `ha.endpoint` keeps its own port."""
+        if not self.api_server_address and self.ha and self.ha.endpoint and not self.ha.vip:
+            return self.ha.endpoint
         return f"{self.advertise_address}:{self.api_server_port}"

@@ -237,6 +237,12 @@ def test_kube_vip_phase_only_with_a_vip(synth_env):
     assert s.outputs["edge_api_server_endpoint"]["value"] == "lb.example.com:6443"
 
 
+def test_a_load_balancer_endpoint_keeps_its_own_port(synth_env):
+    s = synth_env.synth(masters=three_masters(synth_env), ha=HA(endpoint="lb.example.com:8443"))
+    assert s.outputs["edge_api_server_endpoint"]["value"] == "lb.example.com:8443"
+    assert s.outputs["edge_join_command"]["value"].startswith("edgeadm join lb.example.com:8443 ")
+
+
 def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     s = synth_env.synth()
     reset = s.resources[s.reset_key("203.0.113.10")]
