@@ -14,7 +14,7 @@ from edge_constructs.models import (HA, ClusterSpec, File, Hooks, Host, InstallP
 from edge_constructs.resources import chain_resources, logical_id
 from edge_constructs.validation import validate_cluster
 from provisioners import chain, node_steps
-from provisioners.context import MASTER, MASTER0, Context, package_path
+from provisioners.context import MASTER, MASTER0, Context
 
 
 class EdgeCluster(Construct):
@@ -103,8 +103,7 @@ class EdgeCluster(Construct):
     @property
     def install_pkg_path(self) -> str:
         """What `--install-pkg-path` names: the package URL, or its path on the node."""
-        pkg = self._spec.install_package
-        return pkg.url or package_path(self._spec)
+        return node_steps.install_pkg_path(self._spec)
 
     def join_command_for(self, node_name: Optional[str] = None) -> str:
         """The `edgeadm join` command (a Terraform expression: it holds the token)."""

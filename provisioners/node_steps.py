@@ -10,7 +10,8 @@ import dataclasses
 import shlex
 from typing import Callable
 
-from provisioners.context import ADMIN_CONF, EDGE, PKG_DIR, STATE_DIR, TOKEN_FILE, Context
+from provisioners.context import (ADMIN_CONF, EDGE, STATE_DIR, TOKEN_FILE, Context,
+                                  package_path)
 from provisioners.step import STAGE_DIR, STEP_DIR, Step, Upload, full_script, staged_path, step
 
 q = shlex.quote
@@ -31,8 +32,7 @@ JOIN_STEP = "EnsureJoinNode"
 
 def install_pkg_path(spec) -> str:
     """What `--install-pkg-path` names: the package URL, or where the package lies on a node."""
-    pkg = spec.install_package
-    return pkg.url or f"{PKG_DIR}/kube-linux-{pkg.arch}-v{spec.kubernetes_version}.tar.gz"
+    return spec.install_package.url or package_path(spec)
 
 
 def join_command(spec, ca_cert_hash: str, token: str) -> str:
