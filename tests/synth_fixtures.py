@@ -162,3 +162,22 @@ def synth_env(tmp_path, monkeypatch) -> SynthEnv:
     # Testing.app() and Testing.full_synth() each leave a cdktf.outdir.* temp directory.
     for d in env.outdirs:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def assert_valid_terraform(outdir, stack: str = "t") -> None:
+    """What cdktf's Testing.to_be_valid_terraform does, with the Terraform this library finds
+    (that matcher calls a `terraform` on PATH, which a machine may not have)."""
+    import json as _json
+    import subprocess as _subprocess
+    from pathlib import Path as _Path
+
+    from edge_constructs.terraform import terraform_env
+    stack_dir = _Path(outdir) / "stacks" / stack
+    env = terraform_env()
+    tf = env["TERRAFORM_BINARY_NAME"]
+    init = _subprocess.run([tf, "init", "-input=false"], cwd=stack_dir, env=env,
+                           capture_output=True, text=True)
+    assert init.returncode == 0, init.stdout + init.stderr
+    out = _subprocess.run([tf, "validate", "-json"], cwd=stack_dir, env=env,
+                          capture_output=True, text=True)
+    assert _json.loads(out.stdout)["valid"] is True, out.stdout + out.stderr

@@ -8,22 +8,20 @@ import json
 import os
 import re
 import sys
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.synth_fixtures import new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
+from tests.synth_fixtures import assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
 
 from cdktf import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from edge_constructs import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from edge_constructs import HA, File, Hooks, Host, InstallPackage, Registry
 from edge_constructs.errors import ValidationError
 from edge_constructs.resources import tf_literal
-from edge_constructs.terraform import terraform_env
 from provisioners import chain
 from provisioners.cluster_steps import EDGEADM_INIT_PHASES
 from provisioners.context import MASTER, MASTER0, Context
@@ -390,16 +388,7 @@ def test_scripts_escape_every_template_sequence(synth_env):
 def test_full_synth_is_valid_terraform(synth_env):
     s = synth_env.synth(masters=three_masters(synth_env), ha=HA(vip="10.0.0.100"),
                         hooks=Hooks(pre_install='echo "${HOME}" %{if true}x%{endif}'))
-    outdir = synth_env.full_synth(s.stack)
-    if not CdktfTesting.to_be_valid_terraform(outdir):
-        # say why: run what the matcher runs
-        stack_dir = Path(outdir) / "stacks" / "t"
-        env = terraform_env()
-        subprocess.run([env["TERRAFORM_BINARY_NAME"], "init"], cwd=stack_dir, env=env,
-                       capture_output=True)
-        out = subprocess.run([env["TERRAFORM_BINARY_NAME"], "validate", "-json"],
-                             cwd=stack_dir, env=env, capture_output=True, text=True)
-        pytest.fail(f"terraform validate failed:\n{out.stdout}\n{out.stderr}")
+    assert_valid_terraform(synth_env.full_synth(s.stack))
 
 
 # --- snapshot of the chain ---------------------------------------------------------------

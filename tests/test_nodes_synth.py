@@ -9,7 +9,7 @@ import re
 import pytest
 from cdktf import TerraformStack, Testing as CdktfTesting
 
-from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
+from tests.synth_fixtures import assert_valid_terraform, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import EdgeNode, EdgeNodePool, Host
 from edge_constructs.errors import ValidationError
@@ -159,8 +159,7 @@ def test_an_edge_node_is_a_pool_of_one(synth_env):
 
 def test_synthesized_pool_is_valid_terraform(synth_env):
     cluster, _, _, _ = synth_pool(synth_env)
-    outdir = synth_env.full_synth(TerraformStack.of(cluster))
-    assert CdktfTesting.to_be_valid_terraform(outdir)
+    assert_valid_terraform(synth_env.full_synth(TerraformStack.of(cluster)))
 
 
 # --- bad props ---------------------------------------------------------------------------

@@ -653,16 +653,7 @@ def init_steps(cfg, only, state, whole):
         rt = v.get("runtime", "containerd")
         if rt not in ("containerd", "docker"):
             raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % rt)
-        tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
-        if not exists(tgz):
-            raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
-        with tarfile.open(P(tgz)) as t:
-            for m in t.getmembers():
-                if m.isfile():
-                    write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
-        systemctl("daemon-reload")
-        systemctl("enable", rt)
-        systemctl("restart", rt)
+        install_runtime(rt)
         print("Installed container runtime %s successfully" % rt)
 
     def preflight():
@@ -759,6 +750,20 @@ def node_obj(name, address, labels=None):
                                        "lastHeartbeatTime": now, "lastTransitionTime": now}],
                        "nodeInfo": {"kubeletVersion": K8S_VERSION, "kubeProxyVersion": K8S_VERSION, "containerRuntimeVersion": "containerd://1.5.9",
                                     "operatingSystem": "linux", "architecture": "amd64"}}}
+
+
+def install_runtime(rt):
+    """The container phase: the runtime from the package edgeadm unzipped in its worker path."""
+    tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
+    if not exists(tgz):
+        raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
+    with tarfile.open(P(tgz)) as t:
+        for m in t.getmembers():
+            if m.isfile():
+                write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
+    systemctl("daemon-reload")
+    systemctl("enable", rt)
+    systemctl("restart", rt)
 
 
 def systemctl(*args):
@@ -940,17 +945,7 @@ def cmd_join(vals, pos, state, only):
         hosts_block(lines)
 
     def container():
-        rt = vals.get("runtime", "containerd")
-        tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
-        if not exists(tgz):
-            raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
-        with tarfile.open(P(tgz)) as t:
-            for m in t.getmembers():
-                if m.isfile():
-                    write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
-        systemctl("daemon-reload")
-        systemctl("enable", rt)
-        systemctl("restart", rt)
+        install_runtime(vals.get("runtime", "containerd"))
 
     def lite_apiserver():
         if control or not edge:
