@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from cdktf import (FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
                    SSHProvisionerConnection, TerraformProviderGeneratorMetadata, TerraformResource,
-                   TerraformVariable)
+                   TerraformStack, TerraformVariable)
 from constructs import Construct
 
 from edge_constructs.models import Host
@@ -59,9 +59,9 @@ def _file_expr(path: str) -> str:
 
 
 def _password_expr(scope: Construct, env_name: str) -> str:
-    """A password never enters the JSON: it comes from a sensitive variable that the user
-    sets as TF_VAR_<env_name> (cdktf reads no secrets at synth)."""
-    from cdktf import TerraformStack
+    """A password never enters the JSON: Terraform takes it from the sensitive variable
+    `ssh_password_<env_name, lower case>`, which the user sets as `TF_VAR_ssh_password_…`
+    (the SSH runner reads `$<env_name>` itself)."""
     stack = TerraformStack.of(scope)
     var_id = f"ssh_password_{env_name}".lower()
     existing = stack.node.try_find_child(var_id)
