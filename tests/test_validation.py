@@ -15,7 +15,16 @@ from edge_constructs.validation import (SUPPORTED_VERSIONS, validate_cluster,
 
 STEPS = ("EnsureCopyFiles", "EnsureSysctl", "EnsureDisableSwap", "EnsureKubeadmInit")
 SHA = "a" * 64
-KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+def _new_key_text() -> str:
+    """An ed25519 private key in OpenSSH format, made at test time (none is committed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    return ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption()).decode()
+
+
+KEY_TEXT = _new_key_text()
 
 
 @pytest.fixture
