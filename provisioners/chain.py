@@ -10,24 +10,33 @@ from provisioners import steps as host
 from provisioners.context import Context
 from provisioners.step import Step
 
-#: Masters (master 0 forms the cluster; the others join it as control plane).
-MASTER_CHAIN = [
-    # host preparation: ours, offline-safe (edgeadm's apt-based init-node is skipped)
+#: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped). Steps
+#: that concern only masters or master 0 render nothing elsewhere.
+HOST_PREPARATION = [
     host.ensure_copy_files,
-    host.ensure_pre_cluster_install_hook,
+    host.ensure_pre_cluster_install_hook,   # master 0
     host.ensure_pre_install_hook,
     host.ensure_registry_hosts,
-    host.ensure_init_api_server_host,
+    host.ensure_init_api_server_host,       # masters
     host.ensure_kernel_module,
     host.ensure_sysctl,
     host.ensure_disable_swap,
     host.ensure_preflight,
-    # binaries from the install package
+]
+
+#: Binaries from the install package; edgeadm on PATH.
+INSTALL_PACKAGE = [
     host.ensure_install_package,
     host.ensure_kubelet,
     host.ensure_cni_plugins,
     host.ensure_conntrack_tools,
     host.ensure_kubeadm,
+]
+
+#: Masters (master 0 forms the cluster; the others join it as control plane).
+MASTER_CHAIN = [
+    *HOST_PREPARATION,
+    *INSTALL_PACKAGE,
     cluster.ensure_container_runtime,
     cluster.ensure_kubelet_unit,
     # cluster identity: the CAs and tokens made at synth
@@ -48,20 +57,8 @@ MASTER_CHAIN = [
 #: Edge nodes: the masters' host preparation (the same functions), then the join; the
 #: node's labels, taints and node unit are set from master 0 (`node.ON_MASTER0`).
 NODE_CHAIN = [
-    # host preparation: ours, offline-safe (edgeadm's apt-based init-node is skipped)
-    host.ensure_copy_files,
-    host.ensure_pre_install_hook,
-    host.ensure_registry_hosts,
-    host.ensure_kernel_module,
-    host.ensure_sysctl,
-    host.ensure_disable_swap,
-    host.ensure_preflight,
-    # binaries from the install package; edgeadm on PATH
-    host.ensure_install_package,
-    host.ensure_kubelet,
-    host.ensure_cni_plugins,
-    host.ensure_conntrack_tools,
-    host.ensure_kubeadm,
+    *HOST_PREPARATION,
+    *INSTALL_PACKAGE,
     # edgeadm join: exactly the cluster's join command, + --node-name, --skip-phases=init-node
     node.ensure_join_node,
     # what master 0 records about the node
