@@ -1,7 +1,7 @@
 """Join 1, 10 and 50 simulated edge nodes with EdgeNodePool (`terraform apply`), and compare:
 
 * baseline: the same node step scripts run one node after another over SSH
-  (`provisioners.runner.run_chain`, what an operator does by hand with the join command);
+  (`edge_constructs.ssh.runner.run_chain`, what an operator does by hand with the join command);
 * floor: opening SSH to every node and running nothing, all in parallel.
 
     python -m benchmarks.join_pool [--sizes 1,10,50] [--parallelism N]
@@ -19,9 +19,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.simsite import tf
-from tests.simsite.package import build_package, host_tools_dir
-from tests.simsite.site import Site
+from simsite import tf
+from simsite.package import build_package, host_tools_dir
+from simsite.site import Site
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = REPO / "examples" / "edge_pool" / "main.py"
@@ -45,8 +45,8 @@ def node_steps_for(work: Path, inventory: dict, sim_hosts):
     os.environ["EDGE_WORKDIR"] = str(work)
     from cdktf import App, TerraformStack
     from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
-    from provisioners import chain, node_steps
-    from provisioners.context import EDGE, Context, NodeOptions
+    from edge_constructs.steps import chains as chain, node as node_steps
+    from edge_constructs.steps.context import EDGE, Context, NodeOptions
 
     def host(h: dict) -> Host:
         return Host(h["address"], port=h["port"], user=h["user"],
@@ -72,7 +72,7 @@ def node_steps_for(work: Path, inventory: dict, sim_hosts):
 
 def baseline(plan) -> float:
     """Node after node: the node's steps over one connection, then master 0's for it."""
-    from provisioners.runner import run_chain
+    from edge_constructs.ssh.runner import run_chain
     t0 = time.monotonic()
     for h, master, steps, on_master in plan:
         run_chain(h, [s for s in steps if not on_master(s)], log=lambda m: None)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.simsite.site import Site  # noqa: E402
+from simsite.site import Site  # noqa: E402
 
 
 def rss_kb(pid: int | None) -> int:

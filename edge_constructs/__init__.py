@@ -1,15 +1,29 @@
-"""CDK for Terraform constructs that create SuperEdge edge Kubernetes clusters on existing hosts."""
+"""CDK for Terraform constructs that create SuperEdge edge Kubernetes clusters on existing hosts.
+
+The props and errors are imported eagerly (they are plain dataclasses); the constructs only
+when first used, so that the SSH runner, the teardown and the provider start without
+loading cdktf and its Node.js runtime.
+"""
 import os as _os
 
 # jsii prints an end-of-life banner for Node 20 on every start unless told not to.
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from edge_constructs.models import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
-from edge_constructs.cluster import EdgeCluster
-from edge_constructs.nodes import EdgeNode, EdgeNodePool
-from edge_constructs.errors import (CredentialsError, EdgeConstructsError, SSHError, StepFailed,
-                                    ValidationError)
+from edge_constructs.core.errors import (CredentialsError, EdgeConstructsError, SSHError,
+                                         StepFailed, ValidationError)
+from edge_constructs.core.props import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
 
-__all__ = ["EdgeCluster", "EdgeNode", "EdgeNodePool", "Host", "InstallPackage", "SuperEdge", "Registry", "HA", "File",
-           "Hooks", "ValidationError", "CredentialsError", "SSHError", "StepFailed",
-           "EdgeConstructsError"]
+_CONSTRUCTS = {"EdgeCluster": "edge_constructs.terraform.cluster",
+               "EdgeNode": "edge_constructs.terraform.nodes",
+               "EdgeNodePool": "edge_constructs.terraform.nodes"}
+
+__all__ = ["EdgeCluster", "EdgeNode", "EdgeNodePool", "Host", "InstallPackage", "SuperEdge",
+           "Registry", "HA", "File", "Hooks", "ValidationError", "CredentialsError", "SSHError",
+           "StepFailed", "EdgeConstructsError"]
+
+
+def __getattr__(name: str):
+    if name in _CONSTRUCTS:
+        import importlib
+        return getattr(importlib.import_module(_CONSTRUCTS[name]), name)
+    raise AttributeError(f"module 'edge_constructs' has no attribute {name!r}")

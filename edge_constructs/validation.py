@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from .errors import ValidationError
-from .models import HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from edge_constructs.core.errors import ValidationError
+from edge_constructs.core.props import HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry, SuperEdge
 
 __all__ = [
     "SUPPORTED_VERSIONS",

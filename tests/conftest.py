@@ -1,2 +1,2 @@
-"""Shared pytest fixtures: the simulated site (tests/simsite/fixtures.py) and friends."""
-pytest_plugins = ["tests.simsite.fixtures"]
+"""Shared pytest fixtures: the simulated site (simsite/fixtures.py) and friends."""
+pytest_plugins = ["simsite.fixtures"]

@@ -13,7 +13,7 @@ from typing import Callable, Optional
 # The jsii node process reads its environment once, when cdktf is first imported: make it
 # quiet and let it find Terraform before that happens.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-from edge_constructs.terraform import prepare_process_env  # noqa: E402
+from edge_constructs.terraform.binary import prepare_process_env  # noqa: E402
 
 prepare_process_env()
 
@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
 from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge  # noqa: E402
-from edge_constructs.resources import ensure_terraform_for_synth  # noqa: E402
+from edge_constructs.terraform.resources import ensure_terraform_for_synth  # noqa: E402
 
 PACKAGE_BYTES = b"stand-in kube-linux-amd64-v1.22.6.tar.gz for synth tests\n"
 
@@ -171,7 +171,7 @@ def assert_valid_terraform(outdir, stack: str = "t") -> None:
     import subprocess as _subprocess
     from pathlib import Path as _Path
 
-    from edge_constructs.terraform import terraform_env
+    from edge_constructs.terraform.binary import terraform_env
     stack_dir = _Path(outdir) / "stacks" / stack
     env = terraform_env()
     tf = env["TERRAFORM_BINARY_NAME"]

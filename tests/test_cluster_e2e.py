@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.simsite import tf
-from tests.simsite.package import build_package, host_tools_dir, place_package
-from tests.simsite.site import Site
+from simsite import tf
+from simsite.package import build_package, host_tools_dir, place_package
+from simsite.site import Site
 
 pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]

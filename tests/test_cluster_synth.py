@@ -20,12 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from edge_constructs import HA, File, Hooks, Host, InstallPackage, Registry
-from edge_constructs.errors import ValidationError
-from edge_constructs.resources import tf_literal
-from provisioners import chain
-from provisioners.cluster_steps import EDGEADM_INIT_PHASES
-from provisioners.context import MASTER, MASTER0, Context
-from provisioners.step import PRELUDE, STAGE_DIR, STEP_DIR, full_script, staged_path
+from edge_constructs.core.errors import ValidationError
+from edge_constructs.terraform.resources import tf_literal
+from edge_constructs.steps import chains as chain
+from edge_constructs.steps.cluster import EDGEADM_INIT_PHASES
+from edge_constructs.steps.context import MASTER, MASTER0, Context
+from edge_constructs.steps.step import PRELUDE, STAGE_DIR, STEP_DIR, full_script, staged_path
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "master_chain.txt"
 INIT_PHASES = {fn.step_name for fn in EDGEADM_INIT_PHASES}
@@ -252,7 +252,7 @@ def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     [prov] = reset["provisioner"]
     lexec = prov["local-exec"]
     assert lexec["when"] == "destroy"
-    assert lexec["command"] == '"${self.input.python}" -m provisioners.teardown reset-master'
+    assert lexec["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown reset-master'
     assert lexec["environment"] == {"EDGE_HOST": "${self.input.host}"}
     # destroy-time provisioners may reference only self
     exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(lexec))

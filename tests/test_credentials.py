@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from edge_constructs import credentials as creds
-from edge_constructs.credentials import (FILES, ClusterCredentials, ca_cert_hash,
-                                         ensure_credentials, generate_bootstrap_token, mask,
-                                         verify_ca_hash)
-from edge_constructs.errors import CredentialsError, ValidationError
+from edge_constructs.credentials import pki as creds
+from edge_constructs.core.masking import mask
+from edge_constructs.credentials.pki import (FILES, ClusterCredentials, ca_cert_hash,
+                                             ensure_credentials, generate_bootstrap_token,
+                                             verify_ca_hash)
+from edge_constructs.core.errors import CredentialsError, ValidationError
 
 TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 ENDPOINT = "198.18.0.10:6443"

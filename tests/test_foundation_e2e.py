@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_constructs.terraform import embedded_terraform, find_terraform
-from tests.simsite import tf
+from edge_constructs.terraform.binary import embedded_terraform, find_terraform
+from simsite import tf
 
 pytestmark = pytest.mark.site
 APP = Path(__file__).resolve().parent / "apps" / "chain_app.py"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.simsite import tf
-from tests.simsite.fixtures import require_site_prerequisites
-from tests.simsite.package import build_package, host_tools_dir
-from tests.simsite.site import Site
+from simsite import tf
+from simsite.fixtures import require_site_prerequisites
+from simsite.package import build_package, host_tools_dir
+from simsite.site import Site
 
 pytestmark = pytest.mark.site
 

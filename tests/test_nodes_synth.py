@@ -12,10 +12,10 @@ from cdktf import TerraformStack, Testing as CdktfTesting
 from tests.synth_fixtures import assert_valid_terraform, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import EdgeNode, EdgeNodePool, Host
-from edge_constructs.errors import ValidationError
-from provisioners import chain, node_steps
-from provisioners import steps as host_steps
-from provisioners.context import EDGE, MASTER0, Context, NodeOptions
+from edge_constructs.core.errors import ValidationError
+from edge_constructs.steps import chains as chain, node as node_steps
+from edge_constructs.steps import host as host_steps
+from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
               "EnsureInstallPackage", "EnsureKubelet", "EnsureCNIPlugins",
@@ -138,9 +138,9 @@ def test_removal_is_one_for_each_resource_with_destroy_provisioners_reading_only
         text = json.dumps(body)
         for other in ("terraform_data.", "var.", "each.", "local.", "count."):
             assert other not in text, (other, body)
-    # the reset goes through provisioners.teardown, which reports an unreachable host
+    # the reset goes through edge_constructs.ssh.teardown, which reports an unreachable host
     # instead of failing; drain and delete on master 0 must succeed
-    assert provs[1]["local-exec"]["command"].endswith("-m provisioners.teardown reset-node")
+    assert provs[1]["local-exec"]["command"].endswith("-m edge_constructs.ssh.teardown reset-node")
     assert all("on_failure" not in next(iter(p.values())) for p in provs)
     values = json.dumps(removal["for_each"])
     assert "PRIVATE KEY" not in values

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_constructs.errors import SSHError, StepFailed
-from edge_constructs.models import Host
-from provisioners.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
+from edge_constructs.core.errors import SSHError, StepFailed
+from edge_constructs.core.props import Host
+from edge_constructs.ssh.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
                                  run_step)
-from provisioners.step import STAGE_DIR, STEP_DIR, Step, Upload
+from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, Upload
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = RunnerSettings(connect_timeout=5, connect_retries=0, retry_delay=0.1)
@@ -320,7 +320,7 @@ def test_fails_when_the_password_env_is_not_set(sshd):
         Connection(host, FAST).connect()
 
 
-# -- python -m provisioners -------------------------------------------------------------
+# -- python -m edge_constructs.ssh -------------------------------------------------------------
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "provisioners", *args], cwd=REPO,

@@ -16,8 +16,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from tests.simsite import site as sitemod
-from tests.simsite.site import Site, SimHost
+from simsite import site as sitemod
+from simsite.site import Site, SimHost
 
 pytestmark = pytest.mark.site
 
@@ -276,7 +276,7 @@ def test_only_the_operator_key_gets_in(site3):
 def _other_key() -> paramiko.PKey:
     import io
 
-    from tests.simsite.site import _gen_ed25519
+    from simsite.site import _gen_ed25519
 
     return paramiko.Ed25519Key.from_private_key(io.StringIO(_gen_ed25519()[0].decode()))
 

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from tests.simsite.package import build_package, host_tools_dir
+from simsite.package import build_package, host_tools_dir
 
 CFG = """apiVersion: kubeadm.k8s.io/v1beta2
 kind: InitConfiguration
@@ -125,7 +125,7 @@ def test_init_join_token_hash_and_reset(master, tmp_path):
     init_phases(b, root, cfg)
     import sys
     sys.path.insert(0, str(tmp_path))
-    from tests.simsite.standins.standins import pki
+    from simsite.standins.standins import pki
     ca = pki.load_cert((root / "etc/kubernetes/pki/ca.crt").read_text())
     h = pki.spki_hash(ca)
     node = tmp_path / "n"

@@ -6,18 +6,18 @@ import hashlib
 
 import pytest
 
-from edge_constructs.errors import StepFailed
-from edge_constructs.models import ClusterSpec, Host, InstallPackage, Registry
-from provisioners import steps
-from provisioners.context import MASTER0, Context
-from provisioners.runner import Connection, run_step
+from edge_constructs.core.errors import StepFailed
+from edge_constructs.core.props import ClusterSpec, Host, InstallPackage, Registry
+from edge_constructs.steps import host as steps
+from edge_constructs.steps.context import MASTER0, Context
+from edge_constructs.ssh.runner import Connection, run_step
 
 pytestmark = pytest.mark.site
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    from tests.simsite.site import Site
+    from simsite.site import Site
     with Site(n=1) as site:
         h = site.hosts[0]
         yield site, Host(h.address, port=h.port, user=h.user, private_key_file=h.private_key_file,

@@ -1,9 +1,9 @@
 """Step scripts rendered from small data: what each says it will do."""
 from __future__ import annotations
 
-from edge_constructs.models import ClusterSpec, Host, InstallPackage, Registry
-from provisioners import chain, cluster_steps
-from provisioners.context import MASTER, MASTER0, Context
+from edge_constructs.core.props import ClusterSpec, Host, InstallPackage, Registry
+from edge_constructs.steps import chains as chain, cluster as cluster_steps
+from edge_constructs.steps.context import MASTER, MASTER0, Context
 
 HOST = Host("198.18.0.10", private_key_file="/k", name="m0")
 

@@ -1,4 +1,4 @@
-"""Destroy-time resets (`python -m provisioners.teardown`): through a bastion, and an
+"""Destroy-time resets (`python -m edge_constructs.ssh.teardown`): through a bastion, and an
 unreachable host reported with what to do by hand, never a failure or a hang."""
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from edge_constructs.models import Host
-from provisioners.teardown import host_json
+from edge_constructs.core.props import Host
+from edge_constructs.ssh.teardown import host_json
 
 pytestmark = pytest.mark.site
 
 
 def teardown(kind: str, host: Host) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "provisioners.teardown", kind],
+    return subprocess.run([sys.executable, "-m", "edge_constructs.ssh.teardown", kind],
                           env={"EDGE_HOST": host_json(host), "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=120)
 
@@ -46,6 +46,6 @@ def test_an_unreachable_node_is_reported_with_the_manual_reset(site_factory):
 
 
 def test_a_wrong_kind_says_how_to_call_it():
-    run = subprocess.run([sys.executable, "-m", "provisioners.teardown", "reset-everything"],
+    run = subprocess.run([sys.executable, "-m", "edge_constructs.ssh.teardown", "reset-everything"],
                          capture_output=True, text=True, env={"EDGE_HOST": "{}"})
     assert run.returncode == 2 and "reset-master|reset-node" in run.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 from cdktf import (App, FileProvisioner, LocalBackend, RemoteExecProvisioner,
                    SSHProvisionerConnection, TerraformStack)
 
-from edge_constructs.resources import TerraformData
+from edge_constructs.terraform.resources import TerraformData
 
 spec = json.loads(Path(os.environ["EDGE_TEST_SPEC"]).read_text())
 app = App()

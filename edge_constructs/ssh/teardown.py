@@ -2,7 +2,7 @@
 
 Terraform's destroy-time provisioners may read only `self`, cannot take a password or a
 bastion from anywhere safe, and a failing one blocks every later destroy. So the Reset
-(masters) and Removal (edge nodes) resources run `python -m provisioners.teardown
+(masters) and Removal (edge nodes) resources run `python -m edge_constructs.ssh.teardown
 reset-master|reset-node` as a local-exec with the host as JSON in `$EDGE_HOST` (paths and
 names, never key material): the runner reaches the host however `Host` says (key, password
 from its env var, bastion), and an unreachable host is reported with what to run by hand
@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from provisioners.step import Step
+from edge_constructs.steps.step import Step
 
 #: One short try: removal must never hang on a host that is gone.
 CONNECT_TIMEOUT, CONNECT_RETRIES, COMMAND_TIMEOUT = 10.0, 1, 300.0
@@ -46,9 +46,9 @@ def manual_reset_advice(host: dict) -> str:
 def reset_host(host_json: str, step: Step, log=print) -> int:
     """Run `step` on the host. Never fails the run and never hangs: an unreachable host or
     a failed reset is reported with what to run by hand."""
-    from edge_constructs.errors import SSHError, StepFailed
-    from edge_constructs.models import Host
-    from provisioners.runner import RunnerSettings, run_step
+    from edge_constructs.core.errors import SSHError, StepFailed
+    from edge_constructs.core.props import Host
+    from edge_constructs.ssh.runner import RunnerSettings, run_step
     d = json.loads(host_json)
     fields = dict(d)
     bastion = fields.pop("bastion", None)
@@ -66,8 +66,8 @@ def reset_host(host_json: str, step: Step, log=print) -> int:
 
 
 def _steps() -> dict[str, Step]:
-    from provisioners.cluster_steps import MASTER_RESET_SCRIPT
-    from provisioners.node_steps import RESET_SCRIPT
+    from edge_constructs.steps.cluster import MASTER_RESET_SCRIPT
+    from edge_constructs.steps.node import RESET_SCRIPT
     return {"reset-master": Step("ResetMaster", MASTER_RESET_SCRIPT),
             "reset-node": Step("ResetNode", RESET_SCRIPT)}
 
@@ -75,7 +75,7 @@ def _steps() -> dict[str, Step]:
 def main(argv: list[str]) -> int:
     steps = _steps()
     if len(argv) != 1 or argv[0] not in steps or "EDGE_HOST" not in os.environ:
-        print("usage: EDGE_HOST='<host json>' python -m provisioners.teardown "
+        print("usage: EDGE_HOST='<host json>' python -m edge_constructs.ssh.teardown "
               + "|".join(steps), file=sys.stderr)
         return 2
     return reset_host(os.environ["EDGE_HOST"], steps[argv[0]],

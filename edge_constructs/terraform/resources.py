@@ -12,10 +12,10 @@ from cdktf import (FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
                    TerraformStack, TerraformVariable)
 from constructs import Construct
 
-from edge_constructs.models import Host
-from edge_constructs.terraform import embedded_terraform
-from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
-from provisioners.teardown import host_json
+from edge_constructs.core.props import Host
+from edge_constructs.terraform.binary import embedded_terraform
+from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from edge_constructs.ssh.teardown import host_json
 
 #: How long Terraform keeps trying to open SSH to a host before the step fails.
 SSH_TIMEOUT = "2m"
@@ -128,17 +128,17 @@ def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
 
 
 def teardown_provisioner(kind: str, host_json_expr: str) -> dict:
-    """A destroy-time local-exec running `python -m provisioners.teardown <kind>` with the
+    """A destroy-time local-exec running `python -m edge_constructs.ssh.teardown <kind>` with the
     interpreter that synthesized the stack; it reports an unreachable host, never fails."""
     return {"local-exec": {"when": "destroy",
-                           "command": '"${self.input.python}" -m provisioners.teardown ' + kind,
+                           "command": '"${self.input.python}" -m edge_constructs.ssh.teardown ' + kind,
                            "environment": {"EDGE_HOST": host_json_expr}}}
 
 
 def destroy_resource(scope: Construct, host: Host, kind: str,
                      depends_on: Sequence[ITerraformDependable],
                      name: str = "Reset") -> TerraformData:
-    """A resource whose destroy resets the host (`provisioners.teardown <kind>`). Destroy
+    """A resource whose destroy resets the host (`edge_constructs.ssh.teardown <kind>`). Destroy
     provisioners may only read `self`, so the host travels in `input` as JSON: paths and
     names, never key material."""
     res = TerraformData(scope, name, depends_on=list(depends_on),

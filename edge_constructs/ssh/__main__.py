@@ -1,4 +1,4 @@
-"""`python -m provisioners run ...`: run one script as a step on one host (a debugging aid)."""
+"""`python -m edge_constructs.ssh run ...`: run one script as a step on one host (a debugging aid)."""
 from __future__ import annotations
 
 import argparse
@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from edge_constructs.errors import SSHError, StepFailed
-from edge_constructs.models import Host
-from provisioners.runner import RunnerSettings, run_step
-from provisioners.step import Step
+from edge_constructs.core.errors import SSHError, StepFailed
+from edge_constructs.core.props import Host
+from edge_constructs.ssh.runner import RunnerSettings, run_step
+from edge_constructs.steps.step import Step
 
 #: Exit code when the host cannot be reached or logged into (as ssh(1)).
 SSH_FAILED_EXIT_CODE = 255
@@ -18,7 +18,7 @@ SSH_FAILED_EXIT_CODE = 255
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m provisioners",
+        prog="python -m edge_constructs.ssh",
         description="Run edge_constructs steps on hosts over SSH, as Terraform would.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = sub.add_parser(

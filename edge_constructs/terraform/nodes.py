@@ -1,6 +1,6 @@
 """EdgeNode and EdgeNodePool: edge nodes that join an EdgeCluster, and leave it cleanly.
 
-Joining: one step chain per host (`provisioners.chain.NODE_CHAIN`), one `terraform_data`
+Joining: one step chain per host (`edge_constructs.steps.chains.NODE_CHAIN`), one `terraform_data`
 per step, hosts independent of each other, so a pool joins in parallel, bounded only by
 Terraform's `-parallelism`. Every resource is keyed by `Host.key` (name, else address),
 never by list position.
@@ -20,14 +20,15 @@ from typing import Mapping, Optional, Sequence
 from cdktf import ITerraformDependable
 from constructs import Construct
 
-from edge_constructs.errors import ValidationError
-from edge_constructs.models import Host
-from edge_constructs.resources import (TerraformData, logical_id, step_resource,
+from edge_constructs.core.errors import ValidationError
+from edge_constructs.core.props import Host
+from edge_constructs.terraform.resources import (TerraformData, logical_id, step_resource,
                                        teardown_provisioner, tf_literal)
 from edge_constructs.validation import (validate_dns1123_label, validate_labels,
                                         validate_node_host, validate_taints)
-from provisioners import chain, node_steps, teardown
-from provisioners.context import EDGE, Context, NodeOptions
+from edge_constructs.steps import chains as chain, node as node_steps
+from edge_constructs.ssh import teardown
+from edge_constructs.steps.context import EDGE, Context, NodeOptions
 
 #: How long removal's SSH to master 0 may take to connect before the destroy fails.
 MASTER_CONNECT_TIMEOUT = "30s"

@@ -4,11 +4,11 @@ Read top to bottom, a chain is what happens to a host. `skip_steps` names entrie
 """
 from __future__ import annotations
 
-from provisioners import cluster_steps as cluster
-from provisioners import node_steps as node
-from provisioners import steps as host
-from provisioners.context import Context
-from provisioners.step import Step
+from edge_constructs.steps import cluster
+from edge_constructs.steps import node
+from edge_constructs.steps import host
+from edge_constructs.steps.context import Context
+from edge_constructs.steps.step import Step
 
 #: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped). Steps
 #: that concern only masters or master 0 render nothing elsewhere.

@@ -45,9 +45,9 @@ def embedded_terraform() -> str:
         return found
     # Not installed as a console script (e.g. running from a source tree): write a launcher.
     launcher = Path(tempfile.gettempdir()) / f"edge-terraform-{os.getuid()}"
-    src = Path(__file__).resolve().parent.parent
+    src = Path(__file__).resolve().parents[2]
     text = (f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(src)!r})\n"
-            "from edge_constructs._terraform_shim import main\nmain()\n")
+            "from edge_constructs.terraform.shim import main\nmain()\n")
     if not launcher.exists() or launcher.read_text() != text:
         tmp = launcher.with_suffix(".tmp")
         tmp.write_text(text)

@@ -14,10 +14,10 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 import paramiko
 
-from edge_constructs.credentials import mask
-from edge_constructs.errors import SSHError, StepFailed
-from edge_constructs.models import Host
-from provisioners.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from edge_constructs.core.masking import mask
+from edge_constructs.core.errors import SSHError, StepFailed
+from edge_constructs.core.props import Host
+from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
 
 __all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain", "mask",
            "TIMEOUT_EXIT_CODE", "TAIL_LINES"]

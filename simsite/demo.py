@@ -1,7 +1,7 @@
 """The main job: deploy examples/quickstart onto a simulated site with `cdktf deploy`, print
 the edgeadm join command, and show that a fresh host joins with it.
 
-    python -m tests.simsite.demo [--keep]
+    python -m simsite.demo [--keep]
 
 Needs root (network namespaces). Everything runs on 198.18.0.0/24 inside namespaces.
 """
@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.simsite import tf
-from tests.simsite.package import build_package, host_tools_dir, place_package
-from tests.simsite.site import Site
+from simsite import tf
+from simsite.package import build_package, host_tools_dir, place_package
+from simsite.site import Site
 
 
 def say(msg: str) -> None:

@@ -4,30 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
-if TYPE_CHECKING:
-    from edge_constructs.models import ClusterSpec, Host
+from edge_constructs.core.paths import PKG_DIR, package_name, package_path
 
-# Where our own files live on a host.
-ETC_DIR = "/etc/edge_constructs"
-SECRETS_DIR = "/etc/edge_constructs/secrets"
-STATE_DIR = "/var/lib/edge_constructs"
-PKG_DIR = "/var/lib/edge_constructs/pkg"
-HOOKS_DIR = "/var/lib/edge_constructs/hooks"
-KUBEADM_CONFIG = "/etc/kubernetes/edge_constructs/kubeadm-config.yaml"
-ADMIN_CONF = "/etc/kubernetes/admin.conf"
-PKI_DIR = "/etc/kubernetes/pki"
-TOKEN_FILE = f"{SECRETS_DIR}/bootstrap-token"
+if TYPE_CHECKING:
+    from edge_constructs.core.props import ClusterSpec, Host
 
 MASTER0, MASTER, EDGE = "master0", "master", "edge"
-
-
-def package_name(spec: "ClusterSpec") -> str:
-    return f"kube-linux-{spec.install_package.arch}-v{spec.kubernetes_version}.tar.gz"
-
-
-def package_path(spec: "ClusterSpec") -> str:
-    """Where the install package lies on a host (what `--install-pkg-path` names)."""
-    return f"{PKG_DIR}/{package_name(spec)}"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from edge_constructs.credentials import ClusterCredentials, ensure_credentials
-from edge_constructs.models import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
+from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
                                     SuperEdge)
-from edge_constructs.resources import chain_resources, logical_id
+from edge_constructs.terraform.resources import chain_resources, logical_id
 from edge_constructs.validation import validate_cluster
-from provisioners import chain, node_steps
-from provisioners.context import MASTER, MASTER0, Context
+from edge_constructs.steps import chains as chain, node as node_steps
+from edge_constructs.steps.context import MASTER, MASTER0, Context
 
 
 class EdgeCluster(Construct):
@@ -118,7 +118,7 @@ class EdgeCluster(Construct):
     def join_script(self) -> str:
         """A self-contained sh script (cloud-init user-data) that prepares a host and joins
         it: a Terraform expression, since it holds the token."""
-        from edge_constructs.nodes import join_script_for
+        from edge_constructs.terraform.nodes import join_script_for
         return join_script_for(self)
 
     @property

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from tests.simsite.site import SSHD, Site
+from simsite.site import SSHD, Site
 
 
 def require_site_prerequisites() -> None:

@@ -1,8 +1,8 @@
 """Steps only edge nodes have: join, labels/taints/node unit (from master 0), and removal.
 
-Host preparation reuses `provisioners.steps` (the same functions the masters run); this
+Host preparation reuses `edge_constructs.steps.host` (the same functions the masters run); this
 module adds what happens after: `edgeadm join`, then what master 0 records about the node,
-and what removal runs on the node (`RESET_SCRIPT`, run by `provisioners.teardown`).
+and what removal runs on the node (`RESET_SCRIPT`, run by `edge_constructs.ssh.teardown`).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import dataclasses
 import shlex
 from typing import Callable
 
-from provisioners.context import (ADMIN_CONF, EDGE, STATE_DIR, TOKEN_FILE, Context,
-                                  package_path)
-from provisioners.step import STAGE_DIR, STEP_DIR, Step, Upload, full_script, staged_path, step
+from edge_constructs.core.paths import ADMIN_CONF, STATE_DIR, TOKEN_FILE, package_path
+from edge_constructs.steps.context import EDGE, Context
+from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, Upload, full_script, staged_path, step
 
 q = shlex.quote
 

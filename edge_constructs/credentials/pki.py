@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import CredentialsError, ValidationError
+from edge_constructs.core.errors import CredentialsError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +139,6 @@ def generate_tunnel_token() -> str:
     return _random_string(32)
 
 
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each (non-empty) secret replaced by "***"."""
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 # ---------------------------------------------------------------- ensure_credentials

@@ -9,9 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_constructs.terraform import find_terraform, terraform_env
+from edge_constructs.terraform.binary import find_terraform, terraform_env
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import shlex
 
-from provisioners.context import (
-    ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, MASTER, MASTER0, PKI_DIR, TOKEN_FILE,
-    Context)
-from provisioners.step import Upload, step
+from edge_constructs.core.paths import ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, PKI_DIR, TOKEN_FILE
+from edge_constructs.steps.context import MASTER, MASTER0, Context
+from edge_constructs.steps.step import Upload, step
 
 q = shlex.quote
 KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
@@ -339,7 +338,7 @@ else run edgeadm token create "$TOKEN" --ttl {ctx.spec.join_token_ttl} --descrip
 {_apply(rbac)}"""
 
 
-#: Run on a master when the cluster is destroyed (by `provisioners.teardown`): the host no
+#: Run on a master when the cluster is destroyed (by `edge_constructs.ssh.teardown`): the host no
 #: longer holds any part of the cluster. Each part tolerates what is already gone.
 MASTER_RESET_SCRIPT = f"""\
 set -u

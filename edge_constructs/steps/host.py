@@ -9,8 +9,9 @@ from __future__ import annotations
 import shlex
 from typing import Optional
 
-from provisioners.context import HOOKS_DIR, MASTER0, PKG_DIR, Context
-from provisioners.step import Upload, step
+from edge_constructs.core.paths import HOOKS_DIR, PKG_DIR
+from edge_constructs.steps.context import MASTER0, Context
+from edge_constructs.steps.step import Upload, step
 
 
 q = shlex.quote

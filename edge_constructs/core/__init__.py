@@ -1,0 +1,1 @@
+"""The bottom layer: props, errors, host paths and secret masking. Imports nothing of ours."""
