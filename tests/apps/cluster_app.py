@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from cdktf import App, LocalBackend, TerraformStack
+from edge_constructs.terraform.cdk import App, LocalBackend, TerraformStack
 
 from edge_constructs import HA, EdgeCluster, Host, InstallPackage
 
