@@ -14,14 +14,17 @@ from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
 from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from edge_constructs.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
+                                        Host, InstallPackage, Registry, SuperEdge)
 
 __all__ = [
     "SUPPORTED_VERSIONS",
     "CONTAINER_RUNTIMES",
     "ARCHES",
     "TAINT_EFFECTS",
+    "cluster_spec",
     "validate_cluster",
+    "validate_edge_nodes",
     "validate_host",
     "validate_node_host",
     "validate_dns1123_label",
@@ -29,6 +32,7 @@ __all__ = [
     "validate_labels",
     "validate_taints",
     "validate_duration",
+    "validate_host_claims",
 ]
 
 # SuperEdge (edgeadm) release -> the Kubernetes versions its install package and bundled
@@ -46,8 +50,6 @@ CONTAINER_RUNTIMES = ("containerd", "docker")
 ARCHES = ("amd64", "arm64")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
-# edgeadm's default --edge-virtual-addr.
-DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
 _LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 # RFC 3927 reserves the first and the last /24 of 169.254.0.0/16.
 _LINK_LOCAL_RESERVED = (ipaddress.IPv4Network("169.254.0.0/24"),
@@ -295,13 +297,18 @@ def validate_node_host(host: Host, field: str) -> None:
 
 # --- the cluster -------------------------------------------------------------------------
 
+def _host_list(value: object, field: str, address: str, when_empty: str) -> None:
+    """`value` is a non-empty list of Host."""
+    if isinstance(value, (str, Host)) or not isinstance(value, Sequence):
+        raise ValidationError(field, value, f"must be a list of Host, e.g. {field}=[Host("
+                              f"'{address}', private_key_file='~/.ssh/id_ed25519')]")
+    if len(value) == 0:
+        raise ValidationError(field, [], when_empty)
+
+
 def _validate_masters(masters: object) -> None:
-    if isinstance(masters, (str, Host)) or not isinstance(masters, Sequence):
-        raise ValidationError("masters", masters, "must be a list of Host, e.g. "
-                              "masters=[Host('203.0.113.10', private_key_file='~/.ssh/id_ed25519')]")
-    if len(masters) == 0:
-        raise ValidationError("masters", [], "give at least one master (1, 3 or 5 for etcd "
-                              "quorum)")
+    _host_list(masters, "masters", "203.0.113.10",
+               "give at least one master (1, 3 or 5 for etcd quorum)")
     for i, host in enumerate(masters):
         validate_node_host(host, f"masters[{i}]")
     seen_ssh: dict[tuple[str, int], int] = {}
@@ -614,4 +621,69 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
                                   f"unknown step; known steps: {', '.join(step_names)}")
     validate_duration(spec.join_token_ttl, "join_token_ttl")
     _validate_credentials(spec)
-    validate_labels(spec.labels, "labels")
+
+
+def cluster_spec(props: Mapping[str, object], *, step_names: Collection[str]) -> ClusterSpec:
+    """The EdgeCluster props as a validated ClusterSpec: an unknown or missing prop is a
+    ValidationError naming it, like every other problem."""
+    known = ClusterSpec.prop_names()
+    for name in props:
+        if name not in known:
+            raise ValidationError(name, props[name], f"is not a prop of EdgeCluster; the props "
+                                  f"are: {', '.join(known)}")
+    for name in ("name", "masters", "install_package"):
+        if name not in props:
+            raise ValidationError(name, None, "is required")
+    spec = ClusterSpec(**props)
+    validate_cluster(spec, step_names=step_names)
+    return spec
+
+
+# --- edge nodes ------------------------------------------------------------------------------
+
+def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
+                        labels: Mapping[str, str], taints: Sequence[str],
+                        node_unit: Optional[str]) -> None:
+    """The props of an EdgeNode (`field` "host") or EdgeNodePool (`field` "hosts") that
+    joins the cluster `spec`."""
+    if field == "hosts":
+        _host_list(hosts, "hosts", "198.51.100.20", "a pool needs at least one Host; remove "
+                   "the EdgeNodePool to remove all its nodes")
+    names = _host_fields(hosts, field)
+    for name, host in zip(names, hosts):
+        validate_node_host(host, name)
+    masters = {(m.address, m.port): i for i, m in enumerate(spec.masters)}
+    master_keys = {m.key: i for i, m in enumerate(spec.masters)}
+    seen: dict[str, str] = {}
+    for name, host in zip(names, hosts):
+        i = masters.get((host.address, host.port), master_keys.get(host.key))
+        if i is not None:
+            raise ValidationError(f"{name}.address", host.address,
+                                  f"is master {i} of cluster {spec.name!r}; a host is "
+                                  "either a master or an edge node, not both")
+        for key in {host.key, f"{host.address}:{host.port}"}:
+            if key in seen:
+                raise ValidationError(name, host.key, f"{seen[key]} is the same host; list "
+                                      "each host once")
+            seen[key] = name
+    if node_unit is not None:
+        validate_dns1123_label(node_unit, "node_unit")
+    validate_labels(labels, "labels")
+    validate_taints(taints, "taints")
+
+
+def _host_fields(hosts: Sequence[Host], field: str) -> list[str]:
+    """The field path of each host: "host" for an EdgeNode, "hosts[i]" for a pool."""
+    return [field] if field == "host" else [f"hosts[{i}]" for i in range(len(hosts))]
+
+
+def validate_host_claims(spec: ClusterSpec, hosts: Sequence[Host], field: str,
+                         claims: Mapping[str, str], owner: str) -> None:
+    """A host joins a cluster once: `claims` maps each host already joining (by key and by
+    address:port) to the construct path that holds it."""
+    for name, host in zip(_host_fields(hosts, field), hosts):
+        for key in {host.key, f"{host.address}:{host.port}"}:
+            if key in claims and claims[key] != owner:
+                raise ValidationError(name, host.key, f"already joins cluster {spec.name!r} "
+                                      f"through {claims[key]}; a host belongs to one EdgeNode "
+                                      "or EdgeNodePool")

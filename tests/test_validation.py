@@ -102,7 +102,6 @@ def test_good_full_spec_passes(spec, host, tmp_path, monkeypatch):
         hooks=Hooks(pre_install="echo hi"),
         skip_steps=["EnsureSysctl"],
         join_token_ttl="1h30m",
-        labels={"superedge.io/site": "shenzhen", "zone": ""},
     )
     validate_cluster(full, step_names=STEPS)
     validate_cluster(with_(full, ha=HA(endpoint="lb.example.com:6443")), step_names=STEPS)
@@ -541,14 +540,6 @@ def test_fails_when_ca_files_missing(spec, tmp_path):
 
 def test_fails_when_credentials_dir_is_a_file(spec, package):
     fails(with_(spec, credentials_dir=package), "credentials_dir", package)
-
-
-def test_fails_when_label_key_invalid(spec):
-    fails(with_(spec, labels={"bad key": "x"}), "labels", "bad key")
-
-
-def test_fails_when_label_value_invalid(spec):
-    fails(with_(spec, labels={"zone": "-bad-"}), "labels['zone']", "-bad-")
 
 
 # --- the single-value checks -----------------------------------------------------------------

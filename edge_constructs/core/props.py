@@ -1,8 +1,11 @@
 """The typed, frozen props of the public API; validation lives in `validation.py`."""
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import KW_ONLY, dataclass, field, fields
+from typing import Optional, Sequence
+
+#: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
+DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class SuperEdge:
     `virtual_address`: the lite-apiserver / edge DNS address on every edge node."""
     version: str = "v0.9.0"
     image_repository: Optional[str] = None
-    virtual_address: str = "169.254.20.11"
+    virtual_address: str = DEFAULT_VIRTUAL_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,12 @@ class Hooks:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Everything an EdgeCluster is, validated (see `validation.validate_cluster`)."""
+    """Everything an EdgeCluster is: its props, each declared once here with its default
+    (the construct's signature is made from these fields; checks live in `validation`)."""
     name: str
     masters: Sequence[Host]
     install_package: InstallPackage
+    _: KW_ONLY
     api_server_address: Optional[str] = None
     api_server_port: int = 6443
     kubernetes_version: str = "1.22.6"
@@ -109,7 +114,21 @@ class ClusterSpec:
     join_token_ttl: str = "0"
     ca_cert_file: Optional[str] = None
     ca_key_file: Optional[str] = None
-    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # None means "the default" for the nested props; lists are kept as tuples (frozen).
+        if self.superedge is None:
+            object.__setattr__(self, "superedge", SuperEdge())
+        if self.hooks is None:
+            object.__setattr__(self, "hooks", Hooks())
+        for name in ("masters", "cert_sans", "files", "skip_steps"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+
+    @classmethod
+    def prop_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
 
     @property
     def advertise_address(self) -> str:

@@ -1,75 +1,76 @@
 """EdgeCluster: a SuperEdge edge cluster on existing hosts, and how edge nodes join it."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
+from edge_constructs.core.props import ClusterSpec, Host
 from edge_constructs.credentials import ClusterCredentials, ensure_credentials
-from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
-                                    SuperEdge)
-from edge_constructs.terraform.resources import chain_resources, logical_id
-from edge_constructs.validation import validate_cluster
-from edge_constructs.steps import chains as chain, node as node_steps
-from edge_constructs.steps.context import MASTER, MASTER0, Context
+from edge_constructs.steps import chains, node as node_steps
+from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
+from edge_constructs.steps.step import On
+from edge_constructs.terraform.cdk import TerraformOutput, stack_of
+from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
+                                                  tf_literal)
+from edge_constructs.validation import cluster_spec, validate_host_claims
 
 
 class EdgeCluster(Construct):
     """A SuperEdge edge cluster: TKE's bare-metal step chain on the masters, SuperEdge's
     add-ons, and the preparation for edge nodes to join with `edgeadm join`.
 
-    Credentials (CA, admin certificate, bootstrap token) are made at synth in
-    `credentials_dir` (default `./.edge-credentials/<name>`), so the join command, the
-    kubeconfig and the CA hash are known at plan time; none of them enters the JSON.
+    Props (keyword arguments) are the fields of `ClusterSpec`, with its defaults; `name`,
+    `masters` and `install_package` are required. Credentials (CA, admin certificate,
+    bootstrap token) are made at synth in `credentials_dir` (default
+    `./.edge-credentials/<name>`), so the join command, the kubeconfig and the CA hash are
+    known at plan time; none of them enters the JSON.
     """
 
-    def __init__(self, scope: Construct, id: str, *, name: str, masters: Sequence[Host],
-                 install_package: InstallPackage,
-                 api_server_address: Optional[str] = None, api_server_port: int = 6443,
-                 kubernetes_version: str = "1.22.6", superedge: Optional[SuperEdge] = None,
-                 pod_cidr: str = "10.244.0.0/16", service_cidr: str = "10.96.0.0/12",
-                 dns_domain: str = "cluster.local", cert_sans: Sequence[str] = (),
-                 container_runtime: str = "containerd", registry: Optional[Registry] = None,
-                 ha: Optional[HA] = None, files: Sequence[File] = (),
-                 hooks: Optional[Hooks] = None, skip_steps: Sequence[str] = (),
-                 credentials_dir: Optional[str] = None, join_token_ttl: str = "0",
-                 ca_cert_file: Optional[str] = None, ca_key_file: Optional[str] = None):
+    def __init__(self, scope: Construct, id: str, **props):
+        spec = cluster_spec(props, step_names=chains.step_names())
+        stack_of(scope, f"EdgeCluster {id!r}")
         super().__init__(scope, id)
-        spec = ClusterSpec(
-            name=name, masters=tuple(masters), install_package=install_package,
-            api_server_address=api_server_address, api_server_port=api_server_port,
-            kubernetes_version=kubernetes_version, superedge=superedge or SuperEdge(),
-            pod_cidr=pod_cidr, service_cidr=service_cidr, dns_domain=dns_domain,
-            cert_sans=tuple(cert_sans), container_runtime=container_runtime, registry=registry,
-            ha=ha, files=tuple(files), hooks=hooks or Hooks(), skip_steps=tuple(skip_steps),
-            credentials_dir=credentials_dir, join_token_ttl=join_token_ttl,
-            ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
-        validate_cluster(spec, step_names=chain.step_names())
         self._spec = spec
         self._id = id
-        creds_dir = credentials_dir or os.path.join(os.getcwd(), ".edge-credentials", name)
+        self._edge_host_claims: dict[str, str] = {}
+        creds_dir = spec.credentials_dir or os.path.join(os.getcwd(), ".edge-credentials",
+                                                         spec.name)
         self._creds = ensure_credentials(Path(creds_dir).expanduser().resolve(),
-                                         endpoint=spec.endpoint, cluster_name=name,
+                                         endpoint=spec.endpoint, cluster_name=spec.name,
                                          virtual_address=spec.superedge.virtual_address,
-                                         ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
+                                         ca_cert_file=spec.ca_cert_file,
+                                         ca_key_file=spec.ca_key_file)
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).
+        # Each master's Reset comes first, so on destroy it goes last.
         self._master_resources: dict[str, list] = {}
         prev: list = []
         for i, host in enumerate(spec.masters):
-            ctx = Context(spec=spec, host=host, role=MASTER0 if i == 0 else MASTER,
-                          creds=self._creds)
+            ctx = self.context(host, MASTER0 if i == 0 else MASTER)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
-            made = chain_resources(host_scope, host, chain.master_chain(ctx), after=prev,
-                                   destroy_kind="reset-master")
+            reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx), prev)
+            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset])]
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev
 
         self._outputs()
+
+    def context(self, host: Host, role: str, **kw) -> Context:
+        """What the steps of `host` in `role` see of this cluster."""
+        return Context(spec=self._spec, host=host, role=role, creds=self._creds, **kw)
+
+    def claim_edge_hosts(self, hosts, field: str, owner: str) -> None:
+        """Record that `owner` (a construct path) joins `hosts`; a host joins once."""
+        validate_host_claims(self._spec, hosts, field, self._edge_host_claims, owner)
+        for host in hosts:
+            self._edge_host_claims[host.key] = owner
+            self._edge_host_claims[f"{host.address}:{host.port}"] = owner
 
     # --- attributes ---------------------------------------------------------------------
 
@@ -118,8 +119,13 @@ class EdgeCluster(Construct):
     def join_script(self) -> str:
         """A self-contained sh script (cloud-init user-data) that prepares a host and joins
         it: a Terraform expression, since it holds the token."""
-        from edge_constructs.terraform.nodes import join_script_for
-        return join_script_for(self)
+        # The node-side steps of the node chain, the very scripts Terraform runs on nodes;
+        # uploads embedded with filebase64(), so the JSON holds only paths.
+        ctx = self.context(Host("127.0.0.1", name="join-script"), EDGE)
+        steps = [p.step for p in chains.node_chain(ctx) if p.step.on is not On.MASTER0_FOR_NODE]
+        return node_steps.join_script(
+            ctx, steps, embed=lambda path: '${filebase64("%s")}' % os.path.abspath(path),
+            literal=tf_literal)
 
     @property
     def kubeconfig(self) -> str:
@@ -138,3 +144,24 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
+
+
+def _signature() -> inspect.Signature:
+    """EdgeCluster(scope, id, *, <every ClusterSpec field with its default>), for help()."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+              inspect.Parameter("scope", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation="Construct"),
+              inspect.Parameter("id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str")]
+    for f in dataclasses.fields(ClusterSpec):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = inspect.Parameter.empty
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=f.type))
+    return inspect.Signature(params)
+
+
+EdgeCluster.__init__.__signature__ = _signature()
