@@ -1,6 +1,7 @@
 """Steps that form the cluster (master 0), grow it (other masters) and prepare edge joins."""
 from __future__ import annotations
 
+import json
 import shlex
 
 from edge_constructs.core.paths import ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, PKI_DIR, TOKEN_FILE
@@ -108,7 +109,6 @@ def _containerd_registry(ctx: Context) -> str:
 
 
 def _docker_daemon_json(ctx: Context) -> str:
-    import json
     reg = ctx.spec.registry
     conf: dict = {"exec-opts": ["native.cgroupdriver=systemd"]}
     if reg and reg.mirrors:

@@ -6,6 +6,7 @@ Scripts never hold secrets: those are uploaded from the credentials directory.
 """
 from __future__ import annotations
 
+import ipaddress
 import shlex
 from typing import Optional
 
@@ -240,7 +241,6 @@ def ensure_kubeadm(ctx: Context):
 
 
 def _is_ip(value: str) -> bool:
-    import ipaddress
     try:
         ipaddress.ip_address(value)
         return True
