@@ -1,11 +1,17 @@
 """The typed, frozen props of the public API; validation lives in `validation.py`."""
 from __future__ import annotations
 
+import re
 from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Optional, Sequence
 
 #: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
 DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
+
+
+def logical_id(value: str) -> str:
+    """A construct id made of what Terraform allows in resource names ('cam.1' -> 'cam-1')."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value)
 
 
 @dataclass(frozen=True)
@@ -148,4 +154,7 @@ class ClusterSpec:
         `ha.endpoint` keeps its own port."""
         if not self.api_server_address and self.ha and self.ha.endpoint and not self.ha.vip:
             return self.ha.endpoint
-        return f"{self.advertise_address}:{self.api_server_port}"
+        host = self.advertise_address
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"          # an IPv6 address: "[2001:db8::1]:6443"
+        return f"{host}:{self.api_server_port}"

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from constructs import Construct
 
-from edge_constructs.core.props import Host
+from edge_constructs.core.props import Host, logical_id
 from edge_constructs.ssh import teardown
 from edge_constructs.steps.chains import Placed
 from edge_constructs.steps.step import Step, full_script, staged_path
@@ -43,21 +43,17 @@ def tf_literal(text: str) -> str:
     return text.replace("${", "$${").replace("%{", "%%{")
 
 
-def logical_id(value: str) -> str:
-    """A construct id made of what Terraform allows in resource names."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", value)
-
-
 def _file_expr(path: str) -> str:
     return '${file("%s")}' % os.path.abspath(os.path.expanduser(path))
 
 
 def _password_expr(scope: Construct, env_name: str) -> str:
     """A password never enters the JSON: Terraform takes it from the sensitive variable
-    `ssh_password_<env_name, lower case>`, which the user sets as `TF_VAR_ssh_password_…`
+    `ssh_password_<env_name>` (case kept, so PW and pw stay two variables), which the user
+    sets as `TF_VAR_ssh_password_<env_name>`
     (the SSH runner reads `$<env_name>` itself)."""
     stack = stack_of(scope, "SSH password variable")
-    var_id = f"ssh_password_{env_name}".lower()
+    var_id = f"ssh_password_{env_name}"
     existing = stack.node.try_find_child(var_id)
     var = existing or TerraformVariable(stack, var_id, type="string", sensitive=True,
                                         description=f"SSH password (set TF_VAR_{var_id})")
