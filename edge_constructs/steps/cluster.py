@@ -164,9 +164,8 @@ if [ "$changed" = 1 ]; then run systemctl restart docker; fi"""
 
 @step("EnsureKubeletUnit")
 def ensure_kubelet_unit(ctx: Context):
-    """Masters: the kubelet systemd unit and kubeadm's drop-in are installed and enabled."""
-    if not ctx.is_master:
-        return None
+    """Every host: the kubelet systemd unit and kubeadm's drop-in are installed and enabled
+    (edge nodes too: edgeadm's init-node, which would install them, is skipped offline)."""
     d = ctx.install_dir
     return f"""\
 c=0
@@ -177,15 +176,26 @@ run systemctl enable kubelet
 say "kubelet unit installed" """
 
 
+#: kubeadm only warns when the kubelet does not start; this says why, where it was started.
+KUBELET_RUNNING = """\
+for i in 1 2; do
+  if ! systemctl is-active -q kubelet; then
+    echo "edge_constructs: step $STEP failed on host $(hostname): the kubelet is not running; its last lines:" >&2
+    journalctl -u kubelet -n 20 --no-pager 2>&1 | sed 's/^/    /' >&2; exit 1
+  fi
+  [ "$i" = 2 ] || sleep 2
+done"""
+
+
 def _init_phase(step_name: str, phase: str, extra=lambda ctx: "", when=lambda ctx: True,
-                guard: str = ""):
+                guard: str = "", after: str = ""):
     """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's."""
     @step(step_name)
     def run_phase(ctx: Context):
         if ctx.role != MASTER0 or not when(ctx):
             return None
         cmd = f"edgeadm init phase {phase} {extra(ctx)}".strip()
-        body = f'run {cmd}\nsay "phase {phase.split()[0]} done"'
+        body = f'run {cmd}\n{after + chr(10) if after else ""}say "phase {phase.split()[0]} done"'
         return f"if {guard}; then say \"already done: {phase}\"; else\n{body}\nfi" if guard else body
     run_phase.__doc__ = f"Master 0: `edgeadm init phase {phase}` has run."
     run_phase.__name__ = step_name
@@ -207,7 +217,7 @@ EDGEADM_INIT_PHASES = [
                 guard=f"[ -f {ADMIN_CONF} ]"),
     _init_phase("EnsureKubeadmInitPhaseCerts", "certs all", _CFG),
     _init_phase("EnsureKubeadmInitPhaseKubeConfig", "kubeconfig all", _CFG),
-    _init_phase("EnsureKubeadmInitPhaseKubeletStart", "kubelet-start", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseKubeletStart", "kubelet-start", _CFG, after=KUBELET_RUNNING),
     _init_phase("EnsureKubeadmInitPhaseKubeVIP", "kube-vip", _vip_flags,
                 when=lambda ctx: bool(ctx.spec.ha and ctx.spec.ha.vip)),
     _init_phase("EnsureKubeadmInitPhaseEdgeConfig", "edge-config ingress-config"),
