@@ -85,7 +85,7 @@ def ensure_kubeadm_config(ctx: Context):
         sans.append(s.ha.vip)
     sans = list(dict.fromkeys(sans))
     san_yaml = "".join(f"\n  - {q(x)}" for x in sans)
-    labels = "superedge.io/node-cloud: enable"
+    labels = "superedge.io/node-cloud=enable"  # kubelet --node-labels: key=value[,key=value]
     return (f"""\
 TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 cat <<EOF | put {KUBEADM_CONFIG} 0600 && say "wrote {KUBEADM_CONFIG}" || say "{KUBEADM_CONFIG} unchanged"
