@@ -19,7 +19,7 @@ from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
               "EnsureInstallPackage", "EnsureKubelet", "EnsureCNIPlugins",
-              "EnsureConntrackTools", "EnsureKubeadm", "EnsureJoinNode"]
+              "EnsureConntrackTools", "EnsureKubeadm", "EnsureKubeletUnit", "EnsureJoinNode"]
 
 
 def hosts(env, *names):
