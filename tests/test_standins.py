@@ -357,3 +357,26 @@ def test_token_create_of_an_existing_token_fails(master):
     assert rc == 0, err
     rc, out, err = run(b, root, "edgeadm", "token", "create", "abcdef.0123456789abcdef", "--ttl", "0")
     assert rc == 0 and out.strip() == "abcdef.0123456789abcdef", err
+
+
+# --- systemctl runs units as systemd builds them ----------------------------------------------
+
+def test_systemctl_runs_execstart_from_the_unit_its_drop_ins_and_environment_files(tmp_path, pkg):
+    root = tmp_path / "root"
+    out = tmp_path / "argv"
+    (root / "etc/systemd/system/demo.service.d").mkdir(parents=True)
+    (root / "etc/default").mkdir(parents=True)
+    (root / "etc/systemd/system/demo.service").write_text(
+        "[Service]\nExecStart=/bin/false\nEnvironment=\"ONE=a b\" TWO=c\n")
+    (root / "etc/systemd/system/demo.service.d/10-override.conf").write_text(
+        "[Service]\nEnvironmentFile=-/etc/default/missing\nEnvironmentFile=/etc/default/demo\nExecStart=\n"
+        f"ExecStart=/bin/sh -c 'printf \"%s|\" \"$@\" > {out}; echo exiting >&2; exit 3' x $ARGS ${{ONE}} $TWO\n")
+    (root / "etc/default/demo").write_text('# comment\nARGS="--x=1 --y=2"\n')
+    tools = host_tools_dir(pkg[3])
+    rc, _, err = run(pkg[2], root, str(tools / "systemctl"), "start", "demo")
+    assert rc == 1 and "Job for demo.service failed" in err
+    assert out.read_text() == "--x=1|--y=2|a b|c|"  # $VAR split into words, ${VAR} one word
+    rc, state, _ = run(pkg[2], root, str(tools / "systemctl"), "is-active", "demo")
+    assert (rc, state.strip()) == (3, "failed")
+    rc, journal, _ = run(pkg[2], root, str(tools / "journalctl"), "-u", "demo", "--no-pager")
+    assert "exiting" in journal and "demo.service: Main process exited, code=exited, status=3/FAILURE" in journal

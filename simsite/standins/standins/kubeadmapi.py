@@ -205,7 +205,7 @@ def _check(value, t, path):
             raise DecodeError('%s: ReadString: expects " or n, but found %s' % (path, _first(value)))
     elif t == INT32:
         if k != "number" or isinstance(value, float) and not value.is_integer():
-            raise DecodeError("%s: readUint32: unexpected character: \ufffd, error found in #10 byte of ...|%s|..." % (path, _short(value)))
+            raise DecodeError("%s: readUint32: unexpected character: %s" % (path, _short(value)))
     elif t == "float64":
         if k != "number":
             raise DecodeError("%s: readFloat64: unexpected character" % path)

@@ -44,18 +44,17 @@ FLAGS = {f: S for f in (
     "dynamic-config-dir container-log-max-size kube-api-content-type manifest-url topology-manager-policy "
     "cpu-manager-policy reserved-cpus streaming-connection-idle-timeout sync-frequency file-check-frequency "
     "http-check-frequency minimum-image-ttl-duration volume-stats-agg-period node-status-max-images "
-    "kube-api-qps kube-api-burst serialize-image-pulls-deprecated pods-per-core oom-score-adj port read-only-port "
+    "kube-api-qps kube-api-burst pods-per-core oom-score-adj port read-only-port "
     "healthz-port registry-qps registry-burst event-qps event-burst max-open-files container-log-max-files").split()}
 FLAGS.update({f: B for f in (
     "fail-swap-on anonymous-auth rotate-certificates rotate-server-certificates register-node register-schedulable "
-    "serialize-image-pulls cgroups-per-qos enforce-node-allocatable-deprecated exit-on-lock-contention "
+    "serialize-image-pulls cgroups-per-qos exit-on-lock-contention "
     "logtostderr alsologtostderr skip-headers skip-log-headers one-output add-dir-header help version "
     "enable-controller-attach-detach make-iptables-util-chains protect-kernel-defaults kernel-memcg-notification "
     "enable-server enable-debugging-handlers keep-terminated-pod-volumes cpu-cfs-quota").split()})
 FLAGS.update({"node-labels": M, "register-with-taints": "taints", "cluster-dns": L, "feature-gates": M,
-              "eviction-hard": M, "eviction-soft": M, "kube-reserved": M, "system-reserved": M, "node-taints": "taints",
+              "eviction-hard": M, "eviction-soft": M, "kube-reserved": M, "system-reserved": M,
               "enforce-node-allocatable": L, "tls-cipher-suites": L, "allowed-unsafe-sysctls": L, "qos-reserved": M})
-FLAGS.pop("node-taints")
 SHORT = {"v": "v", "h": "help"}
 KUBELET_LABEL_PREFIXES = ("kubernetes.io/", "k8s.io/")
 # labels kubelet may set on itself in those namespaces (kubelet's `kubeletapis` allow-list)
@@ -140,7 +139,7 @@ def convert(kind, value, old):
                 continue
             kv, colon, effect = spec.partition(":")
             if not colon:
-                raise ValueError('invalid taint spec: %v'.replace("%v", spec))
+                raise ValueError("invalid taint spec: %s" % spec)
             if effect not in EFFECTS:
                 raise ValueError("invalid taint effect: %s, unsupported taint effect" % effect)
             k, _, v = kv.partition("=")
