@@ -52,17 +52,17 @@ def _tar_gz(entries: list[tuple[str, bytes, int]]) -> bytes:
 
 
 UNITS = {
-    "kubelet.service": "[Unit]\nDescription=kubelet: The Kubernetes Node Agent\nAfter=network-online.target\n\n[Service]\nExecStart=/usr/local/bin/kubelet\nRestart=always\nRestartSec=10\n\n[Install]\nWantedBy=multi-user.target\n",
-    "10-kubeadm.conf": "[Service]\nEnvironment=\"KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf\"\nEnvironment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"\nEnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\nEnvironmentFile=-/etc/default/kubelet\nExecStart=\nExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n",
+    "kubelet.service": "[Unit]\nDescription=kubelet: The Kubernetes Node Agent\nAfter=network-online.target\n\n[Service]\nExecStart=/usr/bin/kubelet\nRestart=always\nRestartSec=10\n\n[Install]\nWantedBy=multi-user.target\n",
+    "10-kubeadm.conf": "[Service]\nEnvironment=\"KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf\"\nEnvironment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"\nEnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\nEnvironmentFile=-/etc/default/kubelet\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n",
     "containerd.service": "[Unit]\nDescription=containerd container runtime\nAfter=network.target\n\n[Service]\nExecStartPre=-/sbin/modprobe overlay\nExecStart=/usr/local/bin/containerd\nRestart=always\nDelegate=yes\nKillMode=process\n\n[Install]\nWantedBy=multi-user.target\n",
-    "docker.service": "[Unit]\nDescription=Docker Application Container Engine\n\n[Service]\nExecStart=/usr/local/bin/dockerd\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
-    "lite-apiserver.service": "[Unit]\nDescription=lite-apiserver\n\n[Service]\nExecStart=/usr/local/bin/lite-apiserver --config=/etc/kubernetes/edge/lite-apiserver.conf\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
+    "docker.service": "[Unit]\nDescription=Docker Application Container Engine\n\n[Service]\nExecStart=/usr/bin/dockerd\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
+    "lite-apiserver.service": "[Unit]\nDescription=lite-apiserver\n\n[Service]\nExecStart=/usr/bin/lite-apiserver --config=/etc/kubernetes/edge/lite-apiserver.conf\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
     "kubelet-config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n",
     "containerd-config.toml": "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"k8s.gcr.io/pause:3.5\"\n",
 }
 SCRIPTS = {
     "install-containerd.sh": "#!/bin/sh\nset -e\nd=$(dirname \"$0\")/..\ntar -xzf \"$d/container/containerd-linux-amd64.tgz\" -C /usr/local\ncp \"$d/conf/containerd.service\" /etc/systemd/system/\nmkdir -p /etc/containerd && cp \"$d/conf/containerd-config.toml\" /etc/containerd/config.toml\n",
-    "install-docker.sh": "#!/bin/sh\nset -e\nd=$(dirname \"$0\")/..\ntar -xzf \"$d/container/docker-linux-amd64.tgz\" -C /usr/local/bin --strip-components=1\ncp \"$d/conf/docker.service\" /etc/systemd/system/\n",
+    "install-docker.sh": "#!/bin/sh\nset -e\nd=$(dirname \"$0\")/..\ntar -xzf \"$d/container/docker-linux-amd64.tgz\" -C /usr/bin --strip-components=1\ncp \"$d/conf/docker.service\" /etc/systemd/system/\n",
 }
 
 
@@ -96,10 +96,10 @@ def build_package(out_dir, version: str = "1.22.6", arch: str = "amd64", fail_at
 
 
 def host_tools_dir(out_dir) -> Path:
-    """Stand-ins belonging to the host OS (systemctl, modprobe): copy into each host's /usr/local/bin."""
+    """Stand-ins belonging to the host OS (systemctl, journalctl, modprobe): copy into each host's /usr/local/bin."""
     d = Path(out_dir) / "host-tools"
     d.mkdir(parents=True, exist_ok=True)
-    for tool in ("systemctl", "modprobe"):
+    for tool in ("systemctl", "journalctl", "modprobe"):
         p = d / tool
         p.write_bytes(zipapp(tool))
         p.chmod(0o755)
@@ -107,12 +107,18 @@ def host_tools_dir(out_dir) -> Path:
 
 
 def place_package(site, host, pkg: Path, remote: str) -> None:
-    """What an operator does on a node before running the join command by hand: put the
-    install package where --install-pkg-path says, and edgeadm (from its bin/) on PATH."""
+    """What an operator does on an offline node before running the join command by hand with
+    `--skip-phases=init-node`: put the install package where --install-pkg-path says, edgeadm
+    on PATH, and what edgeadm's init-node would have installed: kubelet, lite-apiserver and
+    the kubelet unit with kubeadm's drop-in."""
     with site.connect(host) as conn:
         conn.run(f"mkdir -p {Path(remote).parent}")
         conn.put(str(pkg), remote, "0644")
-    rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin/edgeadm && "
-                                  "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/edgeadm")
+    rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin edge-install/conf && "
+                                  "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/edgeadm && "
+                                  "install -m 0755 /tmp/edge-install/bin/kubelet /tmp/edge-install/bin/lite-apiserver /usr/bin/ && "
+                                  "mkdir -p /etc/systemd/system/kubelet.service.d && "
+                                  "install -m 0644 /tmp/edge-install/conf/kubelet.service /etc/systemd/system/ && "
+                                  "install -m 0644 /tmp/edge-install/conf/10-kubeadm.conf /etc/systemd/system/kubelet.service.d/")
     if rc != 0:
-        raise RuntimeError(f"could not install edgeadm on {host.name}: {out}{err}")
+        raise RuntimeError(f"could not prepare {host.name} for the join: {out}{err}")

@@ -19,8 +19,8 @@ from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
               "EnsureInstallPackage", "EnsureKubelet", "EnsureKubectl", "EnsureLiteAPIServer",
-              "EnsureCNIPlugins",
-              "EnsureConntrackTools", "EnsureKubeadm", "EnsureJoinNode"]
+              "EnsureCNIPlugins", "EnsureConntrackTools", "EnsureKubeadm", "EnsureKubeletUnit",
+              "EnsureJoinNode"]
 
 
 def hosts(env, *names):

@@ -262,11 +262,33 @@ def test_a_pinned_host_key_that_matches_is_accepted(sshd):
         assert conn.run("true").exit_code == 0
 
 
-def test_a_host_reached_through_a_bastion(sshd):
-    # the loopback sshd is its own bastion: the target is reached over a direct-tcpip channel
-    host = sshd.host(bastion=sshd.host(name="jump"), host_key=sshd.host_public_key)
-    with Connection(host, FAST) as conn:
-        assert conn.run("echo via bastion").stdout == "via bastion\n"
+@pytest.fixture
+def behind_bastion(site_factory):
+    """A simulated host `jump` (the bastion) and, inside its network namespace only, a second
+    sshd on 127.0.0.1:2222: a target that only the bastion can reach (from here, 127.0.0.1:2222
+    is this machine's own loopback, where nothing of it listens)."""
+    site = site_factory(1)
+    jump = site.hosts[0]
+    rc, out, err = site.ssh(jump, "printf '%s\\n' 'ListenAddress 127.0.0.1:2222' 'HostKey /run/ecsim/ssh_host_ed25519_key' "
+                                  "'AuthorizedKeysFile /run/ecsim/authorized_keys' 'PasswordAuthentication no' 'UsePAM no' "
+                                  "'StrictModes no' 'PermitRootLogin prohibit-password' 'PidFile none' > /tmp/inner_sshd_config "
+                                  "&& /usr/sbin/sshd -f /tmp/inner_sshd_config && sleep 0.2 && ss -tln")
+    assert rc == 0 and "127.0.0.1:2222" in out, out + err
+    bastion = Host(jump.address, port=jump.port, user=jump.user, private_key_file=jump.private_key_file,
+                   host_key=jump.host_public_key, name="jump")
+    target = Host("127.0.0.1", port=2222, user="root", private_key_file=jump.private_key_file,
+                  host_key=jump.host_public_key, name="inner")
+    return bastion, target
+
+
+def test_a_host_reached_through_a_bastion(behind_bastion):
+    bastion, target = behind_bastion
+    with pytest.raises(SSHError):  # not reachable from here without the bastion
+        Connection(target, FAST).connect()
+    with Connection(replace(target, bastion=bastion), FAST) as conn:
+        result = conn.run("hostname; ss -tln")
+    # it ran inside the bastion's namespaces (host h0), where the target listens
+    assert result.stdout.startswith("h0\n") and "127.0.0.1:2222" in result.stdout
 
 
 # -- SSH failures become advice ---------------------------------------------------------
@@ -375,15 +397,15 @@ def test_fails_when_the_port_never_speaks_ssh(sshd):
         f"timed out waiting for the SSH banner of 127.0.0.1:{port} (mute) after 0.5s")
 
 
-def test_fails_when_the_bastion_cannot_reach_the_host(sshd):
-    port = _free_port()
-    host = sshd.host(port=port, bastion=sshd.host(name="jump"))
+def test_fails_when_the_bastion_cannot_reach_the_host(behind_bastion):
+    bastion, target = behind_bastion
+    host = replace(target, port=2223, bastion=bastion)  # nothing listens there, even behind the bastion
 
     with pytest.raises(SSHError) as caught:
         Connection(host, FAST).connect()
 
     assert str(caught.value).startswith(
-        f"host loop: bastion jump could not open a connection to 127.0.0.1:{port} (")
+        "host inner: bastion jump could not open a connection to 127.0.0.1:2223 (")
 
 
 def test_fails_when_the_key_file_is_not_a_private_key(sshd, tmp_path):

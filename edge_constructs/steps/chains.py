@@ -64,6 +64,7 @@ MASTER_CHAIN = [
 NODE_CHAIN = [
     *HOST_PREPARATION,
     *INSTALL_PACKAGE,
+    cluster.ensure_kubelet_unit,
     # edgeadm join: exactly the cluster's join command, + --node-name, --skip-phases=init-node
     node.ensure_join_node,
     # what master 0 records about the node

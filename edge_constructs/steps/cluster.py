@@ -52,6 +52,25 @@ def ensure_egress_selector(ctx: Context):
     return ('say "tunnel-anp client certificate in place"', ups)
 
 
+def go_duration(value: str) -> str:
+    """A Go duration as Go prints it (`time.Duration.String`): "0" -> "0s", "24h" -> "24h0m0s".
+    kubeadm's BootstrapToken.ttl is a metav1.Duration: it decodes only from such a string."""
+    import re
+    units = {"h": 3600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000,
+             "us": 1_000, "µs": 1_000, "ns": 1}
+    ns = sum(round(float(n) * units[u]) for n, u in re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)", value))
+    if ns == 0:
+        return "0s"
+    h, rest = divmod(ns, units["h"])
+    m, rest = divmod(rest, units["m"])
+    if h == 0 and m == 0 and rest < units["s"]:
+        for unit in ("ms", "us", "ns"):
+            if rest >= units[unit]:
+                return f"{rest / units[unit]:g}{'µs' if unit == 'us' else unit}"
+    secs = f"{rest / units['s']:.9f}".rstrip("0").rstrip(".")
+    return (f"{h}h{m}m" if h else f"{m}m" if m else "") + f"{secs}s"
+
+
 @step("EnsureKubeadmConfig", on=On.MASTERS)
 def ensure_kubeadm_config(ctx: Context):
     """Masters: the kubeadm configuration edgeadm reads, with the pre-generated token."""
@@ -61,7 +80,7 @@ def ensure_kubeadm_config(ctx: Context):
         sans.append(s.ha.vip)
     sans = list(dict.fromkeys(sans))
     san_yaml = "".join(f"\n  - {q(x)}" for x in sans)
-    labels = "superedge.io/node-cloud: enable"
+    labels = "superedge.io/node-cloud=enable"  # kubelet --node-labels: key=value[,key=value]
     return (f"""\
 TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 cat <<EOF | put {KUBEADM_CONFIG} 0600 && say "wrote {KUBEADM_CONFIG}" || say "{KUBEADM_CONFIG} unchanged"
@@ -69,7 +88,7 @@ apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
 bootstrapTokens:
 - token: $TOKEN
-  ttl: {s.join_token_ttl}
+  ttl: "{go_duration(s.join_token_ttl)}"
   groups: [system:bootstrappers:kubeadm:default-node-token]
   usages: [signing, authentication]
 localAPIEndpoint:
@@ -154,9 +173,10 @@ run systemctl enable --now docker
 if [ "$changed" = 1 ]; then run systemctl restart docker; fi"""
 
 
-@step("EnsureKubeletUnit", on=On.MASTERS)
+@step("EnsureKubeletUnit", on=On.EVERY_HOST)
 def ensure_kubelet_unit(ctx: Context):
-    """Masters: the kubelet systemd unit and kubeadm's drop-in are installed and enabled."""
+    """Every host: the kubelet systemd unit and kubeadm's drop-in are installed and enabled
+    (edge nodes too: edgeadm's init-node, which would install them, is skipped offline)."""
     d = ctx.install_dir
     return f"""\
 c=0
@@ -167,15 +187,25 @@ run systemctl enable kubelet
 say "kubelet unit installed" """
 
 
+#: kubeadm only warns when the kubelet does not start; this says why, where it was started.
+KUBELET_RUNNING = """\
+for i in 1 2; do
+  if ! systemctl is-active -q kubelet; then
+    run sh -c 'echo "the kubelet is not running; its last lines:"; journalctl -u kubelet -n 20 --no-pager; exit 1'
+  fi
+  [ "$i" = 2 ] || sleep 2
+done"""
+
+
 def _init_phase(step_name: str, phase: str, extra=lambda ctx: "", when=lambda ctx: True,
-                guard: str = ""):
+                guard: str = "", after: str = ""):
     """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's."""
     @step(step_name, on=On.MASTER0)
     def run_phase(ctx: Context):
         if not when(ctx):
             return None
         cmd = f"edgeadm init phase {phase} {extra(ctx)}".strip()
-        body = f'run {cmd}\nsay "phase {phase.split()[0]} done"'
+        body = f'run {cmd}\n{after + chr(10) if after else ""}say "phase {phase.split()[0]} done"'
         return f"if {guard}; then say \"already done: {phase}\"; else\n{body}\nfi" if guard else body
     run_phase.__doc__ = f"Master 0: `edgeadm init phase {phase}` has run."
     run_phase.__name__ = step_name
@@ -197,7 +227,7 @@ EDGEADM_INIT_PHASES = [
                 guard=f"[ -f {ADMIN_CONF} ]"),
     _init_phase("EnsureKubeadmInitPhaseCerts", "certs all", _CFG),
     _init_phase("EnsureKubeadmInitPhaseKubeConfig", "kubeconfig all", _CFG),
-    _init_phase("EnsureKubeadmInitPhaseKubeletStart", "kubelet-start", _CFG),
+    _init_phase("EnsureKubeadmInitPhaseKubeletStart", "kubelet-start", _CFG, after=KUBELET_RUNNING),
     _init_phase("EnsureKubeadmInitPhaseKubeVIP", "kube-vip", _vip_flags,
                 when=lambda ctx: bool(ctx.spec.ha and ctx.spec.ha.vip)),
     _init_phase("EnsureKubeadmInitPhaseEdgeConfig", "edge-config ingress-config"),

@@ -20,6 +20,127 @@ PIDFILE = "/run/standins/kube-apiserver.pid"
 LOG = "/var/log/standins/kube-apiserver.log"
 
 
+#: Built-in resources of a 1.22 API server that the site uses: (group, version, plural) -> (kind, namespaced).
+BUILTIN = {
+    ("", "v1", "nodes"): ("Node", False), ("", "v1", "namespaces"): ("Namespace", False),
+    ("", "v1", "configmaps"): ("ConfigMap", True), ("", "v1", "secrets"): ("Secret", True),
+    ("", "v1", "pods"): ("Pod", True), ("", "v1", "services"): ("Service", True),
+    ("", "v1", "serviceaccounts"): ("ServiceAccount", True), ("", "v1", "endpoints"): ("Endpoints", True),
+    ("", "v1", "events"): ("Event", True),
+    ("apps", "v1", "deployments"): ("Deployment", True), ("apps", "v1", "daemonsets"): ("DaemonSet", True),
+    ("apps", "v1", "statefulsets"): ("StatefulSet", True), ("apps", "v1", "replicasets"): ("ReplicaSet", True),
+    ("policy", "v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True),
+    ("rbac.authorization.k8s.io", "v1", "roles"): ("Role", True),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings"): ("RoleBinding", True),
+    ("rbac.authorization.k8s.io", "v1", "clusterroles"): ("ClusterRole", False),
+    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): ("ClusterRoleBinding", False),
+    ("certificates.k8s.io", "v1", "certificatesigningrequests"): ("CertificateSigningRequest", False),
+    ("coordination.k8s.io", "v1", "leases"): ("Lease", True),
+    ("apiextensions.k8s.io", "v1", "customresourcedefinitions"): ("CustomResourceDefinition", False),
+}
+NODE_GRACE = "/etc/standins/node-monitor-grace-period"
+
+
+def resources(objs):
+    """Every served resource: the built-in ones and those of installed CRDs (each served version)."""
+    out = dict(BUILTIN)
+    for k, o in objs.items():
+        if not k.startswith("apiextensions.k8s.io|customresourcedefinitions|"):
+            continue
+        spec = o.get("spec") or {}
+        names = spec.get("names") or {}
+        for v in spec.get("versions") or []:
+            if v.get("served", True):
+                out[(spec.get("group"), v.get("name"), names.get("plural"))] = (names.get("kind"), spec.get("scope") == "Namespaced")
+    return out
+
+
+def discovery(objs, group, version):
+    res = [{"name": pl, "singularName": "", "namespaced": ns, "kind": kind,
+            "verbs": ["create", "delete", "get", "list", "patch", "update"]}
+           for (g, v, pl), (kind, ns) in sorted(resources(objs).items()) if g == group and v == version]
+    if not res:
+        return None
+    if group == "" and version == "v1":
+        res.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "kind": "Eviction", "group": "policy",
+                    "version": "v1", "verbs": ["create"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": (group + "/" if group else "") + version,
+            "resources": res}
+
+
+def expired_token(o, now=None):
+    """kube-controller-manager's tokencleaner deletes a bootstrap token's Secret once it expires."""
+    if o.get("type") != "bootstrap.kubernetes.io/token":
+        return False
+    exp = (o.get("data") or {}).get("expiration")
+    if not exp:
+        return False
+    t = datetime.datetime.strptime(b64d(exp), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    return t <= (now or time.time())
+
+
+def go_seconds(d):
+    total = 0.0
+    import re
+    for num, unit in re.findall(r"([\d.]+)(ms|h|m|s)", d or ""):
+        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return total
+
+
+def node_view(o, now=None):
+    """The node lifecycle controller's view: a node whose kubelet stopped posting status for
+    longer than --node-monitor-grace-period (40s) has its conditions set to Unknown."""
+    grace = go_seconds((read(NODE_GRACE) or "40s").strip()) or 40.0
+    conds = (o.get("status") or {}).get("conditions") or []
+    ready = [c for c in conds if c.get("type") == "Ready"]
+    if not ready or ready[0].get("status") == "Unknown":
+        return o
+    try:
+        beat = datetime.datetime.strptime(ready[0].get("lastHeartbeatTime", ""), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except ValueError:
+        return o
+    if (now or time.time()) - beat <= grace:
+        return o
+    o = json.loads(json.dumps(o))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for c in o["status"]["conditions"]:
+        c.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.",
+                 lastTransitionTime=stamp)
+    return o
+
+
+def pdb_allows(objs, pod):
+    """The eviction subresource's check: (ok, message) for each PodDisruptionBudget selecting the pod."""
+    ns = pod["metadata"].get("namespace")
+    labels = pod["metadata"].get("labels") or {}
+    pods = [o for k, o in objs.items() if k.startswith("|pods|%s|" % ns)]
+    for k, pdb in objs.items():
+        if not k.startswith("policy|poddisruptionbudgets|%s|" % ns):
+            continue
+        spec = pdb.get("spec") or {}
+        sel = (spec.get("selector") or {}).get("matchLabels") or {}
+        if not sel or any(labels.get(a) != b for a, b in sel.items()):
+            continue
+        matching = [p for p in pods if all((p["metadata"].get("labels") or {}).get(a) == b for a, b in sel.items())]
+        healthy = len(matching)
+        if "minAvailable" in spec:
+            want = _count(spec["minAvailable"], healthy, up=True)
+        else:
+            want = healthy - _count(spec.get("maxUnavailable", 0), healthy, up=True)
+        if healthy - 1 < want:
+            return False, pdb["metadata"]["name"], want, healthy
+    return True, None, 0, 0
+
+
+def _count(v, total, up):
+    if isinstance(v, str) and v.endswith("%"):
+        import math
+        x = total * int(v[:-1]) / 100.0
+        return int(math.ceil(x) if up else math.floor(x))
+    return int(v)
+
+
 def b64d(s):
     return base64.b64decode(s).decode()
 
@@ -149,13 +270,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/version":
             return self.send(200, {"major": "1", "minor": "22", "gitVersion": "v1.22.6"})
+        if path in ("/api", "/apis") or path.startswith("/apis/") and path.count("/") == 3 or path == "/api/v1":
+            return self.discover(path)
         parsed = parse_path(path)
         if not parsed:
             return self.status(404, "NotFound", "the server could not find the requested resource")
         group, version, plural, ns, name, sub = parsed
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
+        if sub == "eviction" and method == "POST":
+            verb = "create"
         with store.locked(write=method != "GET") as data:
             objs = data["objects"]
+            if method != "GET":
+                for kk in [kk for kk, o in objs.items() if kk.startswith("|secrets|kube-system|") and expired_token(o)]:
+                    del objs[kk]
+            if (group, version, plural) not in resources(objs):
+                return self.status(404, "NotFound", "the server could not find the requested resource")
+            kind = resources(objs)[(group, version, plural)][0]
             user, groups, has_cert = self.who(objs)
             if user is None:
                 return self.status(401, "Unauthorized", "Unauthorized")
@@ -167,17 +298,22 @@ class Handler(BaseHTTPRequestHandler):
             if group == "certificates.k8s.io" and plural == "certificatesigningrequests" and method == "POST":
                 return self.sign_csr(body)
             k = store.key(group, plural, ns, name) if name else None
+            gone = lambda o: plural == "secrets" and expired_token(o)  # noqa: E731
+            view = (lambda o: node_view(o)) if plural == "nodes" else (lambda o: o)
             if method == "GET":
                 if name:
                     o = objs.get(k)
-                    if o is None:
+                    if o is None or gone(o):
                         return self.status(404, "NotFound", '%s "%s" not found' % (plural, name))
                     if (ns, plural, name) == ("kube-public", "configmaps", "cluster-info"):
                         o = self.with_jws(objs, o)
-                    return self.send(200, o)
-                items = [o for kk, o in sorted(objs.items()) if kk.split("|")[:2] == [group, plural] and (ns is None or kk.split("|")[2] == ns)]
-                return self.send(200, {"apiVersion": (group + "/" if group else "") + version, "kind": "List", "items": items,
+                    return self.send(200, view(o))
+                items = [view(o) for kk, o in sorted(objs.items()) if kk.split("|")[:2] == [group, plural]
+                         and (ns is None or kk.split("|")[2] == ns) and not gone(o)]
+                return self.send(200, {"apiVersion": (group + "/" if group else "") + version, "kind": kind + "List", "items": items,
                                        "metadata": {"resourceVersion": str(data["rv"])}})
+            if method == "POST" and sub == "eviction":
+                return self.evict(data, objs, k, ns, name)
             if method == "POST":
                 name = (body.get("metadata") or {}).get("name")
                 k = store.key(group, plural, ns, name)
@@ -185,10 +321,20 @@ class Handler(BaseHTTPRequestHandler):
                     return self.status(409, "AlreadyExists", '%s "%s" already exists' % (plural, name))
                 if ns:
                     body["metadata"]["namespace"] = ns
+                body.setdefault("apiVersion", (group + "/" if group else "") + version)
+                body.setdefault("kind", kind)
                 objs[k] = store.stamp(data, body)
                 return self.send(201, objs[k])
             if k not in objs and method != "PUT":
                 return self.status(404, "NotFound", '%s "%s" not found' % (plural, name))
+            # optimistic concurrency: a resourceVersion in the body is a precondition
+            want_rv = ((body or {}).get("metadata") or {}).get("resourceVersion") if method in ("PUT", "PATCH") else None
+            if want_rv and (k not in objs or objs[k]["metadata"].get("resourceVersion") != str(want_rv)):
+                if k not in objs:
+                    return self.status(404, "NotFound", '%s "%s" not found' % (plural, name))
+                what = plural if not group else "%s.%s" % (plural, group)
+                return self.status(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been modified; '
+                                   "please apply your changes to the latest version and try again" % (what, name))
             if method == "DELETE":
                 o = objs.pop(k)
                 return self.send(200, o)
@@ -196,11 +342,49 @@ class Handler(BaseHTTPRequestHandler):
                 old = objs.get(k)
                 if ns:
                     body.setdefault("metadata", {})["namespace"] = ns
+                if sub == "status" and old:
+                    body = dict(old, status=body.get("status"))
                 objs[k] = store.stamp(data, body, old)
                 return self.send(200 if old else 201, objs[k])
-            # PATCH: JSON merge patch
+            # PATCH: JSON merge patch (of the status only, for the status subresource)
+            if sub == "status":
+                body = {"status": (body or {}).get("status")}
             objs[k] = store.stamp(data, merge(objs[k], body), objs[k])
             return self.send(200, objs[k])
+
+    def discover(self, path):
+        with store.locked() as data:
+            objs = data["objects"]
+            if path == "/api":
+                return self.send(200, {"kind": "APIVersions", "versions": ["v1"]})
+            if path == "/apis":
+                gvs = sorted({(g, v) for (g, v, _) in resources(objs) if g})
+                groups = {}
+                for g, v in gvs:
+                    groups.setdefault(g, []).append({"groupVersion": g + "/" + v, "version": v})
+                return self.send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                    {"name": g, "versions": vs, "preferredVersion": vs[-1]} for g, vs in sorted(groups.items())]})
+            parts = path.strip("/").split("/")
+            group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
+            d = discovery(objs, group, version)
+            if d is None:
+                return self.status(404, "NotFound", "the server could not find the requested resource")
+            return self.send(200, d)
+
+    def evict(self, data, objs, k, ns, name):
+        pod = objs.get(k)
+        if pod is None:
+            return self.status(404, "NotFound", 'pods "%s" not found' % name)
+        ok, pdb, want, healthy = pdb_allows(objs, pod)
+        if not ok:
+            body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "Cannot evict pod as it would violate the pod's disruption budget.", "reason": "TooManyRequests",
+                    "details": {"causes": [{"reason": "DisruptionBudget", "message": "The disruption budget %s needs %d healthy pods "
+                                            "and has %d currently" % (pdb, want, healthy)}]}, "code": 429}
+            return self.send(429, body)
+        del objs[k]
+        data["rv"] += 1
+        return self.send(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
 
     def allowed(self, objs, user, groups, has_cert, verb, group, plural, ns, name, body):
         if "system:masters" in groups or (has_cert and "system:nodes" in groups):

@@ -18,6 +18,12 @@ def run(tool):
     elif tool == "systemctl":
         from .systemctl import entry
         entry()
+    elif tool == "journalctl":
+        from .systemctl import journalctl_entry
+        journalctl_entry()
+    elif tool == "kubelet":
+        from .kubelet import entry
+        entry()
     else:
         from .misc import entry
         entry(tool)

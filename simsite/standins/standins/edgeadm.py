@@ -15,7 +15,7 @@ import time
 
 import yaml
 
-from . import apiserver, client, jws, pki, store
+from . import apiserver, client, jws, kubeadmapi, pki, store
 from .common import Exit, FlagError, P, err, exists, fault, parse_flags, read, run_tool, write
 
 K8S_VERSION = "v1.22.6"
@@ -237,17 +237,24 @@ def load_kubeadm_config(path):
             text = open(path).read()
         except OSError:
             raise CmdError("unable to read config from %q : open %s: no such file or directory".replace("%q", '"%s"') % (path, path))
-    init, cluster = {}, {}
-    for doc in yaml.safe_load_all(text):
-        if not doc:
-            continue
-        if doc.get("kind") == "InitConfiguration":
-            init = doc
-        elif doc.get("kind") == "ClusterConfiguration":
-            cluster = doc
-        elif doc.get("kind") == "JoinConfiguration":
-            init["join"] = doc
+    try:
+        docs = kubeadmapi.decode(text)
+    except kubeadmapi.DecodeError as e:
+        raise CmdError(str(e))
+    init = dict(docs.get("InitConfiguration") or {})
+    cluster = docs.get("ClusterConfiguration") or {}
+    if "JoinConfiguration" in docs:
+        init["join"] = docs["JoinConfiguration"]
     return init, cluster
+
+
+def config_or_exit(vals):
+    """The configuration, or kubeadm's way out: the error and the stack-trace hint (kubeadmutil.CheckErr)."""
+    try:
+        return Cfg(vals)
+    except CmdError as e:
+        err(str(e) + "\nTo see the stack trace of this error execute with --v=5 or higher")
+        raise Exit(1)
 
 
 class Cfg:
@@ -456,12 +463,14 @@ def init_steps(cfg, only, state, whole):
         return run
 
     def kubelet_start():
-        write("/var/lib/kubelet/kubeadm-flags.env", 'KUBELET_KUBEADM_ARGS="--container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock --pod-infra-container-image=k8s.gcr.io/pause:3.5"\n')
+        nr = cfg.init.get("nodeRegistration") or {}
+        cri = v.get("cri-socket") or nr.get("criSocket") or "/var/run/dockershim.sock"
+        write("/var/lib/kubelet/kubeadm-flags.env", kubeadm_flags_env(cri, cfg.node, nr.get("kubeletExtraArgs") or {}))
         write("/var/lib/kubelet/config.yaml", kubelet_config(cfg.domain, [svc_ip10(cfg.svc)]))
         print('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
         print('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
         print("[kubelet-start] Starting the kubelet")
-        systemctl("restart", "kubelet")
+        try_start_kubelet()
 
     def kube_vip():
         if cfg.cpe and v.get("default-ha", "kube-vip") == "kube-vip":
@@ -508,6 +517,13 @@ def init_steps(cfg, only, state, whole):
 
     def wait_cp():
         print('[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests". This can take up to 4m0s')
+        if not kubelet_running():
+            raise CmdError(KUBELET_CHECK + "\n\tUnfortunately, an error has occurred:\n\t\ttimed out waiting for the condition\n\n"
+                           "\tThis error is likely caused by:\n\t\t- The kubelet is not running\n"
+                           "\t\t- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)\n\n"
+                           "\tIf you are on a systemd-powered system, you can try to troubleshoot the error with the following commands:\n"
+                           "\t\t- 'systemctl status kubelet'\n\t\t- 'journalctl -xeu kubelet'\n"
+                           "couldn't initialize a Kubernetes cluster")
         ctx = client.context(read(cfg.certdir + "/ca.crt"), verify=True) if exists(cfg.certdir + "/ca.crt") else client.context(verify=False)
         deadline = time.time() + float(os.environ.get("STANDIN_WAIT_CP_TIMEOUT", "20"))
         url = "https://%s:%d" % (cfg.address, cfg.port)
@@ -557,11 +573,18 @@ def init_steps(cfg, only, state, whole):
             print("[upload-certs] Using certificate key:\n" + key)
 
     def mark_cp():
-        n = ensure_node(cfg.node, cfg.address, {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "",
-                                                 "node.kubernetes.io/exclude-from-external-load-balancers": ""})
+        # kubeadm's MarkControlPlane patches the Node the kubelet registered (apiclient.PatchNode
+        # polls until it exists); it never creates one.
+        n = wait_node(lambda: get_obj("", "nodes", None, cfg.node), cfg.node)
+        n["metadata"].setdefault("labels", {}).update({"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "",
+                                                       "node.kubernetes.io/exclude-from-external-load-balancers": ""})
+        want = (cfg.init.get("nodeRegistration") or {}).get("taints")
+        if want is None:
+            want = [{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]
         taints = n["spec"].setdefault("taints", [])
-        if not any(t["key"] == "node-role.kubernetes.io/master" for t in taints):
-            taints.append({"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"})
+        for t in want:
+            if not any(x["key"] == t["key"] and x.get("effect") == t.get("effect") for x in taints):
+                taints.append(t)
         put_obj(n, plural="nodes")
         print("[mark-control-plane] Marking the node %s as control-plane by adding the labels: [node-role.kubernetes.io/master(deprecated) node-role.kubernetes.io/control-plane node.kubernetes.io/exclude-from-external-load-balancers]" % cfg.node)
 
@@ -615,6 +638,10 @@ def init_steps(cfg, only, state, whole):
                     raise CmdError('nodes "%s" not found' % cfg.node)
                 n["metadata"].setdefault("labels", {})["superedge.io.hostname"] = cfg.node
                 put_obj(n, plural="nodes")
+            # The CRDs the components install when they start (application-grid-controller:
+            # superedge.io grids; site-manager: site.superedge.io NodeUnit/NodeGroup).
+            for group, kind, plural, versions, scope in EDGE_CRDS.get(which, []):
+                put_crd(group, kind, plural, versions, scope)
             names = {"service-group": ["application-grid-controller", "application-grid-wrapper-node"], "tunnel": ["tunnel-cloud", "tunnel-edge"],
                      "edge-health": ["edge-health"], "site-manager": ["site-manager"], "edge-coredns": ["edge-coredns"]}[which]
             for nm in names:
@@ -731,43 +758,113 @@ egressSelections:
 """
 
 
-def ensure_node(name, address, labels, extra_labels=None):
-    n = get_obj("", "nodes", None, name) or node_obj(name, address)
-    n["metadata"].setdefault("labels", {}).update(labels)
-    return n
+KUBELET_CHECK = ("[kubelet-check] It seems like the kubelet isn't running or healthy.\n"
+                 "[kubelet-check] The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: "
+                 "Get \"http://localhost:10248/healthz\": dial tcp 127.0.0.1:10248: connect: connection refused.\n")
+DOCKERSHIM = "/var/run/dockershim.sock"
 
 
-def node_obj(name, address, labels=None):
-    lab = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-           "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}
-    lab.update(labels or {})
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": lab,
-                                                            "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "/run/containerd/containerd.sock"}},
-            "spec": {},
-            "status": {"addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
-                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
-                                       "lastHeartbeatTime": now, "lastTransitionTime": now}],
-                       "nodeInfo": {"kubeletVersion": K8S_VERSION, "kubeProxyVersion": K8S_VERSION, "containerRuntimeVersion": "containerd://1.5.9",
-                                    "operatingSystem": "linux", "architecture": "amd64"}}}
+def kubeadm_flags_env(cri, node, extra):
+    """kubeadm's kubeadm-flags.env (phases/kubelet/flags.go): the runtime flags, the node name
+    when it is not the hostname, the pause image; kubeletExtraArgs override and add, each
+    written as --key=value, sorted, on one line."""
+    flags = {}
+    if cri == DOCKERSHIM:
+        flags["network-plugin"] = "cni"
+    else:
+        flags["container-runtime"] = "remote"
+        flags["container-runtime-endpoint"] = cri
+    flags["pod-infra-container-image"] = "k8s.gcr.io/pause:3.5"
+    if node != socket.gethostname().lower():
+        flags["hostname-override"] = node
+    flags.update(extra)
+    return 'KUBELET_KUBEADM_ARGS="%s"\n' % " ".join("--%s=%s" % (k, flags[k]) for k in sorted(flags))
+
+
+def kubelet_running():
+    exe = systemctl_exe()
+    if exe is None:
+        return False
+    return subprocess.run([exe, "is-active", "-q", "kubelet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def try_start_kubelet():
+    """kubeadm's TryStartKubelet: a kubelet that does not start is only a warning here."""
+    exe = systemctl_exe()
+    if exe is None:
+        print("[kubelet-start] WARNING: unable to start the kubelet service: couldn't find systemctl")
+        return
+    p = subprocess.run([exe, "restart", "kubelet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        print("[kubelet-start] WARNING: unable to start the kubelet service: [%s]" % p.stdout.strip().splitlines()[0] if p.stdout.strip()
+              else "[kubelet-start] WARNING: unable to start the kubelet service")
+
+
+def wait_node(get, name, on_timeout="error patching node \"%s\" through apiserver: timed out waiting for the condition"):
+    """Poll until the kubelet has registered the Node (STANDIN_NODE_TIMEOUT, default 40s); a
+    kubelet that is not running never will, so that fails at once with kubeadm's advice."""
+    deadline = time.time() + float(os.environ.get("STANDIN_NODE_TIMEOUT", "40"))
+    while True:
+        n = get()
+        if n is not None:
+            return n
+        if not kubelet_running():
+            raise CmdError(KUBELET_CHECK + (on_timeout % name if "%s" in on_timeout else on_timeout))
+        if time.time() > deadline:
+            raise CmdError(on_timeout % name if "%s" in on_timeout else on_timeout)
+        time.sleep(0.5)
+
+
+EDGE_CRDS = {
+    "service-group": [("superedge.io", "DeploymentGrid", "deploymentgrids", ["v1"], "Namespaced"),
+                      ("superedge.io", "StatefulSetGrid", "statefulsetgrids", ["v1"], "Namespaced"),
+                      ("superedge.io", "ServiceGrid", "servicegrids", ["v1"], "Namespaced")],
+    "site-manager": [("site.superedge.io", "NodeUnit", "nodeunits", ["v1alpha1", "v1alpha2"], "Cluster"),
+                     ("site.superedge.io", "NodeGroup", "nodegroups", ["v1alpha1", "v1alpha2"], "Cluster")],
+}
+
+
+def put_crd(group, kind, plural, versions, scope):
+    put_obj({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "%s.%s" % (plural, group)},
+             "spec": {"group": group, "scope": scope,
+                      "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": kind + "List"},
+                      "versions": [{"name": v, "served": True, "storage": v == versions[-1]} for v in versions]},
+             "status": {"conditions": [{"type": "Established", "status": "True"}]}},
+            "apiextensions.k8s.io", "customresourcedefinitions")
 
 
 def install_runtime(rt):
-    """The container phase: the runtime from the package edgeadm unzipped in its worker path."""
-    tgz = "/tmp/edgeadm-tmp/edge-install/container/%s-linux-amd64.tgz" % rt
+    """The container phase: the runtime from the package edgeadm unzipped in its worker path,
+    its unit and (containerd) its default config."""
+    base = "/tmp/edgeadm-tmp/edge-install"
+    tgz = base + "/container/%s-linux-amd64.tgz" % rt
     if not exists(tgz):
         raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
+    bindir = "/usr/local/bin/" if rt == "containerd" else "/usr/bin/"
     with tarfile.open(P(tgz)) as t:
         for m in t.getmembers():
             if m.isfile():
-                write("/usr/local/bin/" + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
+                write(bindir + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
+    if exists(base + "/conf/%s.service" % rt):
+        write("/etc/systemd/system/%s.service" % rt, read(base + "/conf/%s.service" % rt))
+    if rt == "containerd" and exists(base + "/conf/containerd-config.toml") and not exists("/etc/containerd/config.toml"):
+        write("/etc/containerd/config.toml", read(base + "/conf/containerd-config.toml"))
     systemctl("daemon-reload")
     systemctl("enable", rt)
     systemctl("restart", rt)
 
 
+def systemctl_exe():
+    """The host's systemctl (the stand-in in /usr/local/bin); none in a STANDIN_ROOT sandbox
+    unless STANDIN_SYSTEMCTL names one (this machine's own systemctl must never be called)."""
+    if os.environ.get("STANDIN_ROOT"):
+        return os.environ.get("STANDIN_SYSTEMCTL")
+    return shutil.which("systemctl", path="/usr/local/bin:" + os.environ.get("PATH", ""))
+
+
 def systemctl(*args):
-    exe = shutil.which("systemctl", path=os.environ.get("PATH", "") + ":/usr/local/bin")
+    exe = systemctl_exe()
     if exe:
         subprocess.run([exe] + list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -806,7 +903,7 @@ def cmd_init(vals, pos, state, only):
                                               "token", "token-ttl", "cert-dir", "image-repository", "feature-gates")]
             if mixed and only is None:
                 raise CmdError("can not mix '--config' with arguments %s" % json.dumps(sorted(mixed)).replace('"', "").replace(",", " "))
-        cfg = Cfg(vals)
+        cfg = config_or_exit(vals)
         if only is None:
             check_pkg(vals.get("install-pkg-path"))
     except CmdError as e:
@@ -965,7 +1062,7 @@ def cmd_join(vals, pos, state, only):
               "--tls-private-key-file=/etc/kubernetes/edge/lite-apiserver.key\n--kube-apiserver-url=kubernetes.default\n"
               "--kube-apiserver-port=%s\n--port=51003\n--tls-config-file=/etc/kubernetes/edge/tls.json\n--file-cache-path=/data/lite-apiserver/cache\n" % port)
         write("/etc/systemd/system/lite-apiserver.service",
-              "[Unit]\nDescription=lite-apiserver\n\n[Service]\nExecStart=/usr/local/bin/lite-apiserver --config=/etc/kubernetes/edge/lite-apiserver.conf\n"
+              "[Unit]\nDescription=lite-apiserver\n\n[Service]\nExecStart=/usr/bin/lite-apiserver --config=/etc/kubernetes/edge/lite-apiserver.conf\n"
               "Restart=always\n\n[Install]\nWantedBy=multi-user.target\n")
         write("/var/lib/standins/lite-apiserver-iface.json", json.dumps({"interface": "lite-apiserver", "type": "dummy", "address": va + "/32",
                                                                           "note": "not created in the simulated host"}))
@@ -1046,34 +1143,40 @@ def cmd_join(vals, pos, state, only):
         write("/etc/kubernetes/kubelet.conf", pki.kubeconfig(server, d.ca_pem, "system:node:" + node, cert_pem, pki.key_pem(k)), 0o600)
         dns = [ctx["dns"]] if ctx.get("dns") else ["10.96.0.10"]
         write("/var/lib/kubelet/config.yaml", kubelet_config("cluster.local", dns))
-        extra = " --cluster-dns=%s" % ctx["dns"] if ctx.get("dns") else ""
-        write("/var/lib/kubelet/kubeadm-flags.env", 'KUBELET_KUBEADM_ARGS="--container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock%s"\n' % extra)
-        systemctl("restart", "kubelet")
-        ip = local_ip_to(endpoint)
-        labels = {}
-        if control:
-            labels = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "", "superedge.io/node-cloud": "enable"}
-        elif edge:
-            labels = {"superedge.io/node-edge": "enable", "superedge.io.hostname": node}
-        else:
-            labels = {"superedge.io/node-cloud": "enable"}
-        n = node_obj(node, ip, labels)
-        if control:
-            n["spec"]["taints"] = [{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]
-        try:
-            client.request(d.server, "POST", "/api/v1/nodes", d.secure, body=n, token=tls_token)
-        except client.APIError as e:
-            if e.status != 409:
-                raise CmdError(e.message)
-            client.request(d.server, "PATCH", "/api/v1/nodes/" + node, d.secure, body={"metadata": {"labels": n["metadata"]["labels"]}, "status": n["status"]},
-                           token=tls_token, content_type="application/merge-patch+json")
+        extra = {"cluster-dns": ctx["dns"]} if ctx.get("dns") else {}
+        cri = vals.get("cri-socket") or ("/run/containerd/containerd.sock" if vals.get("runtime", "containerd") == "containerd" else DOCKERSHIM)
+        write("/var/lib/kubelet/kubeadm-flags.env", kubeadm_flags_env(cri, node, extra))
+        print("[kubelet-start] Starting the kubelet")
+        try_start_kubelet()
         print("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...")
+
+        def get():
+            try:
+                return client.request(d.server, "GET", "/api/v1/nodes/" + node, d.secure, token=tls_token)
+            except client.APIError as e:
+                if e.status == 404:
+                    return None
+                raise CmdError(e.message)
+        wait_node(get, node, "error uploading crisocket: timed out waiting for the condition")
+        # kubeadm annotates the CRI socket; edgeadm labels cloud/edge nodes
+        labels = {"superedge.io/node-cloud": "enable"} if control or not edge else {"superedge.io/node-edge": "enable",
+                                                                                    "superedge.io.hostname": node}
+        client.request(d.server, "PATCH", "/api/v1/nodes/" + node, d.secure, token=tls_token, content_type="application/merge-patch+json",
+                       body={"metadata": {"labels": labels, "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": cri}}})
 
     def check_etcd():
         pass
 
     def cp_join():
         if control:
+            d = disc()
+            n = client.request(d.server, "GET", "/api/v1/nodes/" + node, d.secure, token=tls_token)
+            taints = [t for t in (n.get("spec") or {}).get("taints") or [] if t["key"] != "node-role.kubernetes.io/master"]
+            taints.append({"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"})
+            client.request(d.server, "PATCH", "/api/v1/nodes/" + node, d.secure, token=tls_token, content_type="application/merge-patch+json",
+                           body={"metadata": {"labels": {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": "",
+                                                         "node.kubernetes.io/exclude-from-external-load-balancers": ""}},
+                                 "spec": {"taints": taints}})
             print("[mark-control-plane] Marking the node %s as control-plane" % node)
 
     steps = [("init-node", init_node), ("join-prepare", join_prepare), ("container", container), ("lite-apiserver", lite_apiserver),
@@ -1183,8 +1286,15 @@ def cmd_token(rest, words, state):
             tok = pos[0] if pos else "%s.%s" % (rand(6), rand(16))
             sec = token_secret(tok, vals.get("ttl", "24h0m0s"), tuple(vals.get("usages") or ("signing", "authentication")),
                                tuple(vals.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)), vals.get("description"))
-            p = client.path_for("", "v1", "secrets", "kube-system", sec["metadata"]["name"])
-            client.request(server, "PUT", p, ctx, body=sec)
+            # kubeadm's UpdateOrCreateTokens(failIfExists=true): `token create` never overwrites
+            try:
+                client.request(server, "POST", client.path_for("", "v1", "secrets", "kube-system"), ctx, body=sec)
+            except client.APIError as e:
+                if e.status != 409:
+                    raise
+                err('a token with id "%s" already exists\nTo see the stack trace of this error execute with --v=5 or higher'
+                    % sec["metadata"]["name"][len("bootstrap-token-"):])
+                raise Exit(1)
             if vals.get("print-join-command"):
                 ca = pki.load_cert(pki.parse_kubeconfig(read(kubeconfig or "/etc/kubernetes/admin.conf"))["ca"])
                 print("edgeadm join %s --token %s --discovery-token-ca-cert-hash %s " % (server[8:], tok, pki.spki_hash(ca)))

@@ -2,6 +2,7 @@
 import json
 import os
 import sys
+import time
 
 import yaml
 
@@ -28,26 +29,42 @@ TYPES = {"nodes": ("", "v1", "nodes", False), "configmaps": ("", "v1", "configma
          "roles": ("rbac.authorization.k8s.io", "v1", "roles", True), "rolebindings": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
          "clusterroles": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
          "clusterrolebindings": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
-         "deployments": ("apps", "v1", "deployments", True), "daemonsets": ("apps", "v1", "daemonsets", True)}
+         "deployments": ("apps", "v1", "deployments", True), "daemonsets": ("apps", "v1", "daemonsets", True),
+         "poddisruptionbudgets": ("policy", "v1", "poddisruptionbudgets", True),
+         "customresourcedefinitions": ("apiextensions.k8s.io", "v1", "customresourcedefinitions", False)}
 ALIASES = {"node": "nodes", "no": "nodes", "cm": "configmaps", "configmap": "configmaps", "secret": "secrets", "ns": "namespaces",
            "namespace": "namespaces", "pod": "pods", "po": "pods", "role": "roles", "rolebinding": "rolebindings", "clusterrole": "clusterroles",
            "clusterrolebinding": "clusterrolebindings", "deployment": "deployments", "deploy": "deployments", "daemonset": "daemonsets",
-           "ds": "daemonsets", "svc": "services", "service": "services", "sa": "serviceaccounts", "serviceaccount": "serviceaccounts"}
+           "ds": "daemonsets", "svc": "services", "pdb": "poddisruptionbudgets", "crd": "customresourcedefinitions",
+           "crds": "customresourcedefinitions", "customresourcedefinition": "customresourcedefinitions", "service": "services", "sa": "serviceaccounts", "serviceaccount": "serviceaccounts"}
 SINGULAR = {v: k for k, v in {"node": "nodes", "configmap": "configmaps", "secret": "secrets", "namespace": "namespaces", "pod": "pods",
                               "service": "services", "serviceaccount": "serviceaccounts", "deployment.apps": "deployments",
                               "daemonset.apps": "daemonsets", "role.rbac.authorization.k8s.io": "roles",
+                              "poddisruptionbudget.policy": "poddisruptionbudgets",
+                              "customresourcedefinition.apiextensions.k8s.io": "customresourcedefinitions",
                               "rolebinding.rbac.authorization.k8s.io": "rolebindings",
                               "clusterrole.rbac.authorization.k8s.io": "clusterroles",
                               "clusterrolebinding.rbac.authorization.k8s.io": "clusterrolebindings"}.items()}
 
 
 class KErr(Exception):
-    pass
+    def __init__(self, msg, status=None):
+        super().__init__(msg)
+        self.status = status
 
 
-def rtype(t):
+def rtype(t, c=None):
     t = t.lower()
     t = ALIASES.get(t, t)
+    if t not in TYPES and c is not None:
+        for grp in req(c, "GET", "/apis").get("groups") or []:
+            gv = grp["preferredVersion"]["groupVersion"]
+            for r in req(c, "GET", "/apis/" + gv).get("resources") or []:
+                if "/" not in r["name"] and t in (r["name"], r["kind"].lower()):
+                    g, _, v = gv.rpartition("/")
+                    TYPES[r["name"]] = (g, v, r["name"], r.get("namespaced", False))
+                    SINGULAR[r["name"]] = r["kind"].lower() + "." + g
+                    return r["name"]
     if t not in TYPES:
         raise KErr('error: the server doesn\'t have a resource type "%s"' % t)
     return t
@@ -71,7 +88,10 @@ def req(c, method, path, body=None, ctype="application/json"):
     except client.APIError as e:
         if e.status == 404:
             raise NotFound('Error from server (NotFound): ' + e.message)
-        raise KErr("Error from server (%s): %s" % ({403: "Forbidden", 409: "AlreadyExists", 401: "Unauthorized"}.get(e.status, "InternalError"), e.message))
+        reason = {403: "Forbidden", 401: "Unauthorized", 429: "TooManyRequests"}.get(e.status, "InternalError")
+        if e.status == 409:
+            reason = "Conflict" if "Operation cannot be fulfilled" in e.message else "AlreadyExists"
+        raise KErr("Error from server (%s): %s" % (reason, e.message), e.status)
     except OSError as e:
         raise KErr("Unable to connect to the server: %s" % e)
 
@@ -177,7 +197,7 @@ def match_sel(o, sel):
 def do_get(c, vals, pos, ns):
     if not pos:
         raise KErr("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.")
-    t = rtype(pos[0].split("/")[0])
+    t = rtype(pos[0].split("/")[0], c)
     names = pos[1:] if "/" not in pos[0] else [pos[0].split("/", 1)[1]]
     out = vals.get("output")
     if names:
@@ -208,28 +228,41 @@ def load_docs(files):
         for d in yaml.safe_load_all(text):
             if not d:
                 continue
-            if d.get("kind") == "List":
-                docs.extend(d.get("items") or [])
-            else:
-                docs.append(d)
+            for item in (d.get("items") or []) if d.get("kind") == "List" else [d]:
+                docs.append((f if f != "-" else "STDIN", item))
     return docs
 
 
-def kind_type(d):
+def kind_type(c, d, source="STDIN"):
+    """The resource type of a manifest's kind, found through the server's discovery (as kubectl's
+    RESTMapper does): a kind the server does not serve (no CRD installed) is refused."""
     k = d.get("kind", "")
-    t = ALIASES.get(k.lower(), k.lower() + "s")
-    if t not in TYPES:
-        g = d.get("apiVersion", "v1").rpartition("/")[0]
-        TYPES[t] = (g, d.get("apiVersion", "v1").rpartition("/")[2], t, True)
-        SINGULAR[t] = k.lower() + ("." + g if g else "")
-    return t
+    av = d.get("apiVersion", "v1")
+    g, _, v = av.rpartition("/")
+    try:
+        res = req(c, "GET", "/api/v1" if not g else "/apis/%s/%s" % (g, v))
+    except NotFound:
+        res = {"resources": []}
+    for r in res.get("resources") or []:
+        if r.get("kind") == k and "/" not in r["name"]:
+            t = r["name"]
+            if t not in TYPES:
+                TYPES[t] = (g, v, t, r.get("namespaced", False))
+                SINGULAR[t] = k.lower() + ("." + g if g else "")
+            return t
+    raise KErr('error: unable to recognize "%s": no matches for kind "%s" in version "%s"' % (source, k, av))
 
 
 def do_apply(c, vals, pos, ns):
     if not vals.get("filename"):
         raise KErr("error: must specify one of -f and -k")
-    for d in load_docs(vals["filename"]):
-        t = kind_type(d)
+    errors = []
+    for src, d in load_docs(vals["filename"]):
+        try:
+            t = kind_type(c, d, src)
+        except KErr as e:
+            errors.append(str(e))
+            continue
         name = d["metadata"]["name"]
         dns = d["metadata"].get("namespace") or ns
         if TYPES[t][3]:
@@ -248,6 +281,8 @@ def do_apply(c, vals, pos, ns):
             else:
                 req(c, "PUT", p(t, dns, name), d)
                 print("%s/%s configured" % (SINGULAR[t], name))
+    if errors:
+        raise KErr("\n".join(errors))
     return 0
 
 
@@ -323,26 +358,91 @@ def do_uncordon(c, vals, pos, ns):
 
 
 def do_drain(c, vals, pos, ns):
+    """kubectl drain: cordon, then evict the node's pods through the eviction API (which
+    honours PodDisruptionBudgets), retrying a refused eviction every 5s until --timeout."""
     name, _ = node_target(pos, "drain")
+    req(c, "GET", p("nodes", None, name))
     _cordon(c, name, True)
     print("node/%s cordoned" % name)
+    pods = [o for o in req(c, "GET", "/api/v1/pods")["items"] if (o.get("spec") or {}).get("nodeName") == name]
+    evict, errors, ignored = [], [], []
+    for o in pods:
+        md = o["metadata"]
+        ref = "%s/%s" % (md.get("namespace"), md["name"])
+        if "kubernetes.io/config.mirror" in (md.get("annotations") or {}):
+            continue
+        owners = md.get("ownerReferences") or []
+        if any(r.get("kind") == "DaemonSet" for r in owners):
+            (ignored if vals.get("ignore-daemonsets") else errors).append(("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)", ref))
+            continue
+        if not owners and not vals.get("force"):
+            errors.append(("cannot delete Pods declare no controller (use --force to override)", ref))
+            continue
+        if any("emptyDir" in v for v in (o.get("spec") or {}).get("volumes") or []) and not (
+                vals.get("delete-emptydir-data") or vals.get("delete-local-data")):
+            errors.append(("cannot delete Pods with local storage (use --delete-emptydir-data to override)", ref))
+            continue
+        evict.append(o)
+    if errors:
+        by = {}
+        for why, ref in errors:
+            by.setdefault(why, []).append(ref)
+        raise KErr('error: unable to drain node "%s" due to error:%s, continuing command...\nThere are pending nodes to be drained:\n %s\n%s'
+                   % (name, ", ".join("%s: %s" % (w, ", ".join(r)) for w, r in by.items()), name,
+                      "\n".join("%s: %s" % (w, ", ".join(r)) for w, r in by.items())))
+    if ignored:
+        err("WARNING: ignoring DaemonSet-managed Pods: " + ", ".join(r for _, r in ignored))
+    timeout = _seconds(vals.get("timeout") or "0s")
+    deadline = time.time() + timeout if timeout else None
+    for o in evict:
+        md = o["metadata"]
+        podns, pod = md.get("namespace"), md["name"]
+        print("evicting pod %s/%s" % (podns, pod))
+        while True:
+            try:
+                if vals.get("disable-eviction"):
+                    req(c, "DELETE", p("pods", podns, pod))
+                else:
+                    req(c, "POST", p("pods", podns, pod) + "/eviction",
+                        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": podns}})
+                print("pod/%s evicted" % pod)
+                break
+            except NotFound:
+                break
+            except KErr as e:
+                if e.status != 429:
+                    raise
+                if deadline is not None and time.time() + 5 > deadline:
+                    raise KErr('error: unable to drain node "%s" due to error:[error when evicting pods/"%s" -n "%s": global timeout reached: %s], '
+                               "continuing command...\nThere are pending nodes to be drained:\n %s\nerror when evicting pods/\"%s\" -n \"%s\": "
+                               "global timeout reached: %s" % (name, pod, podns, vals["timeout"], name, pod, podns, vals["timeout"]))
+                err('error when evicting pods/"%s" -n "%s" (will retry after 5s): %s' % (pod, podns, str(e).split(": ", 1)[-1]))
+                time.sleep(5)
     print("node/%s drained" % name)
     return 0
+
+
+def _seconds(d):
+    import re
+    total = 0.0
+    for num, unit in re.findall(r"([\d.]+)(ms|h|m|s)", d):
+        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return total
 
 
 def do_delete(c, vals, pos, ns):
     targets = []
     if vals.get("filename"):
-        for d in load_docs(vals["filename"]):
-            t = kind_type(d)
+        for src, d in load_docs(vals["filename"]):
+            t = kind_type(c, d, src)
             targets.append((t, d["metadata"].get("namespace") or ns, d["metadata"]["name"]))
     elif pos:
         if "/" in pos[0]:
             for x in pos:
                 tt, _, n = x.partition("/")
-                targets.append((rtype(tt), ns, n))
+                targets.append((rtype(tt, c), ns, n))
         else:
-            t = rtype(pos[0])
+            t = rtype(pos[0], c)
             if len(pos) < 2:
                 raise KErr("error: resource(s) were provided, but no name was specified")
             targets += [(t, ns, n) for n in pos[1:]]

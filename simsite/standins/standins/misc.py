@@ -1,6 +1,7 @@
 """Version-only stand-ins: kubelet, lite-apiserver, conntrack, containerd, ctr, runc, docker, CNI plugins, modprobe."""
 import os
 import sys
+import time
 
 from .common import P, fault, run_tool
 
@@ -11,6 +12,72 @@ VERSIONS = {"kubelet": (["--version"], "Kubernetes v1.22.6"), "lite-apiserver": 
             "runc": (["--version", "-v"], "runc version 1.0.3"), "containerd-shim": (["-v"], "containerd-shim v1.5.9"),
             "containerd-shim-runc-v2": (["-v"], "containerd-shim-runc-v2 v1.5.9"),
             "docker": (["--version", "-v", "version"], "Docker version 20.10.12"), "dockerd": (["--version", "-v"], "Docker version 20.10.12")}
+
+
+def ready():
+    fd = os.environ.get("STANDIN_READY_FD")
+    if fd:
+        try:
+            os.write(int(fd), b"READY=1\n")
+            os.close(int(fd))
+        except OSError:
+            pass
+
+
+def serve_socket(path):
+    """Listen on a unix socket (what the kubelet dials) until SIGTERM."""
+    import signal
+    import socket
+    p = P(path)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    try:
+        os.unlink(p)
+    except OSError:
+        pass
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(p)
+    s.listen(16)
+    signal.signal(signal.SIGTERM, lambda *_: (os.unlink(p) if os.path.exists(p) else None, os._exit(0)))
+    ready()
+    while True:
+        conn, _ = s.accept()
+        conn.close()
+
+
+def containerd_daemon(argv):
+    """containerd: load the config (TOML; a file that does not parse stops it, as containerd's
+    `failed to load TOML`), then serve the CRI socket at grpc.address."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        tomllib = None
+    path, i = "/etc/containerd/config.toml", 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--config", "-c"):
+            path = argv[i + 1]
+            i += 1
+        elif a.startswith("--config="):
+            path = a.split("=", 1)[1]
+        elif a.startswith("--log-level") or a in ("-l",):
+            i += 0 if "=" in a else 1
+        else:
+            sys.stderr.write("Incorrect Usage: flag provided but not defined: -%s\n" % a.lstrip("-"))
+            return 1
+        i += 1
+    conf = {}
+    if os.path.exists(P(path)):
+        text = open(P(path)).read()
+        if tomllib is not None:
+            try:
+                conf = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e:
+                sys.stderr.write("containerd: failed to load TOML: %s: %s\n" % (path, e))
+                return 1
+    address = (conf.get("grpc") or {}).get("address") or "/run/containerd/containerd.sock"
+    sys.stderr.write('time="%s" level=info msg="serving..." address=%s\n' % (time.strftime("%Y-%m-%dT%H:%M:%S"), address))
+    sys.stderr.flush()
+    serve_socket(address)
 
 
 def make(tool):
@@ -31,6 +98,17 @@ def make(tool):
                 return 0
             sys.stderr.write("CNI_COMMAND env variable missing\n")
             return 1
+        if tool == "containerd" and (not argv or argv[0].startswith(("--config", "-c", "--log-level"))):
+            return containerd_daemon(argv)
+        if tool == "dockerd" and not argv:
+            serve_socket("/var/run/docker.sock")
+        if tool == "lite-apiserver" and argv and argv[0].startswith("--config"):
+            # reads its flags file; the kubelet stand-in follows it to the API server (STANDINS.md)
+            import signal
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            ready()
+            while True:
+                time.sleep(3600)
         accepted, text = VERSIONS[tool]
         if len(argv) == 1 and argv[0] in accepted:
             print(text)

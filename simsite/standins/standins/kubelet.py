@@ -1,0 +1,380 @@
+"""Stand-in kubelet (1.22): reads its flags and config as kubelet does, refuses what kubelet
+refuses, registers its own Node and keeps it fresh. See STANDINS.md, "kubelet".
+
+Sources of the behaviour copied (kubernetes v1.22):
+* flags: `cmd/kubelet/app/options/options.go` (names), parsed by pflag; `--node-labels` is a
+  `cliflag.MapStringString` (`staging/src/k8s.io/component-base/cli/flag/map_string_string.go`:
+  "malformed pair, expect string=string"), `--register-with-taints` a taint list
+  (`pkg/util/taints`: "invalid taint spec"); a parse error is fatal (`cmd/kubelet/app/server.go`:
+  "Failed to parse kubelet flag"); labels in the kubernetes.io/k8s.io namespaces that kubelet
+  may not set are refused (`cmd/kubelet/app/options/options.go` ValidateKubeletFlags);
+* `--config`: KubeletConfiguration v1beta1, decoded strictly (kubelet's codec is strict);
+* the CRI endpoint must answer (`pkg/kubelet/cri/remote`); with dockershim, docker's socket;
+* registration: `pkg/kubelet/kubelet_node_status.go` (initialNode: default labels, taints,
+  nodeInfo; tryRegisterWithAPIServer); status every nodeStatusUpdateFrequency;
+* a Node deleted while the kubelet runs is not registered again until the kubelet restarts
+  (kubernetes issue 71398: registration happens once, at start).
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import sys
+import time
+
+from . import client, kubeadmapi, pki
+from .common import P, read
+
+VERSION = "v1.22.6"
+HEARTBEAT = float(os.environ.get("STANDIN_KUBELET_HEARTBEAT", "5"))  # kubelet: nodeStatusUpdateFrequency 10s
+
+S, B, I, L, M = "str", "bool", "int", "list", "map"
+FLAGS = {f: S for f in (
+    "bootstrap-kubeconfig kubeconfig config container-runtime container-runtime-endpoint image-service-endpoint "
+    "pod-infra-container-image hostname-override node-ip provider-id cloud-provider cloud-config cert-dir root-dir "
+    "network-plugin cni-bin-dir cni-conf-dir cni-cache-dir network-plugin-mtu cgroup-driver runtime-cgroups kubelet-cgroups "
+    "system-cgroups cgroup-root resolv-conf cluster-domain address healthz-bind-address pod-manifest-path "
+    "authorization-mode client-ca-file tls-cert-file tls-private-key-file tls-min-version volume-plugin-dir "
+    "lock-file log-dir log-file log-file-max-size v vmodule log-backtrace-at stderrthreshold logging-format "
+    "runtime-request-timeout node-status-update-frequency image-gc-high-threshold image-gc-low-threshold "
+    "eviction-pressure-transition-period max-pods pod-cidr docker-endpoint docker-root seccomp-profile-root "
+    "dynamic-config-dir container-log-max-size kube-api-content-type manifest-url topology-manager-policy "
+    "cpu-manager-policy reserved-cpus streaming-connection-idle-timeout sync-frequency file-check-frequency "
+    "http-check-frequency minimum-image-ttl-duration volume-stats-agg-period node-status-max-images "
+    "kube-api-qps kube-api-burst pods-per-core oom-score-adj port read-only-port "
+    "healthz-port registry-qps registry-burst event-qps event-burst max-open-files container-log-max-files").split()}
+FLAGS.update({f: B for f in (
+    "fail-swap-on anonymous-auth rotate-certificates rotate-server-certificates register-node register-schedulable "
+    "serialize-image-pulls cgroups-per-qos exit-on-lock-contention "
+    "logtostderr alsologtostderr skip-headers skip-log-headers one-output add-dir-header help version "
+    "enable-controller-attach-detach make-iptables-util-chains protect-kernel-defaults kernel-memcg-notification "
+    "enable-server enable-debugging-handlers keep-terminated-pod-volumes cpu-cfs-quota").split()})
+FLAGS.update({"node-labels": M, "register-with-taints": "taints", "cluster-dns": L, "feature-gates": M,
+              "eviction-hard": M, "eviction-soft": M, "kube-reserved": M, "system-reserved": M,
+              "enforce-node-allocatable": L, "tls-cipher-suites": L, "allowed-unsafe-sysctls": L, "qos-reserved": M})
+SHORT = {"v": "v", "h": "help"}
+KUBELET_LABEL_PREFIXES = ("kubernetes.io/", "k8s.io/")
+# labels kubelet may set on itself in those namespaces (kubelet's `kubeletapis` allow-list)
+ALLOWED_LABELS = {"beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os",
+                  "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+                  "kubernetes.io/arch", "kubernetes.io/hostname", "kubernetes.io/os", "node.kubernetes.io/instance-type",
+                  "topology.kubernetes.io/region", "topology.kubernetes.io/zone"}
+ALLOWED_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+class Fatal(Exception):
+    pass
+
+
+def klog(level, msg, **kv):
+    now = datetime.datetime.now()
+    extra = "".join(' %s=%s' % (k, json.dumps(v)) for k, v in kv.items())
+    sys.stderr.write('%s%s %7d kubelet.go:0] "%s"%s\n' % (level, now.strftime("%m%d %H:%M:%S.%f"), os.getpid(), msg, extra))
+    sys.stderr.flush()
+
+
+def parse_flags(args):
+    """pflag over kubelet's flag set: {name: value}; raises Fatal with pflag's message."""
+    vals = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("-") or a == "-":
+            raise Fatal("unknown command %s" % a)  # cleanFlagSet.Args() is not empty
+        name, eq, value = a.lstrip("-").partition("=")
+        if a.startswith("-") and not a.startswith("--"):
+            name = SHORT.get(name[:1])
+            if name is None:
+                raise Fatal("failed to parse kubelet flag: unknown shorthand flag: '%s' in %s" % (a[1:2], a))
+        if name not in FLAGS:
+            raise Fatal("failed to parse kubelet flag: unknown flag: --%s" % name)
+        kind = FLAGS[name]
+        if kind == B:
+            if eq and value.lower() not in ("true", "false", "1", "0", "t", "f"):
+                raise Fatal('failed to parse kubelet flag: invalid argument "%s" for "--%s" flag: strconv.ParseBool: parsing "%s": invalid syntax'
+                            % (value, name, value))
+            vals[name] = value.lower() in ("true", "1", "t") if eq else True
+        else:
+            if not eq:
+                if i + 1 >= len(args):
+                    raise Fatal("failed to parse kubelet flag: flag needs an argument: --%s" % name)
+                i += 1
+                value = args[i]
+            try:
+                vals[name] = convert(kind, value, vals.get(name))
+            except ValueError as e:
+                raise Fatal('failed to parse kubelet flag: invalid argument "%s" for "--%s" flag: %s' % (value, name, e))
+        i += 1
+    return vals
+
+
+def convert(kind, value, old):
+    if kind == I:
+        if not re.fullmatch(r"-?\d+", value):
+            raise ValueError('strconv.ParseInt: parsing "%s": invalid syntax' % value)
+        return int(value)
+    if kind == L:
+        return (old or []) + [v.strip() for v in value.split(",") if v.strip()]
+    if kind == M:
+        # cliflag.MapStringString: comma-separated key=value pairs, each must have "="
+        out = dict(old or {})
+        for pair in value.split(","):
+            if not pair.strip():
+                continue
+            k, eq, v = pair.partition("=")
+            if not eq:
+                raise ValueError("malformed pair, expect string=string")
+            out[k.strip()] = v.strip()
+        return out
+    if kind == "taints":
+        out = list(old or [])
+        for spec in value.split(","):
+            if not spec:
+                continue
+            kv, colon, effect = spec.partition(":")
+            if not colon:
+                raise ValueError("invalid taint spec: %s" % spec)
+            if effect not in EFFECTS:
+                raise ValueError("invalid taint effect: %s, unsupported taint effect" % effect)
+            k, _, v = kv.partition("=")
+            if not LABEL_KEY.match(k) or v and not LABEL_VALUE.match(v):
+                raise ValueError('invalid taint spec: %s' % spec)
+            out.append({"key": k, "effect": effect, **({"value": v} if v else {})})
+        return out
+    return value
+
+
+def validate(vals):
+    """kubelet's ValidateKubeletFlags for labels: syntax, and the restricted namespaces."""
+    bad = []
+    for k, v in (vals.get("node-labels") or {}).items():
+        if not LABEL_KEY.match(k) or len(v) > 63 or not LABEL_VALUE.match(v):
+            raise Fatal('invalid node labels: invalid label key "%s" or value "%s": a valid label must be an empty string or '
+                        "consist of alphanumeric characters, '-', '_' or '.'" % (k, v))
+        ns = k.split("/", 1)[0] if "/" in k else ""
+        restricted = ns == "kubernetes.io" or ns.endswith(".kubernetes.io") or ns == "k8s.io" or ns.endswith(".k8s.io")
+        if restricted and k not in ALLOWED_LABELS and not k.startswith(ALLOWED_LABEL_PREFIXES):
+            bad.append(k)
+    if bad:
+        raise Fatal("unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: %s\n"
+                    "--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix "
+                    "(kubelet.kubernetes.io, node.kubernetes.io) or be in the specifically allowed set "
+                    "(beta.kubernetes.io/arch, beta.kubernetes.io/instance-type, beta.kubernetes.io/os, "
+                    "failure-domain.beta.kubernetes.io/region, failure-domain.beta.kubernetes.io/zone, kubernetes.io/arch, "
+                    "kubernetes.io/hostname, kubernetes.io/os, node.kubernetes.io/instance-type, topology.kubernetes.io/region, "
+                    "topology.kubernetes.io/zone)" % sorted(bad))
+
+
+def cri_socket(vals):
+    """The socket the kubelet dials: the remote runtime's endpoint, or docker's for dockershim."""
+    if vals.get("container-runtime", "docker") == "remote":
+        ep = vals.get("container-runtime-endpoint") or ""
+        if not ep:
+            raise Fatal("failed to run Kubelet: failed to create kubelet: remote runtime endpoint is empty")
+        return ep[len("unix://"):] if ep.startswith("unix://") else ep, "remote"
+    ep = vals.get("docker-endpoint", "unix:///var/run/docker.sock")
+    return ep[len("unix://"):], "docker"
+
+
+def check_cri(vals):
+    path, kind = cri_socket(vals)
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(P(path))
+    except OSError as e:
+        why = "no such file or directory" if not os.path.exists(P(path)) else "connection refused"
+        if kind == "docker":
+            raise Fatal("failed to run Kubelet: failed to create kubelet: failed to get docker version: Cannot connect to the "
+                        "Docker daemon at unix://%s. Is the docker daemon running?" % path)
+        raise Fatal('failed to run Kubelet: unable to determine runtime API version: rpc error: code = Unavailable desc = '
+                    'connection error: desc = "transport: Error while dialing dial unix %s: connect: %s"' % (path, why))
+    finally:
+        s.close()
+    return kind
+
+
+def api(kubeconfig):
+    """(server, TLS context) of the kubelet's kubeconfig; an edge node's lite-apiserver address
+    is followed to the upstream lite-apiserver's config names (the stand-in lite-apiserver does
+    not serve, see STANDINS.md)."""
+    kc = pki.parse_kubeconfig(read(kubeconfig))
+    server = kc["server"]
+    lite = read("/etc/kubernetes/edge/lite-apiserver.conf")
+    if lite and server.endswith(":51003"):
+        conf = dict(line.lstrip("-").split("=", 1) for line in lite.split() if "=" in line)
+        server = "https://%s:%s" % (conf.get("kube-apiserver-url", "kubernetes.default"), conf.get("kube-apiserver-port", "6443"))
+    return server, client.context(kc["ca"], kc["cert"], kc["key"])
+
+
+def default_ip():
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(("198.18.0.1", 9))
+        ip = s.getsockname()[0]
+        s.close()
+        return ip
+    except OSError:
+        return "127.0.0.1"
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def conditions():
+    t = now()
+    def c(typ, status, reason, msg):
+        return {"type": typ, "status": status, "reason": reason, "message": msg, "lastHeartbeatTime": t, "lastTransitionTime": t}
+    return [c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            c("Ready", "True", "KubeletReady", "kubelet is posting ready status")]
+
+
+def initial_node(name, vals, runtime):
+    """kubelet's initialNode: default labels, --node-labels, --register-with-taints, status."""
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+              "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}
+    labels.update(vals.get("node-labels") or {})
+    ip = vals.get("node-ip") or default_ip()
+    machine = (read("/etc/machine-id") or "0" * 32).strip()
+    boot = (read("/proc/sys/kernel/random/boot_id") or "").strip()
+    rel = platform.release()
+    spec = {}
+    if vals.get("register-with-taints"):
+        spec["taints"] = vals["register-with-taints"]
+    cap = {"cpu": str(os.cpu_count() or 1), "memory": "%dKi" % (_mem_kib()), "pods": "110", "ephemeral-storage": "10Gi",
+           "hugepages-2Mi": "0"}
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels,
+                         "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                                         "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+            "spec": spec,
+            "status": {"addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+                       "capacity": cap, "allocatable": dict(cap), "conditions": conditions(),
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                       "nodeInfo": {"machineID": machine, "systemUUID": machine, "bootID": boot, "kernelVersion": rel,
+                                    "osImage": _os_image(), "containerRuntimeVersion":
+                                        "containerd://1.5.9" if runtime == "remote" else "docker://20.10.12",
+                                    "kubeletVersion": VERSION, "kubeProxyVersion": VERSION,
+                                    "operatingSystem": "linux", "architecture": "amd64"}}}
+
+
+def _mem_kib():
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 1024 * 1024
+
+
+def _os_image():
+    for line in (read("/etc/os-release") or "").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return "Linux"
+
+
+def run(argv):
+    vals = parse_flags(argv)
+    if vals.get("version"):
+        print("Kubernetes " + VERSION)
+        return 0
+    validate(vals)
+    cfg = {}
+    if vals.get("config"):
+        text = read(vals["config"])
+        if text is None:
+            raise Fatal("failed to load kubelet config file, error: failed to load Kubelet config file %s, error failed to read "
+                        "kubelet config file \"%s\", error: open %s: no such file or directory" % ((vals["config"],) * 3))
+        try:
+            cfg = kubeadmapi.decode_kubelet_config(text, vals["config"])
+        except kubeadmapi.DecodeError as e:
+            raise Fatal("failed to load kubelet config file, error: %s, path: %s" % (e, vals["config"]))
+    runtime = check_cri(vals)
+    name = (vals.get("hostname-override") or socket.gethostname()).lower().strip()
+    ready()
+    klog("I", "Kubelet started", node=name)
+    loop(name, vals, runtime)
+    return 0
+
+
+def ready():
+    fd = os.environ.get("STANDIN_READY_FD")
+    if fd:
+        try:
+            os.write(int(fd), b"READY=1\n")
+            os.close(int(fd))
+        except OSError:
+            pass
+
+
+def loop(name, vals, runtime):
+    """Register once (retrying until the API server answers), then post status; a Node that
+    disappears is reported, not registered again (kubernetes issue 71398)."""
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    kubeconfig = vals.get("kubeconfig") or "/etc/kubernetes/kubelet.conf"
+    registered = False
+    while not stop["now"]:
+        if read(kubeconfig) is None:
+            klog("E", "Unable to read the kubeconfig: waiting for it (TLS bootstrap)", path=kubeconfig)
+            _sleep(stop, 1)
+            continue
+        try:
+            server, ctx = api(kubeconfig)
+            if not registered:
+                node = initial_node(name, vals, runtime)
+                try:
+                    client.request(server, "POST", "/api/v1/nodes", ctx, body=node, timeout=5)
+                    klog("I", "Successfully registered node", node=name)
+                except client.APIError as e:
+                    if e.status != 409:
+                        raise
+                    klog("I", "Node was previously registered", node=name)
+                registered = True
+            client.request(server, "PATCH", "/api/v1/nodes/%s/status" % name, ctx, body={"status": {"conditions": conditions()}},
+                           timeout=5, content_type="application/merge-patch+json")
+        except client.APIError as e:
+            klog("E", "Error updating node status, will retry", err="error getting node \"%s\": %s" % (name, e.message))
+        except (OSError, ValueError, KeyError) as e:
+            klog("E", "Unable to register node with API server" if not registered else "Error updating node status, will retry",
+                 err=str(e))
+            _sleep(stop, 1)
+            continue
+        _sleep(stop, HEARTBEAT)
+    klog("I", "Shutting down kubelet")
+
+
+def _sleep(stop, secs):
+    end = time.time() + secs
+    while not stop["now"] and time.time() < end:
+        time.sleep(min(0.2, end - time.time()) if end > time.time() else 0)
+
+
+def main(argv, state):
+    try:
+        return run(argv)
+    except Fatal as e:
+        msg = str(e)
+        if msg.startswith("failed to parse kubelet flag: "):
+            klog("E", "Failed to parse kubelet flag", err=msg[len("failed to parse kubelet flag: "):])
+        else:
+            klog("E", "Failed to run kubelet" if "failed to run Kubelet" in msg else "command failed", err=msg)
+        return 1
+
+
+def entry():
+    if sys.argv[1:] == ["--version"]:
+        print("Kubernetes " + VERSION)
+        os._exit(0)
+    from .common import run_tool
+    run_tool("kubelet", main)

@@ -1,0 +1,141 @@
+"""The configuration files the chain writes, rendered as the step scripts render them and read
+by the parsers that will read them: kubeadm's config as YAML with kubeadm's types, the
+kubelet's flags as kubelet parses them, containerd's config.toml by Debian's containerd."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from edge_constructs.core.props import HA, ClusterSpec, Host, InstallPackage, Registry
+from edge_constructs.steps import cluster as cluster_steps
+from edge_constructs.steps.context import MASTER0, Context
+from simsite.package import UNITS
+from simsite.standins.standins import kubeadmapi, kubelet
+
+TOKEN = "abcdef.0123456789abcdef"
+M0 = Host("198.18.0.10", private_key_file="/k", name="m0")
+
+
+def ctx(**kw) -> Context:
+    spec = ClusterSpec(name="t", masters=(M0,), install_package=InstallPackage(path="/p.tgz", sha256="a" * 64), **kw)
+    return Context(spec=spec, host=M0, role=MASTER0, creds=SimpleNamespace(bootstrap_token="/creds/bootstrap-token"))
+
+
+def kubeadm_config(c: Context) -> str:
+    """The heredoc of EnsureKubeadmConfig, expanded by sh as on the host."""
+    script = cluster_steps.ensure_kubeadm_config(c).script
+    body = re.search(r"<<EOF[^\n]*\n(.*?\nEOF)\n?", script, re.S).group(1)
+    out = subprocess.run(["sh", "-c", f'TOKEN={TOKEN}\ncat <<EOF\n{body}'], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def docs(text: str) -> dict:
+    return {d["kind"]: d for d in yaml.safe_load_all(text)}
+
+
+@pytest.mark.parametrize("ttl, want", [("0", "0s"), ("24h", "24h0m0s"), ("90m", "1h30m0s"), ("45s", "45s")])
+def test_the_token_ttl_is_a_duration_string_kubeadm_decodes(ttl, want):
+    text = kubeadm_config(ctx(join_token_ttl=ttl))
+    token = docs(text)["InitConfiguration"]["bootstrapTokens"][0]
+    assert token["ttl"] == want and isinstance(token["ttl"], str)
+    assert kubeadmapi.parse_go_duration(token["ttl"]) == kubeadmapi.parse_go_duration(ttl)
+    assert token["token"] == TOKEN
+    kubeadmapi.decode(text)  # kubeadm's v1beta3 types, strictly: raises on any mismatch
+
+
+def test_the_node_label_is_what_kubelets_node_labels_flag_parses():
+    init = docs(kubeadm_config(ctx()))["InitConfiguration"]
+    extra = init["nodeRegistration"]["kubeletExtraArgs"]
+    assert kubelet.convert("map", extra["node-labels"], None) == {"superedge.io/node-cloud": "enable"}
+    assert kubelet.parse_flags(["--node-labels=" + extra["node-labels"]]) == {
+        "node-labels": {"superedge.io/node-cloud": "enable"}}
+    assert init["nodeRegistration"]["criSocket"] == "/run/containerd/containerd.sock"
+    assert init["nodeRegistration"]["name"] == "m0"
+    assert init["localAPIEndpoint"] == {"advertiseAddress": "198.18.0.10", "bindPort": 6443}
+
+
+def test_the_cluster_configuration_carries_the_endpoint_networking_and_sans():
+    c = ctx(cert_sans=("api.example.com",), ha=HA(vip="198.18.0.250"), pod_cidr="10.10.0.0/16")
+    text = kubeadm_config(c)
+    cl = docs(text)["ClusterConfiguration"]
+    assert cl["controlPlaneEndpoint"] == "198.18.0.250:6443"
+    assert cl["networking"] == {"podSubnet": "10.10.0.0/16", "serviceSubnet": "10.96.0.0/12", "dnsDomain": "cluster.local"}
+    assert cl["apiServer"]["certSANs"] == ["198.18.0.250", "198.18.0.10", "api.example.com"]
+    assert cl["kubernetesVersion"] == "v1.22.6" and cl["clusterName"] == "t"
+    assert set(docs(text)) == {"InitConfiguration", "ClusterConfiguration"}
+    kubeadmapi.decode(text)
+
+
+# --- containerd's config.toml, read by the real containerd ------------------------------------
+
+def containerd_config(c: Context, tmp_path) -> str:
+    """config.toml as EnsureContainerRuntime writes it: the package's file, then the registry
+    block printed by the script's own printf."""
+    script = cluster_steps.ensure_container_runtime(c).script
+    block = re.search(r"printf '%s\n' ('(?:[^']|'\"'\"')*')", script).group(1)
+    base = tmp_path / "containerd-config.toml"
+    base.write_text(UNITS["containerd-config.toml"])
+    return subprocess.run(["sh", "-c", f"cat {base}; printf '%s\\n' {block}"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def dump(path) -> dict:
+    exe = shutil.which("containerd")
+    if exe is None:
+        pytest.fail("Debian's containerd is not installed: run scripts/bootstrap (apt-get install containerd)", pytrace=False)
+    p = subprocess.run([exe, "--config", str(path), "config", "dump"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return tomllib.loads(p.stdout)
+
+
+def flat(d, prefix=()):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(flat(v, prefix + (k,)))
+        else:
+            out[prefix + (k,)] = v
+    return out
+
+
+CRI = ("plugins", "io.containerd.grpc.v1.cri", "registry")
+
+
+@pytest.mark.parametrize("registry, asked", [
+    (None, {}),
+    (Registry(mirrors=("https://mirror.example.com", "https://m2.example.com")),
+     {CRI + ("mirrors", "docker.io", "endpoint"): ["https://mirror.example.com", "https://m2.example.com"]}),
+    (Registry(domain="reg.example.com:5000", insecure=True),
+     {CRI + ("configs", "reg.example.com:5000", "tls", "insecure_skip_verify"): True}),
+    (Registry(domain="reg.example.com", insecure=True, mirrors=("https://mirror.example.com",)),
+     {CRI + ("mirrors", "docker.io", "endpoint"): ["https://mirror.example.com"],
+      CRI + ("configs", "reg.example.com", "tls", "insecure_skip_verify"): True}),
+], ids=["no-registry", "mirrors", "insecure-domain", "both"])
+def test_containerd_reads_every_config_the_chain_writes_and_gains_only_what_was_asked(tmp_path, registry, asked):
+    text = containerd_config(ctx(registry=registry), tmp_path)
+    ours = tmp_path / "config.toml"
+    ours.write_text(text)
+    tomllib.loads(text)  # what the stand-in containerd parses, too
+    base, got = flat(dump(tmp_path / "containerd-config.toml")), flat(dump(ours))
+    changed = {k: v for k, v in got.items() if base.get(k, object()) != v and k != ("imports",)}
+    # A new table shows its struct's other fields at their zero value (tls: ca_file = "");
+    # every other difference must be a value we asked for.
+    assert {k: v for k, v in changed.items() if v not in ({}, [], "", False, 0)} == asked
+    assert got[("plugins", "io.containerd.grpc.v1.cri", "sandbox_image")] == "k8s.gcr.io/pause:3.5"
+
+
+def test_containerd_refuses_a_config_that_does_not_parse(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(UNITS["containerd-config.toml"] + '[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n'
+                   '  endpoint = ["https://unterminated.example.com"\n')
+    exe = shutil.which("containerd")
+    if exe is None:
+        pytest.fail("Debian's containerd is not installed: run scripts/bootstrap (apt-get install containerd)", pytrace=False)
+    p = subprocess.run([exe, "--config", str(bad), "config", "dump"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "failed to load TOML" in p.stderr
