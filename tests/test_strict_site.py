@@ -184,13 +184,18 @@ def test_a_kubelet_that_kubelet_would_refuse_does_not_start_and_says_why(site, c
     assert site.sh(h1, "systemctl is-active kubelet")[1].strip() == "active"
 
 
-def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site):
-    # A fresh master whose /etc/default/kubelet carries a flag kubelet does not know.
+@pytest.mark.parametrize("extra, why", [
+    ('"--node-labels=superedge.io/node-cloud: enable"', "malformed pair, expect string=string"),
+    ("--frobnicate=1", "unknown flag: --frobnicate"),
+    ("--container-runtime-endpoint=/run/nowhere.sock", "dial unix /run/nowhere.sock: connect: no such file or directory"),
+], ids=["malformed label", "unknown flag", "no CRI socket"])
+def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site, extra, why):
+    # A fresh master of another cluster whose /etc/default/kubelet breaks the kubelet.
     h3 = site.hosts[3]
     spec = ClusterSpec(name="other", masters=(h3,), install_package=site.spec.install_package)
     creds = ensure_credentials(site.work / "creds-other", endpoint=spec.endpoint, cluster_name="other")
     ctx = Context(spec=spec, host=h3, role=MASTER0, creds=creds)
-    assert site.sh(h3, "echo 'KUBELET_EXTRA_ARGS=--frobnicate=1' > /etc/default/kubelet")[0] == 0
+    assert site.sh(h3, f"echo 'KUBELET_EXTRA_ARGS={extra}' > /etc/default/kubelet")[0] == 0
     steps = chains.master_chain(ctx)
     upto = [s.name for s in steps].index("EnsureKubeadmInitPhaseKubeletStart") + 1
     with pytest.raises(StepFailed) as caught:
@@ -198,7 +203,7 @@ def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site):
     err = caught.value
     assert err.step == "EnsureKubeadmInitPhaseKubeletStart" and err.host == "h3"
     assert "the kubelet is not running" in str(err)
-    assert "unknown flag: --frobnicate" in str(err)
+    assert why in str(err)
 
 
 def test_a_node_joins_after_its_token_expired_once_join_preparation_runs_again(site):
