@@ -262,25 +262,6 @@ def test_a_pinned_host_key_that_matches_is_accepted(sshd):
         assert conn.run("true").exit_code == 0
 
 
-@pytest.fixture
-def behind_bastion(site_factory):
-    """A simulated host `jump` (the bastion) and, inside its network namespace only, a second
-    sshd on 127.0.0.1:2222: a target that only the bastion can reach (from here, 127.0.0.1:2222
-    is this machine's own loopback, where nothing of it listens)."""
-    site = site_factory(1)
-    jump = site.hosts[0]
-    rc, out, err = site.ssh(jump, "printf '%s\\n' 'ListenAddress 127.0.0.1:2222' 'HostKey /run/ecsim/ssh_host_ed25519_key' "
-                                  "'AuthorizedKeysFile /run/ecsim/authorized_keys' 'PasswordAuthentication no' 'UsePAM no' "
-                                  "'StrictModes no' 'PermitRootLogin prohibit-password' 'PidFile none' > /tmp/inner_sshd_config "
-                                  "&& /usr/sbin/sshd -f /tmp/inner_sshd_config && sleep 0.2 && ss -tln")
-    assert rc == 0 and "127.0.0.1:2222" in out, out + err
-    bastion = Host(jump.address, port=jump.port, user=jump.user, private_key_file=jump.private_key_file,
-                   host_key=jump.host_public_key, name="jump")
-    target = Host("127.0.0.1", port=2222, user="root", private_key_file=jump.private_key_file,
-                  host_key=jump.host_public_key, name="inner")
-    return bastion, target
-
-
 def test_a_host_reached_through_a_bastion(behind_bastion):
     bastion, target = behind_bastion
     with pytest.raises(SSHError):  # not reachable from here without the bastion

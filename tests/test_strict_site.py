@@ -15,7 +15,7 @@ from edge_constructs.credentials.pki import ensure_credentials
 from edge_constructs.ssh.runner import Connection, run_step
 from edge_constructs.steps import chains, cluster as cluster_steps
 from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
-from edge_constructs.steps.node import runs_on_master0
+from edge_constructs.steps.chains import Placed
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
 from simsite.site import Site
@@ -29,12 +29,12 @@ def as_host(h) -> Host:
                 host_key=h.host_public_key, name=h.name)
 
 
-def run_steps(steps, on, log=None):
-    """Run steps in order; `on(step)` says which Host runs each."""
+def run_steps(placed, log=None):
+    """Run placed steps in order, each on its host."""
     out = []
-    for s in steps:
-        with Connection(on(s)) as conn:
-            out.append(run_step(conn, s, log=(log.append if log is not None else (lambda *_: None))))
+    for p in placed:
+        with Connection(p.host) as conn:
+            out.append(run_step(conn, p.step, log=(log.append if log is not None else (lambda *_: None))))
     return out
 
 
@@ -67,8 +67,7 @@ class Cluster:
         return chains.master_chain(self.ctx(self.master, MASTER0))
 
     def join(self, host, **node):
-        steps = chains.node_chain(self.ctx(host, EDGE, **node))
-        return run_steps(steps, lambda s: self.master if runs_on_master0(s) else host)
+        return run_steps(chains.node_chain(self.ctx(host, EDGE, **node)))
 
     def sh(self, host, cmd, timeout=60):
         return self.site.ssh(host.name, cmd, timeout=timeout)
@@ -90,7 +89,7 @@ def site(tmp_path_factory):
     pkg, sha = build_package(work / "pkg")
     with Site(n=4, host_tools=host_tools_dir(work / "tools")) as s:
         c = Cluster(s, work, pkg, sha)
-        run_steps(c.master_chain(), lambda _: c.master)
+        run_steps(c.master_chain())
         yield c
 
 
@@ -197,9 +196,9 @@ def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site, extra, 
     ctx = Context(spec=spec, host=h3, role=MASTER0, creds=creds)
     assert site.sh(h3, f"echo 'KUBELET_EXTRA_ARGS={extra}' > /etc/default/kubelet")[0] == 0
     steps = chains.master_chain(ctx)
-    upto = [s.name for s in steps].index("EnsureKubeadmInitPhaseKubeletStart") + 1
+    upto = [p.step.name for p in steps].index("EnsureKubeadmInitPhaseKubeletStart") + 1
     with pytest.raises(StepFailed) as caught:
-        run_steps(steps[:upto], lambda _: h3)
+        run_steps(steps[:upto])
     err = caught.value
     assert err.step == "EnsureKubeadmInitPhaseKubeletStart" and err.host == "h3"
     assert "the kubelet is not running" in str(err)
@@ -218,7 +217,7 @@ def test_a_node_joins_after_its_token_expired_once_join_preparation_runs_again(s
     assert f'could not find a JWS signature in the cluster-info ConfigMap for token ID "{token_id}"' in str(caught.value)
     # `terraform apply -replace` of the master's EnsureJoinPreparation (DESIGN_NOTES.md):
     prep = cluster_steps.ensure_join_preparation(site.ctx(site.master, MASTER0))
-    run_steps([prep], lambda _: site.master)
+    run_steps([Placed(site.master, prep)])
     rc, listed, _ = site.sh(site.master, "edgeadm token list")
     assert token_id in listed
     site.join(h2)

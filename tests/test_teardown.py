@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
+from edge_constructs.core.errors import SSHError
 from edge_constructs.core.props import ClusterSpec, Host, InstallPackage
+from edge_constructs.ssh.runner import Connection, RunnerSettings
 from edge_constructs.ssh.teardown import encode
 from edge_constructs.steps import chains
 from edge_constructs.steps.context import EDGE, MASTER0, Context
@@ -34,16 +37,22 @@ def context(master: Host, host: Host, role: str) -> Context:
     return Context(spec=spec, host=host, role=role, creds=None)
 
 
-def test_a_master_behind_a_bastion_is_reset_through_it(site_factory):
-    site = site_factory(2)
-    master, bastion = site.hosts
-    site.ssh(master, "mkdir -p /etc/kubernetes/pki && touch /etc/kubernetes/admin.conf")
-    m = as_host(master, bastion=as_host(bastion))
+def test_a_master_behind_a_bastion_is_reset_through_it(behind_bastion):
+    bastion, target = behind_bastion
+    with pytest.raises(SSHError):                # the target answers only behind the bastion
+        Connection(target, RunnerSettings(connect_retries=0)).connect()
+    assert on(bastion, "mkdir -p /etc/kubernetes/pki && touch /etc/kubernetes/admin.conf && echo ok") == "ok"
+    m = replace(target, bastion=bastion)
     run = teardown(chains.render(chains.MASTER_TEARDOWN, context(m, m, MASTER0)))
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"[{master.name}] ResetMaster: the host no longer belongs to the cluster" in run.stdout
-    rc, out, _ = site.ssh(master, "test -e /etc/kubernetes; echo $?")
-    assert out.strip() == "1"
+    assert f"[{target.name}] ResetMaster: the host no longer belongs to the cluster" in run.stdout
+    # the inner sshd runs in the bastion's namespaces: the reset happened there
+    assert on(bastion, "test -e /etc/kubernetes && echo present || echo absent") == "absent"
+
+
+def on(host, cmd: str) -> str:
+    with Connection(host) as conn:
+        return conn.run(cmd).stdout.strip()
 
 
 def test_an_unreachable_node_is_reported_and_its_node_not_deleted(site_factory):
