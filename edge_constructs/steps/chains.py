@@ -80,7 +80,7 @@ MASTER_TEARDOWN = [
 ]
 
 #: An edge node leaves, in kubeadm's order: drain, reset the host, then delete the Node
-#: (deleted earlier, a still-running kubelet would register it again).
+#: (deleted earlier, the node's kubelet would register it again when it restarts).
 NODE_TEARDOWN = [
     node.drain_node,
     node.reset_node,

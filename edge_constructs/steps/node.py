@@ -202,8 +202,9 @@ say "the host no longer belongs to the cluster"
 @step("DeleteNode", on=On.MASTER0_FOR_NODE)
 def delete_node(ctx: Context):
     """Master 0, for one edge node: the Node object is gone, and so is what master 0
-    remembered about it. Runs after the reset: deleted earlier, a still-running kubelet
-    would register the Node again."""
+    remembered about it. Runs after the reset: deleted earlier, the node's kubelet would
+    register it again the next time it (re)starts (a 1.22 kubelet does not re-register a
+    Node deleted under it while it runs, kubernetes issue 71398)."""
     return f"""\
 N={q(ctx.node_name)}
 run {KUBECTL} delete node "$N" --ignore-not-found
