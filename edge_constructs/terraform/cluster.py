@@ -1,16 +1,15 @@
 """EdgeCluster: a SuperEdge edge cluster on existing hosts, and how edge nodes join it."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Optional, Sequence
 
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from edge_constructs.credentials import ClusterCredentials, ensure_credentials
+from edge_constructs.core.errors import ValidationError
 from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
                                     SuperEdge)
+from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues
 from edge_constructs.terraform.resources import chain_resources, logical_id
 from edge_constructs.validation import validate_cluster
 from edge_constructs.steps import chains as chain, node as node_steps
@@ -21,9 +20,16 @@ class EdgeCluster(Construct):
     """A SuperEdge edge cluster: TKE's bare-metal step chain on the masters, SuperEdge's
     add-ons, and the preparation for edge nodes to join with `edgeadm join`.
 
-    Credentials (CA, admin certificate, bootstrap token) are made at synth in
-    `credentials_dir` (default `./.edge-credentials/<name>`), so the join command, the
-    kubeconfig and the CA hash are known at plan time; none of them enters the JSON.
+    The cluster's identity (CAs, service-account keys, admin certificate, tokens) is an
+    `edge_cluster_identity` resource named `<id>_identity`: made on the first apply, kept in
+    Terraform state, so a pipeline's fresh checkout plans no change. Steps upload its values
+    from state; no secret and no local credential path enters the JSON.
+
+    `token_rotation` (any string): changing it makes a new bootstrap token; the next apply
+    deletes the old one on the cluster. `leaf_validity_days` (default 365): validity of the
+    client/serving certificates the identity issues (renewed 30 days before expiry).
+    `replace_identity` (default False): a plan that would replace the identity (a changed
+    `name`) fails unless this is True.
     """
 
     def __init__(self, scope: Construct, id: str, *, name: str, masters: Sequence[Host],
@@ -36,7 +42,9 @@ class EdgeCluster(Construct):
                  ha: Optional[HA] = None, files: Sequence[File] = (),
                  hooks: Optional[Hooks] = None, skip_steps: Sequence[str] = (),
                  credentials_dir: Optional[str] = None, join_token_ttl: str = "0",
-                 ca_cert_file: Optional[str] = None, ca_key_file: Optional[str] = None):
+                 ca_cert_file: Optional[str] = None, ca_key_file: Optional[str] = None,
+                 token_rotation: Optional[str] = None,
+                 leaf_validity_days: Optional[int] = None, replace_identity: bool = False):
         super().__init__(scope, id)
         spec = ClusterSpec(
             name=name, masters=tuple(masters), install_package=install_package,
@@ -48,13 +56,15 @@ class EdgeCluster(Construct):
             credentials_dir=credentials_dir, join_token_ttl=join_token_ttl,
             ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
         validate_cluster(spec, step_names=chain.step_names())
+        _validate_identity_props(token_rotation, leaf_validity_days, replace_identity)
         self._spec = spec
         self._id = id
-        creds_dir = credentials_dir or os.path.join(os.getcwd(), ".edge-credentials", name)
-        self._creds = ensure_credentials(Path(creds_dir).expanduser().resolve(),
-                                         endpoint=spec.endpoint, cluster_name=name,
-                                         virtual_address=spec.superedge.virtual_address,
-                                         ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
+        self._identity = ClusterIdentity(
+            self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=name,
+            endpoint=spec.endpoint, virtual_address=spec.superedge.virtual_address,
+            token_rotation=token_rotation, leaf_validity_days=leaf_validity_days,
+            ca_cert_file=ca_cert_file, ca_key_file=ca_key_file, allow_replace=replace_identity)
+        self._creds = self._identity.values
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).
         self._master_resources: dict[str, list] = {}
@@ -63,7 +73,8 @@ class EdgeCluster(Construct):
             ctx = Context(spec=spec, host=host, role=MASTER0 if i == 0 else MASTER,
                           creds=self._creds)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
-            made = chain_resources(host_scope, host, chain.master_chain(ctx), after=prev,
+            made = chain_resources(host_scope, host, chain.master_chain(ctx),
+                                   after=prev or [self._identity],
                                    destroy_kind="reset-master")
             self._master_resources[host.key] = made
             prev = [made[-1]]
@@ -78,8 +89,14 @@ class EdgeCluster(Construct):
         return self._spec
 
     @property
-    def credentials(self) -> ClusterCredentials:
+    def credentials(self) -> IdentityValues:
+        """The identity's values as steps and outputs read them (references to state)."""
         return self._creds
+
+    @property
+    def identity(self) -> ClusterIdentity:
+        """The `edge_cluster_identity` resource (`identity.values.address` to import into)."""
+        return self._identity
 
     @property
     def ready(self) -> list:
@@ -96,9 +113,8 @@ class EdgeCluster(Construct):
 
     @property
     def token(self) -> str:
-        """The bootstrap token, as a Terraform expression read from the credentials
-        directory at plan time (the JSON holds only the file's path)."""
-        return '${trimspace(file("%s"))}' % self._creds.bootstrap_token
+        """The bootstrap token, as a Terraform reference to the identity in state."""
+        return self._creds.expr("bootstrap_token")
 
     @property
     def install_pkg_path(self) -> str:
@@ -123,7 +139,7 @@ class EdgeCluster(Construct):
 
     @property
     def kubeconfig(self) -> str:
-        return '${file("%s")}' % self._creds.admin_kubeconfig
+        return self._creds.expr("kubeconfig")
 
     def _outputs(self) -> None:
         i = self._id
@@ -138,3 +154,16 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
+
+
+def _validate_identity_props(token_rotation, leaf_validity_days, replace_identity) -> None:
+    if token_rotation is not None and (not isinstance(token_rotation, str) or not token_rotation):
+        raise ValidationError("token_rotation", token_rotation, "a non-empty string (any: change "
+                              "it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
+    if leaf_validity_days is not None and (isinstance(leaf_validity_days, bool) or
+                                           not isinstance(leaf_validity_days, int) or
+                                           not 1 <= leaf_validity_days <= 3650):
+        raise ValidationError("leaf_validity_days", leaf_validity_days,
+                              "a whole number of days from 1 to 3650, or None for 365")
+    if not isinstance(replace_identity, bool):
+        raise ValidationError("replace_identity", replace_identity, "True or False")

@@ -22,8 +22,9 @@ from constructs import Construct
 
 from edge_constructs.core.errors import ValidationError
 from edge_constructs.core.props import Host
-from edge_constructs.terraform.resources import (TerraformData, logical_id, step_resource,
-                                       teardown_provisioner, tf_literal)
+from edge_constructs.terraform.resources import (TerraformData, identity_expr, logical_id,
+                                                 step_resource, teardown_provisioner, tf_literal)
+from edge_constructs.steps.step import parse_identity_source
 from edge_constructs.validation import (validate_dns1123_label, validate_labels,
                                         validate_node_host, validate_taints)
 from edge_constructs.steps import chains as chain, node as node_steps
@@ -219,11 +220,18 @@ def _validate(cluster, hosts, field: str, labels, taints, node_unit, owner: str)
 
 def join_script_for(cluster) -> str:
     """The cluster's join script as a Terraform expression: the same node-side step scripts
-    the chain runs, uploads embedded with `filebase64()` (the token included), so the
-    synthesized JSON holds only paths."""
+    the chain runs, uploads embedded with `filebase64()` (local files) or `base64encode()` of
+    the identity's values in state (the token, the CA hash), so the synthesized JSON holds
+    no secret."""
     ctx = Context(spec=cluster.spec, host=Host("127.0.0.1", name="join-script"), role=EDGE,
                   creds=cluster.credentials)
     steps = [s for s in chain.node_chain(ctx) if not node_steps.runs_on_master0(s)]
     return node_steps.join_script(
-        ctx, steps, embed=lambda p: '${filebase64("%s")}' % os.path.abspath(p),
-        literal=tf_literal)
+        ctx, steps, embed=_embed, literal=tf_literal)
+
+
+def _embed(source: str) -> str:
+    ref = parse_identity_source(source)
+    if ref:
+        return "${base64encode(%s)}" % identity_expr(*ref)[2:-1]
+    return '${filebase64("%s")}' % os.path.abspath(source)

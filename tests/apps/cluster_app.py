@@ -22,5 +22,5 @@ hosts = [Host(h["address"], port=h["port"], user=h["user"], private_key_file=h["
 EdgeCluster(stack, "edge", name="e2e", masters=hosts,
             install_package=InstallPackage(**spec["package"]),
             ha=HA(**spec["ha"]) if spec.get("ha") else None,
-            credentials_dir=str(work / "credentials"))
+            **json.loads(os.environ.get("EDGE_TEST_CLUSTER_PROPS", "{}")))
 app.synth()
