@@ -23,6 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tests" / "apps" / "cluster_app.py"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 PKG_ON_NODE = "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain(run: tf.Run) -> str:
+    """Terraform's output without colour codes."""
+    return ANSI.sub("", run.output)
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +125,11 @@ def test_a_fresh_checkout_with_the_same_state_plans_no_change(deployed):
 def test_token_rotation_retires_the_old_token_and_the_new_command_joins(deployed, package):
     site, a, b = deployed
     master, node = site.hosts[0], site.hosts[1]
-    old = tf.outputs(b.root / "cdktf.out" / "stacks" / "cluster")["edge_join_command"]
+    old = tf.outputs(a.root / "cdktf.out" / "stacks" / "cluster")["edge_join_command"]
     plan = b.pipeline_plan(token_rotation="2026-12")
     assert plan.returncode == 2, plan.output[-3000:]
     # only what carries the token is re-run; the CA and keys stay
-    replaced = set(re.findall(r"# terraform_data\.(\S+) must be replaced", plan.output))
+    replaced = set(re.findall(r"# terraform_data\.(\S+) must be replaced", plain(plan)))
     assert replaced and all(re.search(r"EnsureKubeadmConfig|EnsureJoinPreparation", r) for r in replaced), replaced
     b.terraform("apply", "-auto-approve", "-input=false").check()
     new = tf.outputs(b.root / "cdktf.out" / "stacks" / "cluster")["edge_join_command"]
@@ -233,7 +239,7 @@ def test_a_certificate_near_expiry_is_renewed_and_reaches_the_master(package, tm
         cert = "openssl x509 -noout -serial -in /etc/kubernetes/pki/tunnel-anp-client.crt"
         old = ssh_ok(site, master, cert)
         plan = w.pipeline_plan(leaf_validity_days=20)
-        assert plan.returncode == 2 and "tunnel_anp_client_cert" in plan.output
-        assert re.search(r"terraform_data\.\S*EnsureEgressSelector\S* must be replaced", plan.output)
+        assert plan.returncode == 2 and "tunnel_anp_client_cert" in plain(plan)
+        assert re.search(r"terraform_data\.\S*EnsureEgressSelector\S* must be replaced", plain(plan))
         w.terraform("apply", "-auto-approve", "-input=false").check()
         assert ssh_ok(site, master, cert) != old
