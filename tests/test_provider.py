@@ -219,6 +219,49 @@ def test_fails_when_the_given_ca_files_are_not_a_ca(tmp_path):
     assert f"{cert} is not a PEM certificate" in flat(apply.stderr)
 
 
+# --- state in PostgreSQL ------------------------------------------------------------------
+
+def test_state_in_postgresql_is_shared_and_locked(tmp_path):
+    from simsite.postgres import Postgres
+    t = find_terraform()
+    with Postgres() as pg:
+        os.environ["PG_CONN_STR"] = pg.conn_str
+        try:
+            dirs = []
+            for name in ("a", "b"):
+                d = stack(tmp_path / name)
+                doc = json.loads((d / "main.tf.json").read_text())
+                doc["terraform"]["backend"] = {"pg": {"schema_name": "edge_identity"}}
+                (d / "main.tf.json").write_text(json.dumps(doc))
+                ok(tf(t, d, "init", "-input=false"))
+                dirs.append(d)
+            a, b = dirs
+            # A waits for approval of its apply: it holds the lock meanwhile
+            env = terraform_env()
+            holder = subprocess.Popen([t, "apply", "-input=true"], cwd=a, env=env,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+            try:
+                seen = ""
+                while "Enter a value:" not in seen:
+                    ch = holder.stdout.read(1)
+                    assert ch, seen
+                    seen += ch
+                blocked = tf(t, b, "plan", "-input=false", "-lock-timeout=1s")
+                assert blocked.returncode == 1
+                assert "Error acquiring the state lock" in flat(blocked.stderr)
+            finally:
+                holder.communicate("yes\n", timeout=120)
+            assert holder.returncode == 0
+            # B sees what A made: the same identity, no change
+            again = tf(t, b, "plan", "-detailed-exitcode", "-input=false")
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert state_of(t, b)["ca_cert_hash"] == state_of(t, a)["ca_cert_hash"]
+            assert "edge_cluster_identity" in pg.psql("select data from edge_identity.states")
+        finally:
+            del os.environ["PG_CONN_STR"]
+
+
 # --- import of a credentials directory (the previous release) ------------------------------
 
 def test_import_of_a_credentials_directory_keeps_every_value(tmp_path):

@@ -24,5 +24,8 @@ def pg_backend(stack: TerraformStack, schema_name: str,
                conn_str: Optional[str] = None) -> PgBackend:
     """Terraform's built-in `pg` backend (state and locking in PostgreSQL). Leave `conn_str`
     out to have Terraform read `$PG_CONN_STR` at init, so no password enters the JSON."""
-    kw = {"conn_str": conn_str} if conn_str else {}
-    return PgBackend(stack, schema_name=schema_name, **kw)
+    backend = PgBackend(stack, schema_name=schema_name, conn_str=conn_str or "unset")
+    if not conn_str:
+        # cdktf requires conn_str; removing it lets Terraform take $PG_CONN_STR.
+        backend.add_override("conn_str", None)
+    return backend
