@@ -14,14 +14,17 @@ from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
 from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from edge_constructs.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
+                                        Host, InstallPackage, Registry, SuperEdge, logical_id)
 
 __all__ = [
     "SUPPORTED_VERSIONS",
     "CONTAINER_RUNTIMES",
     "ARCHES",
     "TAINT_EFFECTS",
+    "cluster_spec",
     "validate_cluster",
+    "validate_edge_nodes",
     "validate_host",
     "validate_node_host",
     "validate_dns1123_label",
@@ -29,6 +32,7 @@ __all__ = [
     "validate_labels",
     "validate_taints",
     "validate_duration",
+    "validate_host_claims",
 ]
 
 # SuperEdge (edgeadm) release -> the Kubernetes versions its install package and bundled
@@ -46,8 +50,6 @@ CONTAINER_RUNTIMES = ("containerd", "docker")
 ARCHES = ("amd64", "arm64")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
-# edgeadm's default --edge-virtual-addr.
-DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
 _LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 # RFC 3927 reserves the first and the last /24 of 169.254.0.0/16.
 _LINK_LOCAL_RESERVED = (ipaddress.IPv4Network("169.254.0.0/24"),
@@ -74,6 +76,18 @@ _DNS_LABEL_RULE = ("lowercase letters, digits and '-', starting and ending with 
 _DNS_SUBDOMAIN_RULE = ("dot-separated RFC 1123 labels (lowercase letters, digits and '-', each "
                        "starting and ending with a letter or digit, at most 63 characters), "
                        "at most 253 characters in all, e.g. 'edge.example.com'")
+# POSIX portable login names (and what useradd accepts): no shell syntax can hide in one.
+_LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+#: Ports of the control plane's own components: the API server cannot take one of these.
+RESERVED_PORTS = {2379: "etcd (client)", 2380: "etcd (peer)", 10250: "the kubelet",
+                  10257: "kube-controller-manager", 10259: "kube-scheduler"}
+#: What the chain installs on masters; a user file must not overwrite the cluster's identity.
+PROTECTED_PATHS = ("/etc/kubernetes", "/etc/edge_constructs", "/var/lib/edge_constructs",
+                   "/var/lib/etcd", "/var/lib/kubelet")
+#: Steps that guard the cluster; skipping one would remove the guard, not a chore.
+UNSKIPPABLE_STEPS = {"EnsureCertificates": "it installs the cluster's CAs and refuses a host "
+                                           "that holds another cluster's (the CA guard)"}
+
 _ADDRESS_RULE = ("an IPv4 address, an IPv6 address, or a lowercase DNS hostname such as "
                  "'node1.example.com' (RFC 1123; the last part not all digits)")
 
@@ -254,9 +268,10 @@ def validate_host(host: Host, field: str) -> None:
     if not isinstance(host.user, str) or not host.user.strip():
         raise ValidationError(f"{field}.user", host.user,
                               "must be a non-empty login name, e.g. 'root' or 'ubuntu'")
-    if any(c.isspace() or c in ":@/" for c in host.user):
-        raise ValidationError(f"{field}.user", host.user, "must be a login name without "
-                              "spaces, ':', '@' or '/', e.g. 'root'")
+    if not _LOGIN.fullmatch(host.user):
+        raise ValidationError(f"{field}.user", host.user, "must be a login name (letters, "
+                              "digits, '_', '.', '-'; not starting with '-' or '.', at most 32 "
+                              "characters), e.g. 'root' or 'ubuntu'")
     if host.private_key_file is None and host.password_env is None:
         raise ValidationError(f"{field}.private_key_file", None, "the host has no SSH "
                               "credentials: set private_key_file (path of a private key) or "
@@ -295,15 +310,27 @@ def validate_node_host(host: Host, field: str) -> None:
 
 # --- the cluster -------------------------------------------------------------------------
 
+def _host_list(value: object, field: str, address: str, when_empty: str) -> None:
+    """`value` is a non-empty list of Host."""
+    if isinstance(value, (str, Host)) or not isinstance(value, Sequence):
+        raise ValidationError(field, value, f"must be a list of Host, e.g. {field}=[Host("
+                              f"'{address}', private_key_file='~/.ssh/id_ed25519')]")
+    if len(value) == 0:
+        raise ValidationError(field, [], when_empty)
+
+
 def _validate_masters(masters: object) -> None:
-    if isinstance(masters, (str, Host)) or not isinstance(masters, Sequence):
-        raise ValidationError("masters", masters, "must be a list of Host, e.g. "
-                              "masters=[Host('203.0.113.10', private_key_file='~/.ssh/id_ed25519')]")
-    if len(masters) == 0:
-        raise ValidationError("masters", [], "give at least one master (1, 3 or 5 for etcd "
-                              "quorum)")
+    _host_list(masters, "masters", "203.0.113.10",
+               "give at least one master (1, 3 or 5 for etcd quorum)")
     for i, host in enumerate(masters):
         validate_node_host(host, f"masters[{i}]")
+        if _is_ip(host.address):
+            ip = ipaddress.ip_address(host.address)
+            if ip.is_unspecified or ip.is_loopback or ip.is_multicast:
+                raise ValidationError(f"masters[{i}].address", host.address, "must be the "
+                                      "master's own unicast address that edge nodes can "
+                                      "reach, not unspecified (0.0.0.0, ::), loopback or "
+                                      "multicast")
     seen_ssh: dict[tuple[str, int], int] = {}
     seen_key: dict[str, int] = {}
     for i, host in enumerate(masters):
@@ -320,6 +347,7 @@ def _validate_masters(masters: object) -> None:
                                   f"the node name {host.key!r}; give each master a "
                                   "different name=")
         seen_key[host.key] = i
+    _unique_resource_names(masters, [f"masters[{i}]" for i in range(len(masters))])
     if len(masters) % 2 == 0:
         raise ValidationError("masters", len(masters), "an odd number of masters is required "
                               "(1, 3, 5, …): etcd needs a majority, so an even count adds "
@@ -531,6 +559,15 @@ def _validate_files(files: object) -> None:
                 or f.dst.endswith("/") or any(c in f.dst for c in "\n\r\0")):
             raise ValidationError(f"files[{i}].dst", f.dst, "must be an absolute file path on "
                                   "the hosts, e.g. '/etc/myapp/config.yaml'")
+        if ".." in PurePosixPath(f.dst).parts:
+            raise ValidationError(f"files[{i}].dst", f.dst, "must not contain '..'; give the "
+                                  "final absolute path")
+        protected = [d for d in PROTECTED_PATHS
+                     if f.dst == d or f.dst.startswith(d + "/")]
+        if protected:
+            raise ValidationError(f"files[{i}].dst", f.dst, f"lies in {protected[0]}, which "
+                                  "the chain manages (the cluster's keys, configs and state); "
+                                  "copy your file somewhere else")
         if f.dst in dsts:
             raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[f.dst]}] already "
                                   "copies to this path; each dst must be different")
@@ -559,6 +596,17 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                               "Remove credentials_dir; for a cluster deployed with it, run once: "
                               "terraform import edge_cluster_identity.<cluster id>_identity "
                               "<that directory> (README, 'Cluster identity')")
+    if spec.token_rotation is not None and (not isinstance(spec.token_rotation, str)
+                                            or not spec.token_rotation):
+        raise ValidationError("token_rotation", spec.token_rotation, "a non-empty string (any: "
+                              "change it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
+    days = spec.leaf_validity_days
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):
+        raise ValidationError("leaf_validity_days", days,
+                              "a whole number of days from 1 to 3650, or None for 365")
+    if not isinstance(spec.replace_identity, bool):
+        raise ValidationError("replace_identity", spec.replace_identity, "True or False")
     if (spec.ca_cert_file is None) != (spec.ca_key_file is None):
         missing = "ca_key_file" if spec.ca_key_file is None else "ca_cert_file"
         raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "
@@ -584,6 +632,10 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
     if not _is_port(spec.api_server_port):
         raise ValidationError("api_server_port", spec.api_server_port,
                               "must be an integer TCP port from 1 to 65535 (default 6443)")
+    if spec.api_server_port in RESERVED_PORTS:
+        raise ValidationError("api_server_port", spec.api_server_port,
+                              f"is the port of {RESERVED_PORTS[spec.api_server_port]} on every "
+                              "master; choose another (default 6443)")
     _validate_versions(spec)
     _validate_install_package(spec.install_package)
     _validate_superedge(spec.superedge)
@@ -609,9 +661,92 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
     if isinstance(spec.skip_steps, str) or not isinstance(spec.skip_steps, Sequence):
         raise ValidationError("skip_steps", spec.skip_steps, "must be a list of step names")
     for i, step in enumerate(spec.skip_steps):
+        if step in UNSKIPPABLE_STEPS:
+            raise ValidationError(f"skip_steps[{i}]", step, f"cannot be skipped: "
+                                  f"{UNSKIPPABLE_STEPS[step]}")
         if step not in step_names:
             raise ValidationError(f"skip_steps[{i}]", step,
                                   f"unknown step; known steps: {', '.join(step_names)}")
     validate_duration(spec.join_token_ttl, "join_token_ttl")
     _validate_credentials(spec)
-    validate_labels(spec.labels, "labels")
+
+
+def cluster_spec(props: Mapping[str, object], *, step_names: Collection[str]) -> ClusterSpec:
+    """The EdgeCluster props as a validated ClusterSpec: an unknown or missing prop is a
+    ValidationError naming it, like every other problem."""
+    known = ClusterSpec.prop_names()
+    for name in props:
+        if name not in known:
+            raise ValidationError(name, props[name], f"is not a prop of EdgeCluster; the props "
+                                  f"are: {', '.join(known)}")
+    for name in ("name", "masters", "install_package"):
+        if name not in props:
+            raise ValidationError(name, None, "is required")
+    spec = ClusterSpec(**props)
+    validate_cluster(spec, step_names=step_names)
+    return spec
+
+
+# --- edge nodes ------------------------------------------------------------------------------
+
+def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
+                        labels: Mapping[str, str], taints: Sequence[str],
+                        node_unit: Optional[str]) -> None:
+    """The props of an EdgeNode (`field` "host") or EdgeNodePool (`field` "hosts") that
+    joins the cluster `spec`."""
+    if field == "hosts":
+        _host_list(hosts, "hosts", "198.51.100.20", "a pool needs at least one Host; remove "
+                   "the EdgeNodePool to remove all its nodes")
+    names = _host_fields(hosts, field)
+    for name, host in zip(names, hosts):
+        validate_node_host(host, name)
+    masters = {(m.address, m.port): i for i, m in enumerate(spec.masters)}
+    master_keys = {m.key: i for i, m in enumerate(spec.masters)}
+    seen: dict[str, str] = {}
+    for name, host in zip(names, hosts):
+        i = masters.get((host.address, host.port), master_keys.get(host.key))
+        if i is not None:
+            raise ValidationError(f"{name}.address", host.address,
+                                  f"is master {i} of cluster {spec.name!r}; a host is "
+                                  "either a master or an edge node, not both")
+        for key in {host.key, f"{host.address}:{host.port}"}:
+            if key in seen:
+                raise ValidationError(name, host.key, f"{seen[key]} is the same host; list "
+                                      "each host once")
+            seen[key] = name
+    _unique_resource_names(hosts, names)
+    if node_unit is not None:
+        validate_dns1123_label(node_unit, "node_unit")
+    validate_labels(labels, "labels")
+    validate_taints(taints, "taints")
+
+
+def _unique_resource_names(hosts: Sequence[Host], fields: Sequence[str]) -> None:
+    """Each host's resources are named after its key with Terraform's characters only
+    ('cam.1' and 'cam-1' both become 'cam-1'): two such keys would collide."""
+    seen: dict[str, str] = {}
+    for field, host in zip(fields, hosts):
+        rid = logical_id(host.key)
+        if rid in seen:
+            where = f"{field}.name" if host.name is not None else f"{field}.address"
+            raise ValidationError(where, host.key, f"names the same Terraform resources "
+                                  f"({rid!r}) as {seen[rid]}; give the hosts names that differ "
+                                  "in more than '.' and '-'")
+        seen[rid] = field
+
+
+def _host_fields(hosts: Sequence[Host], field: str) -> list[str]:
+    """The field path of each host: "host" for an EdgeNode, "hosts[i]" for a pool."""
+    return [field] if field == "host" else [f"hosts[{i}]" for i in range(len(hosts))]
+
+
+def validate_host_claims(spec: ClusterSpec, hosts: Sequence[Host], field: str,
+                         claims: Mapping[str, str], owner: str) -> None:
+    """A host joins a cluster once: `claims` maps each host already joining (by key and by
+    address:port) to the construct path that holds it."""
+    for name, host in zip(_host_fields(hosts, field), hosts):
+        for key in {host.key, f"{host.address}:{host.port}"}:
+            if key in claims and claims[key] != owner:
+                raise ValidationError(name, host.key, f"already joins cluster {spec.name!r} "
+                                      f"through {claims[key]}; a host belongs to one EdgeNode "
+                                      "or EdgeNodePool")

@@ -109,11 +109,9 @@ def host_tools_dir(out_dir) -> Path:
 def place_package(site, host, pkg: Path, remote: str) -> None:
     """What an operator does on a node before running the join command by hand: put the
     install package where --install-pkg-path says, and edgeadm (from its bin/) on PATH."""
-    with site.client(host) as client:
-        client.exec_command(f"mkdir -p {Path(remote).parent}")[1].channel.recv_exit_status()
-        sftp = client.open_sftp()
-        sftp.put(str(pkg), remote)
-        sftp.close()
+    with site.connect(host) as conn:
+        conn.run(f"mkdir -p {Path(remote).parent}")
+        conn.put(str(pkg), remote, "0644")
     rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp edge-install/bin/edgeadm && "
                                   "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/edgeadm")
     if rc != 0:

@@ -29,7 +29,6 @@ the bridge and the address pool.
 from __future__ import annotations
 
 import atexit
-import base64
 import dataclasses
 import fcntl
 import json
@@ -47,6 +46,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from edge_constructs.core.props import Host
+from edge_constructs.ssh.runner import Connection, RunnerSettings
 
 __all__ = ["Site", "SimHost", "SiteError", "SUBNET", "BRIDGE_ADDRESS", "MAX_HOSTS"]
 
@@ -506,50 +508,25 @@ class Site:
         p.write_text(json.dumps(data, indent=2) + "\n")
         return p
 
-    def client(self, h: SimHost | str, timeout: float = 30):
-        """A connected paramiko SSHClient with the host key pinned (caller closes it)."""
-        import paramiko
+    def as_host(self, h: SimHost | str) -> Host:
+        """The simulated host as the product's `Host` (key file, host key pinned)."""
+        s = h if isinstance(h, SimHost) else self._public(h)
+        return Host(s.address, port=s.port, user=s.user, private_key_file=s.private_key_file,
+                    host_key=s.host_public_key, name=s.name)
 
-        host = h if isinstance(h, SimHost) else self._public(h)
-        kt, b64 = host.host_public_key.split()[:2]
-        c = paramiko.SSHClient()
-        c.get_host_keys().add(host.address, kt, paramiko.PKey.from_type_string(kt, base64.b64decode(b64)))
-        c.set_missing_host_key_policy(paramiko.RejectPolicy())
-        c.connect(host.address, port=host.port, username=host.user,
-                  key_filename=host.private_key_file, look_for_keys=False, allow_agent=False,
-                  timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
-        return c
+    def connect(self, h: SimHost | str, timeout: float = 30) -> Connection:
+        """A connected `Connection` of the product's SSH layer, host key pinned (caller
+        closes it, or uses it as a context manager)."""
+        settings = RunnerSettings(connect_timeout=timeout, connect_retries=0)
+        return Connection(self.as_host(h), settings).connect()
 
     def ssh(self, h: SimHost | str, cmd: str, timeout: float = 60,
             input: str | bytes | None = None) -> tuple[int, str, str]:
-        """Run cmd on the host over SSH (paramiko, host key pinned). (rc, stdout, stderr)."""
-        deadline = time.monotonic() + timeout
-        c = self.client(h, timeout=min(timeout, 30))
-        try:
-            chan = c.get_transport().open_session(timeout=timeout)
-            chan.exec_command(cmd)
-            if input is not None:
-                chan.sendall(input.encode() if isinstance(input, str) else input)
-            chan.shutdown_write()
-            out, err = bytearray(), bytearray()
-            while True:
-                got = False
-                while chan.recv_ready():
-                    out += chan.recv(65536)
-                    got = True
-                while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(65536)
-                    got = True
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{cmd!r} on {self._public(h).name} ran over {timeout}s")
-                if not got:
-                    select.select([chan], [], [], 0.1)
-            rc = chan.recv_exit_status()
-            return rc, out.decode(errors="replace"), err.decode(errors="replace")
-        finally:
-            c.close()
+        """Run cmd on the host over SSH (host key pinned). (rc, stdout, stderr); past
+        `timeout` the command is stopped and rc is 124."""
+        with self.connect(h, timeout=min(timeout, 30)) as conn:
+            r = conn.run(cmd, timeout=timeout, input=input)
+        return r.exit_code, r.stdout, r.stderr
 
     def exec_in(self, h: SimHost | str, argv: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
         """Run argv inside the host's net+mount+uts+pid namespaces, as root (tests only)."""

@@ -18,12 +18,12 @@ from edge_constructs.terraform.binary import prepare_process_env  # noqa: E402
 prepare_process_env()
 
 import pytest  # noqa: E402
-from cdktf import TerraformStack, Testing  # noqa: E402
+from edge_constructs.terraform.cdk import TerraformStack, Testing  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
 from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge  # noqa: E402
-from edge_constructs.terraform.resources import ensure_terraform_for_synth  # noqa: E402
+from edge_constructs.terraform.binary import embedded_terraform  # noqa: E402
 
 PACKAGE_BYTES = b"stand-in kube-linux-amd64-v1.22.6.tar.gz for synth tests\n"
 
@@ -145,6 +145,13 @@ class SynthEnv:
         outdir = Testing.full_synth(stack)
         self.outdirs.append(outdir)
         return outdir
+
+
+def ensure_terraform_for_synth() -> None:
+    """Synth needs no Terraform; `assert_valid_terraform` and cdktf's matchers do: point
+    them at the embedded one when there is no terraform on PATH."""
+    if not os.environ.get("TERRAFORM_BINARY_NAME") and not shutil.which("terraform"):
+        os.environ["TERRAFORM_BINARY_NAME"] = embedded_terraform()
 
 
 @pytest.fixture

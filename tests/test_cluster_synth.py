@@ -15,7 +15,7 @@ import yaml
 
 from tests.synth_fixtures import assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
 
-from cdktf import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
+from edge_constructs.terraform.cdk import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -25,7 +25,7 @@ from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.steps import chains as chain
 from edge_constructs.steps.cluster import EDGEADM_INIT_PHASES
 from edge_constructs.steps.context import MASTER, MASTER0, Context
-from edge_constructs.steps.step import (PRELUDE, STAGE_DIR, STEP_DIR, full_script,
+from edge_constructs.steps.step import (PRELUDE, STAGE_DIR, STEP_DIR, Step, full_script,
                                         parse_identity_source, staged_path)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "master_chain.txt"
@@ -53,7 +53,7 @@ def expected_steps(env, synthesized, host_index: int = 0):
     spec = synthesized.cluster.spec
     ctx = Context(spec=spec, host=spec.masters[host_index],
                   role=MASTER0 if host_index == 0 else MASTER, creds=synthesized.cluster.credentials)
-    return chain.master_chain(ctx)
+    return [p.step for p in chain.master_chain(ctx)]
 
 
 def independent_ca_hash(ca_file: Path) -> str:
@@ -111,7 +111,7 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
         provs = res["provisioner"]
         # mkdir of the staging and script directories first
         assert provs[0] == {"remote-exec": {"inline": [
-            f"mkdir -p -m 0700 {STAGE_DIR}/{step.name} {STEP_DIR}"]}}
+            f"mkdir -p -m 0700 {step.stage_dir} {STEP_DIR}"]}}
         # one file provisioner per upload to the staging path: a local file from its absolute
         # path, an identity value from state
         uploads = [p["file"] for p in provs[1:1 + len(step.uploads)]]
@@ -127,7 +127,8 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
                 assert os.path.isabs(got["source"]) and os.path.isfile(got["source"])
         # then the script itself, Terraform-escaped
         assert provs[1 + len(step.uploads)] == {"file": {
-            "content": tf_literal(full_script(step)), "destination": step.remote_path}}
+            "content": tf_literal(full_script(step, "203.0.113.10")),
+            "destination": step.remote_path}}
         # then it runs
         assert provs[-1] == {"remote-exec": {"inline": ["set -e", f"sh {step.remote_path}"]}}
         assert len(provs) == 3 + len(step.uploads)
@@ -262,16 +263,18 @@ def test_a_load_balancer_endpoint_keeps_its_own_port(synth_env):
 def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     s = synth_env.synth()
     reset = s.resources[s.reset_key("203.0.113.10")]
-    host = json.loads(reset["input"]["host"])
-    assert host == {"address": "203.0.113.10", "port": 22, "user": "root", "name": None,
-                    "private_key_file": str(synth_env.key_file), "password_env": None,
-                    "host_key": None}
+    [item] = json.loads(reset["input"]["teardown"])
+    assert item["host"] == {"address": "203.0.113.10", "port": 22, "user": "root", "name": None,
+                            "private_key_file": str(synth_env.key_file), "password_env": None,
+                            "host_key": None}
+    assert item["step"]["name"] == "ResetMaster" and item["step"]["on"] == "MASTERS"
+    assert "edgeadm reset --force" in item["step"]["script"]
     assert reset["input"]["python"] == sys.executable
     [prov] = reset["provisioner"]
     lexec = prov["local-exec"]
     assert lexec["when"] == "destroy"
-    assert lexec["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown reset-master'
-    assert lexec["environment"] == {"EDGE_HOST": "${self.input.host}"}
+    assert lexec["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown'
+    assert lexec["environment"] == {"EDGE_TEARDOWN": "${self.input.teardown}"}
     # destroy-time provisioners may reference only self
     exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(lexec))
     assert exprs and all(re.fullmatch(r"self\.input\.\w+", e) for e in exprs), exprs
@@ -282,7 +285,8 @@ def test_reset_of_a_password_host_carries_the_env_var_name_never_the_password(
     monkeypatch.setenv("EDGE_SSH_PASSWORD", "correct horse battery staple")
     monkeypatch.chdir(synth_env.tmp_path)
     s = synth_env.synth(masters=[Host("203.0.113.10", password_env="EDGE_SSH_PASSWORD")])
-    host = json.loads(s.resources[s.reset_key("203.0.113.10")]["input"]["host"])
+    [item] = json.loads(s.resources[s.reset_key("203.0.113.10")]["input"]["teardown"])
+    host = item["host"]
     assert host["private_key_file"] is None and host["password_env"] == "EDGE_SSH_PASSWORD"
     assert "correct horse" not in json.dumps(s.resources)
 
@@ -419,7 +423,7 @@ def apply_identity(stack_dir: Path) -> dict:
     from edge_constructs.terraform.binary import terraform_env
     import subprocess
     env = terraform_env()
-    env["TF_VAR_ssh_password_edge_ssh_password"] = "pa55word-that-must-not-leak"
+    env["TF_VAR_ssh_password_EDGE_SSH_PASSWORD"] = "pa55word-that-must-not-leak"
     tf = env["TERRAFORM_BINARY_NAME"]
     for args in (["init", "-input=false"],
                  ["apply", "-auto-approve", "-input=false",
@@ -462,14 +466,15 @@ def render_chain(s, env) -> str:
     """Step names, uploads and scripts of the single master, tmp paths and hashes normalized."""
     host = "203.0.113.10"
     names = s.chain(host)
-    prelude = tf_literal(PRELUDE.format(name="<name>"))
+    prelude = tf_literal(PRELUDE.format(name="<name>", host=host, result="<result>"))
     out = ["# master chain of a single-master cluster (tests/test_cluster_synth.py;",
            "# UPDATE_SNAPSHOTS=1 rewrites it). Scripts as Terraform receives them.", "",
            "## steps", *names, "", "## prelude of every script", prelude.rstrip("\n")]
     for name in names:
         res = s.resource(host, name)[1]
         content = script_content(res)
-        own_prelude = tf_literal(PRELUDE.format(name=name))
+        own_prelude = tf_literal(PRELUDE.format(name=name, host=host,
+                                                result=Step(name, "").result_path))
         assert content.startswith(own_prelude), name
         out += ["", f"## {name}"]
         out += [f"upload {f['source']} -> {f['destination']}"

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from cdktf import TerraformStack, Testing as CdktfTesting
+from edge_constructs.terraform.cdk import TerraformStack, Testing as CdktfTesting
 
 from tests.synth_fixtures import assert_valid_terraform, synth_env  # noqa: F401  (fixture)
 
@@ -18,7 +18,8 @@ from edge_constructs.steps import host as host_steps
 from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
-              "EnsureInstallPackage", "EnsureKubelet", "EnsureCNIPlugins",
+              "EnsureInstallPackage", "EnsureKubelet", "EnsureKubectl", "EnsureLiteAPIServer",
+              "EnsureCNIPlugins",
               "EnsureConntrackTools", "EnsureKubeadm", "EnsureJoinNode"]
 
 
@@ -60,8 +61,7 @@ def test_each_host_gets_the_node_chain_keyed_by_its_name(synth_env):
             assert len(nxt) == 1, nxt
             mine.append(path_of(nxt[0]).split("/")[-1])
             cur = "terraform_data." + nxt[0]
-        assert mine == NODE_STEPS + [f"EnsureNodeLabels-{name}", f"EnsureNodeTaints-{name}",
-                                     f"EnsureNodeUnit-{name}"]
+        assert mine == NODE_STEPS + ["EnsureNodeLabels", "EnsureNodeTaints", "EnsureNodeUnit"]
 
 
 def test_hosts_are_keyed_by_name_not_list_position(synth_env):
@@ -99,7 +99,10 @@ def test_chain_waits_for_the_cluster_and_master0_steps_connect_to_master0(synth_
     removal_key = [k for k in doc["resource"]["terraform_data"]
                    if path_of(k) == "t/site-a/Removal"][0]
     assert paths["t/site-a/cam-1/EnsureKernelModule"]["depends_on"] == [f"terraform_data.{removal_key}"]
-    assert paths["t/site-a/cam-1/EnsureNodeLabels-cam-1"]["connection"]["host"] == "203.0.113.10"
+    labels = paths["t/site-a/cam-1/EnsureNodeLabels"]
+    assert labels["connection"]["host"] == "203.0.113.10"
+    # on master 0, each node's steps have their own script path
+    assert any("/steps/cam-1/EnsureNodeLabels.sh" in str(p) for p in labels["provisioner"])
     assert paths["t/site-a/cam-1/EnsureJoinNode"]["connection"]["host"] == "198.51.100.20"
 
 
@@ -133,26 +136,26 @@ def test_no_token_in_the_synthesized_json(synth_env):
     assert "filebase64" not in script["value"].split("EnsureInstallPackage")[0]
 
 
-def test_removal_is_one_for_each_resource_with_destroy_provisioners_reading_only_self(synth_env):
+def test_removal_is_one_for_each_resource_running_the_node_teardown_chain(synth_env):
     _, _, _, doc = synth_pool(synth_env)
     removal = by_path(doc)["t/site-a/Removal"]
     assert sorted(removal["for_each"]) == ["cam-1", "cam-2", "cam-3"]
     assert removal["input"] == "${each.value}"
-    provs = removal["provisioner"]
-    kinds = [next(iter(p)) for p in provs]
-    assert kinds == ["remote-exec", "local-exec", "remote-exec"]      # drain, reset, delete
-    for p in provs:
-        body = next(iter(p.values()))
-        assert body["when"] == "destroy"
-        text = json.dumps(body)
-        for other in ("terraform_data.", "var.", "each.", "local.", "count."):
-            assert other not in text, (other, body)
-    # the reset goes through edge_constructs.ssh.teardown, which reports an unreachable host
-    # instead of failing; drain and delete on master 0 must succeed
-    assert provs[1]["local-exec"]["command"].endswith("-m edge_constructs.ssh.teardown reset-node")
-    assert all("on_failure" not in next(iter(p.values())) for p in provs)
-    values = json.dumps(removal["for_each"])
-    assert "PRIVATE KEY" not in values
+    # the teardown chain of each node, in kubeadm's order, each step on its host
+    chain_ = json.loads(removal["for_each"]["cam-2"]["teardown"])
+    assert [(c["step"]["name"], c["host"]["address"]) for c in chain_] == [
+        ("DrainNode", "203.0.113.10"), ("ResetNode", "198.51.100.21"),
+        ("DeleteNode", "203.0.113.10")]
+    assert all(c["step"]["subject"] == "cam-2" for c in chain_ if c["step"]["name"] != "ResetNode")
+    [prov] = removal["provisioner"]
+    body = prov["local-exec"]
+    assert body["when"] == "destroy"
+    assert body["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown'
+    assert body["environment"] == {"EDGE_TEARDOWN": "${self.input.teardown}"}
+    for other in ("terraform_data.", "var.", "each.", "local.", "count."):
+        assert other not in json.dumps(body), (other, body)
+    assert "on_failure" not in body
+    assert "PRIVATE KEY" not in json.dumps(removal["for_each"])
 
 
 def test_an_edge_node_is_a_pool_of_one(synth_env):
@@ -162,7 +165,7 @@ def test_an_edge_node_is_a_pool_of_one(synth_env):
     doc = json.loads(CdktfTesting.synth(TerraformStack.of(cluster)))
     paths = by_path(doc)
     assert sorted(paths["t/camera-01/Removal"]["for_each"]) == ["198.51.100.20"]
-    assert "t/camera-01/198-51-100-20/EnsureNodeLabels-198-51-100-20" in paths
+    assert "t/camera-01/198-51-100-20/EnsureNodeLabels" in paths
     assert not any("EnsureNodeTaints" in p or "EnsureNodeUnit" in p for p in paths)
 
 

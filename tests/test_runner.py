@@ -159,7 +159,7 @@ def test_step_runs_and_its_uploads_land_with_their_mode(sshd, tmp_path, logged):
     assert os.stat(f"{STAGE_DIR}/{step.name}").st_mode & 0o777 == 0o700
     assert list(Path(f"{STAGE_DIR}/{step.name}").iterdir()) == []  # staged copies moved
     assert logged[0] == f"[loop] {step.name}: start"
-    assert logged[1].startswith(f"[loop] {step.name}: ok (") and logged[1].endswith("s)")
+    assert logged[1].startswith(f"[loop] {step.name}: done (") and logged[1].endswith("s)")
     assert len(logged) == 2
 
 
@@ -338,7 +338,7 @@ def test_cli_runs_a_script_as_a_step(sshd, tmp_path):
              "--script", str(script), "--name", f"{PREFIX}Cli", "-v")
 
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith(f"[127.0.0.1] {PREFIX}Cli: start\n[127.0.0.1] {PREFIX}Cli: ok (")
+    assert p.stdout.startswith(f"[127.0.0.1] {PREFIX}Cli: start\n[127.0.0.1] {PREFIX}Cli: done (")
     assert f"{PREFIX}Cli: hello" in p.stdout
     assert (tmp_path / "ran").exists()
 

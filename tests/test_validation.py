@@ -13,7 +13,8 @@ from edge_constructs.validation import (SUPPORTED_VERSIONS, validate_cluster,
                                         validate_duration, validate_host, validate_labels,
                                         validate_taints)
 
-STEPS = ("EnsureCopyFiles", "EnsureSysctl", "EnsureDisableSwap", "EnsureKubeadmInit")
+STEPS = ("EnsureCopyFiles", "EnsureSysctl", "EnsureDisableSwap", "EnsureKubeadmInit",
+         "EnsureCertificates")
 SHA = "a" * 64
 def _new_key_text() -> str:
     """An ed25519 private key in OpenSSH format, made at test time (none is committed)."""
@@ -102,7 +103,6 @@ def test_good_full_spec_passes(spec, host, tmp_path, monkeypatch):
         hooks=Hooks(pre_install="echo hi"),
         skip_steps=["EnsureSysctl"],
         join_token_ttl="1h30m",
-        labels={"superedge.io/site": "shenzhen", "zone": ""},
     )
     validate_cluster(full, step_names=STEPS)
     validate_cluster(with_(full, ha=HA(endpoint="lb.example.com:6443")), step_names=STEPS)
@@ -543,14 +543,6 @@ def test_fails_when_credentials_dir_is_a_file(spec, package):
     fails(with_(spec, credentials_dir=package), "credentials_dir", package)
 
 
-def test_fails_when_label_key_invalid(spec):
-    fails(with_(spec, labels={"bad key": "x"}), "labels", "bad key")
-
-
-def test_fails_when_label_value_invalid(spec):
-    fails(with_(spec, labels={"zone": "-bad-"}), "labels['zone']", "-bad-")
-
-
 # --- the single-value checks -----------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["a", "edge-1", "0abc", "a" * 63])
@@ -625,3 +617,54 @@ def test_fails_when_duration_bad(value):
     with pytest.raises(ValidationError) as exc:
         validate_duration(value, "ttl")
     assert exc.value.field == "ttl"
+
+
+# --- gaps found probing as an attacker and a careless user (issue 8) --------------------------
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "127.0.0.1", "::1", "::", "224.0.0.1", "ff02::1"])
+def test_fails_when_a_master_address_is_not_unicast(spec, host, address):
+    fails(with_(spec, masters=[host(address, name="m0")]), "masters[0].address", address)
+
+
+def test_an_ipv6_master_endpoint_is_bracketed(spec, host):
+    s = with_(spec, masters=[host("2001:db8::10", name="m0")], api_server_address=None)
+    validate_cluster(s, step_names=STEPS)
+    assert s.endpoint == "[2001:db8::10]:6443"
+
+
+@pytest.mark.parametrize("port", [2379, 2380, 10250, 10257, 10259])
+def test_fails_when_the_api_server_port_is_a_control_plane_components(spec, port):
+    msg = fails(with_(spec, api_server_port=port), "api_server_port", port)
+    assert "choose another" in msg
+
+
+@pytest.mark.parametrize("user", ["$(id)", "`id`", "ro;ot", "a b", "-oProxyCommand=x", "x" * 33])
+def test_fails_when_a_login_name_could_hold_shell_syntax(spec, host, user):
+    fails(with_(spec, masters=[host(user=user)]), "masters[0].user", user)
+
+
+def test_fails_when_two_hosts_would_name_the_same_resources(spec, host):
+    masters = [host("203.0.113.10", name="cam.1"), host("203.0.113.11", name="cam-1"),
+               host("203.0.113.12", name="cam-2")]
+    msg = fails(with_(spec, masters=masters, api_server_address="edge.example.com"),
+                "masters[1].name", "cam-1")
+    assert "masters[0]" in msg
+
+
+@pytest.mark.parametrize("dst,why", [
+    ("/etc/app/../kubernetes/pki/ca.key", "'..'"),
+    ("/etc/kubernetes/pki/ca.key", "/etc/kubernetes"),
+    ("/etc/edge_constructs/secrets/bootstrap-token", "/etc/edge_constructs"),
+    ("/var/lib/etcd/member", "/var/lib/etcd"),
+])
+def test_fails_when_a_file_would_land_on_what_the_chain_manages(spec, tmp_path, dst, why):
+    src = tmp_path / "f"
+    src.write_text("x")
+    msg = fails(with_(spec, files=[File(str(src), dst)]), "files[0].dst", dst)
+    assert why in msg
+
+
+def test_fails_when_skip_steps_names_the_ca_guard(spec):
+    msg = fails(with_(spec, skip_steps=["EnsureCertificates"]), "skip_steps[0]",
+                "EnsureCertificates")
+    assert "CA guard" in msg

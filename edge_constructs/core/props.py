@@ -1,8 +1,17 @@
 """The typed, frozen props of the public API; validation lives in `validation.py`."""
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Mapping, Optional, Sequence
+import re
+from dataclasses import KW_ONLY, dataclass, field, fields
+from typing import Optional, Sequence
+
+#: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
+DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
+
+
+def logical_id(value: str) -> str:
+    """A construct id made of what Terraform allows in resource names ('cam.1' -> 'cam-1')."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value)
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class SuperEdge:
     `virtual_address`: the lite-apiserver / edge DNS address on every edge node."""
     version: str = "v0.9.0"
     image_repository: Optional[str] = None
-    virtual_address: str = "169.254.20.11"
+    virtual_address: str = DEFAULT_VIRTUAL_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,12 @@ class Hooks:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Everything an EdgeCluster is, validated (see `validation.validate_cluster`)."""
+    """Everything an EdgeCluster is: its props, each declared once here with its default
+    (the construct's signature is made from these fields; checks live in `validation`)."""
     name: str
     masters: Sequence[Host]
     install_package: InstallPackage
+    _: KW_ONLY
     api_server_address: Optional[str] = None
     api_server_port: int = 6443
     kubernetes_version: str = "1.22.6"
@@ -105,11 +116,33 @@ class ClusterSpec:
     files: Sequence[File] = ()
     hooks: Hooks = field(default_factory=Hooks)
     skip_steps: Sequence[str] = ()
+    #: No longer used (the identity lives in Terraform state): refused with the import command.
     credentials_dir: Optional[str] = None
     join_token_ttl: str = "0"
+    #: Bring your own cluster CA: read once, when the identity is created.
     ca_cert_file: Optional[str] = None
     ca_key_file: Optional[str] = None
-    labels: Mapping[str, str] = field(default_factory=dict)
+    #: Any string; changing it makes a new bootstrap token (the old one stops joining).
+    token_rotation: Optional[str] = None
+    #: Validity of the identity's leaf certificates; None: 365 days (renewed 30 days before).
+    leaf_validity_days: Optional[int] = None
+    #: A plan that would replace the identity (a changed `name`) fails unless this is True.
+    replace_identity: bool = False
+
+    def __post_init__(self) -> None:
+        # None means "the default" for the nested props; lists are kept as tuples (frozen).
+        if self.superedge is None:
+            object.__setattr__(self, "superedge", SuperEdge())
+        if self.hooks is None:
+            object.__setattr__(self, "hooks", Hooks())
+        for name in ("masters", "cert_sans", "files", "skip_steps"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+
+    @classmethod
+    def prop_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
 
     @property
     def advertise_address(self) -> str:
@@ -129,4 +162,7 @@ class ClusterSpec:
         `ha.endpoint` keeps its own port."""
         if not self.api_server_address and self.ha and self.ha.endpoint and not self.ha.vip:
             return self.ha.endpoint
-        return f"{self.advertise_address}:{self.api_server_port}"
+        host = self.advertise_address
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"          # an IPv6 address: "[2001:db8::1]:6443"
+        return f"{host}:{self.api_server_port}"

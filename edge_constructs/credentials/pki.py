@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_constructs.core.errors import CredentialsError, ValidationError
+from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def generate_tunnel_token() -> str:
 # ---------------------------------------------------------------- ensure_credentials
 
 def ensure_credentials(directory: str | Path, *, endpoint: str, cluster_name: str,
-                       virtual_address: str = "169.254.20.11",
+                       virtual_address: str = DEFAULT_VIRTUAL_ADDRESS,
                        ca_cert_file: str | None = None,
                        ca_key_file: str | None = None) -> ClusterCredentials:
     """Create what is missing in `directory`, check what is there, and return the paths.

@@ -5,7 +5,7 @@ import base64
 import errno
 import io
 import os
-import re
+import posixpath
 import socket
 import time
 import uuid
@@ -17,20 +17,17 @@ import paramiko
 from edge_constructs.core.masking import mask
 from edge_constructs.core.errors import SSHError, StepFailed
 from edge_constructs.core.props import Host
-from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from edge_constructs.steps.step import Step, full_script, staged_path
 
-__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain", "mask",
+__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain",
            "TIMEOUT_EXIT_CODE", "TAIL_LINES"]
 
 #: Exit code of a command stopped because it ran past its timeout (as coreutils `timeout`).
 TIMEOUT_EXIT_CODE = 124
 #: How many lines of combined output a StepFailed carries.
 TAIL_LINES = 20
-
-# The prelude's `run` prints this line when a command fails (see step.PRELUDE).
-_FAILURE_LINE = re.compile(
-    r"^edge_constructs: step \S+ failed on host \S+: command '(?P<cmd>.*)' exited (?P<rc>\d+)$",
-    re.MULTILINE)
+#: How long to wait for the end of output after a command exited (see Connection._collect).
+_EOF_GRACE = 0.5
 
 Log = Callable[[str], None]
 
@@ -297,8 +294,9 @@ class Connection:
         return self._client.get_transport()
 
     def run(self, command: str, *, step: str = "", timeout: Optional[float] = None,
-            secrets: Sequence[str] = ()) -> Result:
-        """Run `command` (by the user's shell); returns its Result whatever the exit code.
+            secrets: Sequence[str] = (), input: Union[str, bytes, None] = None) -> Result:
+        """Run `command` (by the user's shell), with `input` on its stdin; returns its Result
+        whatever the exit code.
 
         Past `timeout` (default settings.command_timeout) the command is stopped and the
         Result has exit code TIMEOUT_EXIT_CODE. Raises SSHError only when the connection
@@ -316,6 +314,8 @@ class Connection:
         try:
             chan = self._transport().open_session(timeout=self.settings.connect_timeout)
             chan.exec_command(wrapped)
+            if input is not None:
+                chan.sendall(input.encode() if isinstance(input, str) else input)
             chan.shutdown_write()
             out, err, rc = self._collect(chan, started + limit)
             if rc is None:
@@ -342,7 +342,7 @@ class Connection:
     def _collect(chan: paramiko.Channel, deadline: float):
         """Read stdout and stderr until the command exits; rc None when past `deadline`."""
         out, err = bytearray(), bytearray()
-        pause = 0.005
+        pause, exited_at = 0.005, 0.0
         try:
             while True:
                 got = False
@@ -350,12 +350,17 @@ class Connection:
                     out += chan.recv(65536); got = True
                 while chan.recv_stderr_ready():
                     err += chan.recv_stderr(65536); got = True
-                if chan.exit_status_ready() and not got and chan.eof_received:
-                    while chan.recv_ready():
-                        out += chan.recv(65536)
-                    while chan.recv_stderr_ready():
-                        err += chan.recv_stderr(65536)
-                    return bytes(out), bytes(err), chan.recv_exit_status()
+                if chan.exit_status_ready() and not got:
+                    # Output ends with EOF; a daemon the command left behind may hold the
+                    # session's stdin/stdout socket open, so EOF never comes: a short grace
+                    # after the exit status, then the command is done.
+                    exited_at = exited_at or time.monotonic()
+                    if chan.eof_received or time.monotonic() - exited_at > _EOF_GRACE:
+                        while chan.recv_ready():
+                            out += chan.recv(65536)
+                        while chan.recv_stderr_ready():
+                            err += chan.recv_stderr(65536)
+                        return bytes(out), bytes(err), chan.recv_exit_status()
                 if chan.closed and not got and not chan.exit_status_ready():
                     raise paramiko.SSHException("channel closed before the command exited")
                 if time.monotonic() > deadline:
@@ -410,14 +415,16 @@ class _Transient(Exception):
     """A connect failure worth retrying; becomes an SSHError after the last attempt."""
 
 
-def _failed_command(result: Result) -> tuple[str, int]:
-    """The command and exit code named by the prelude's failure line, else the script's."""
-    found = None
-    for found in _FAILURE_LINE.finditer(result.stderr):
-        pass
-    if found:
-        return found.group("cmd"), int(found.group("rc"))
-    return result.command, result.exit_code
+def _failed_command(conn: "Connection", step: Step, result: Result) -> str:
+    """The command the prelude recorded in step.result_path when it failed (its first line
+    is the exit code, the rest the command, masked); else the script itself."""
+    try:
+        with conn.sftp().open(step.result_path, "r") as f:
+            recorded = f.read().decode("utf-8", "replace")
+    except (OSError, paramiko.SSHException, EOFError):
+        return result.command
+    _, _, command = recorded.partition("\n")
+    return command.rstrip("\n") or result.command
 
 
 def run_step(conn_or_host: Union[Connection, Host], step: Step,
@@ -441,27 +448,22 @@ def run_step(conn_or_host: Union[Connection, Host], step: Step,
                           mask(tail, secrets))
 
     try:
-        prep = conn.run(f"mkdir -p -m 0700 {STAGE_DIR}/{step.name} {STEP_DIR}",
+        prep = conn.run(f"mkdir -p -m 0700 {step.stage_dir} {posixpath.dirname(step.remote_path)}",
                         step=step.name, timeout=settings.command_timeout, secrets=secrets)
         if not prep.ok:
             raise failed(prep.command, prep.exit_code, prep.tail())
         for i, up in enumerate(step.uploads):
             conn.put(up.source, staged_path(step, i), "0600")
-        conn.put_text(full_script(step), step.remote_path, "0600")
-    except SSHError as e:
-        log(mask(f"{who}: failed ({time.monotonic() - started:.1f}s): {e}", secrets))
-        raise
-    try:
+        conn.put_text(full_script(step, conn.host.key), step.remote_path, "0600")
         result = conn.run(f"sh {step.remote_path}", step=step.name,
                           timeout=settings.command_timeout, secrets=secrets)
+        if not result.ok:
+            # The script's exit code is the failing command's (the prelude exits with it).
+            raise failed(_failed_command(conn, step, result), result.exit_code, result.tail())
     except SSHError as e:
         log(mask(f"{who}: failed ({time.monotonic() - started:.1f}s): {e}", secrets))
         raise
-    if not result.ok:
-        command, _ = _failed_command(result)
-        # The script's exit code is the failing command's (the prelude exits with it).
-        raise failed(command, result.exit_code, result.tail())
-    log(f"{who}: ok ({time.monotonic() - started:.1f}s)")
+    log(f"{who}: done ({time.monotonic() - started:.1f}s)")
     return result
 
 

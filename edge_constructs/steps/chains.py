@@ -1,17 +1,20 @@
 """The step chains, each one ordered list, named after TKEStack's handlers.
 
-Read top to bottom, a chain is what happens to a host. `skip_steps` names entries here.
+Read top to bottom, a chain is what happens to a host; each step says where it runs
+(`On`), so the same list serves every host of a cluster. `skip_steps` names entries here.
+Teardown chains stand beside the create chains.
 """
 from __future__ import annotations
 
-from edge_constructs.steps import cluster
-from edge_constructs.steps import node
-from edge_constructs.steps import host
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.step import Step
+from dataclasses import dataclass
+from typing import Sequence
 
-#: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped). Steps
-#: that concern only masters or master 0 render nothing elsewhere.
+from edge_constructs.core.props import Host
+from edge_constructs.steps import cluster, host, node
+from edge_constructs.steps.context import Context
+from edge_constructs.steps.step import On, Step
+
+#: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped).
 HOST_PREPARATION = [
     host.ensure_copy_files,
     host.ensure_pre_cluster_install_hook,   # master 0
@@ -28,6 +31,8 @@ HOST_PREPARATION = [
 INSTALL_PACKAGE = [
     host.ensure_install_package,
     host.ensure_kubelet,
+    host.ensure_kubectl,
+    host.ensure_lite_apiserver,             # edge nodes
     host.ensure_cni_plugins,
     host.ensure_conntrack_tools,
     host.ensure_kubeadm,
@@ -54,8 +59,8 @@ MASTER_CHAIN = [
     host.ensure_post_cluster_install_hook,
 ]
 
-#: Edge nodes: the masters' host preparation (the same functions), then the join; the
-#: node's labels, taints and node unit are set from master 0 (`node.ON_MASTER0`).
+#: Edge nodes: the masters' host preparation (the same functions), then the join; what the
+#: centre records about the node runs on master 0 (`On.MASTER0_FOR_NODE`).
 NODE_CHAIN = [
     *HOST_PREPARATION,
     *INSTALL_PACKAGE,
@@ -68,25 +73,50 @@ NODE_CHAIN = [
     host.ensure_post_install_hook,
 ]
 
+#: A master leaves (the cluster is destroyed).
+MASTER_TEARDOWN = [
+    cluster.reset_master,
+]
 
-def _run(fns, ctx: Context) -> list[Step]:
-    skip = set(ctx.spec.skip_steps)
-    made = [fn(ctx) for fn in fns]
-    return [s for s in made if s is not None and s.name not in skip]
+#: An edge node leaves, in kubeadm's order: drain, reset the host, then delete the Node
+#: (deleted earlier, a still-running kubelet would register it again).
+NODE_TEARDOWN = [
+    node.drain_node,
+    node.reset_node,
+    node.delete_node,
+]
 
 
-def master_chain(ctx: Context) -> list[Step]:
+@dataclass(frozen=True)
+class Placed:
+    """A step and the host it runs on."""
+    host: Host
+    step: Step
+
+
+def target(step: Step, ctx: Context) -> Host:
+    """The host `step`, rendered for `ctx`, runs on."""
+    return ctx.master0 if step.on is On.MASTER0_FOR_NODE else ctx.host
+
+
+def render(chain: Sequence, ctx: Context, skip: Sequence[str] = ()) -> list[Placed]:
+    """The steps of `chain` for the host of `ctx`, in order, each with the host it runs on;
+    steps whose `on` excludes the host's role, that have nothing to do, or that are in
+    `skip`, are left out."""
+    made = (fn(ctx) for fn in chain)
+    return [Placed(target(s, ctx), s) for s in made if s is not None and s.name not in skip]
+
+
+def master_chain(ctx: Context) -> list[Placed]:
     """The steps of one master, in order, without the skipped ones."""
-    return _run(MASTER_CHAIN, ctx)
+    return render(MASTER_CHAIN, ctx, ctx.spec.skip_steps)
 
 
-def node_chain(ctx: Context) -> list[Step]:
-    """The steps of one edge node, in order, without the skipped ones; steps that run on
-    master 0 are named `<Step>@<node>`."""
-    return node.per_node_names(_run(NODE_CHAIN, ctx), ctx)
+def node_chain(ctx: Context) -> list[Placed]:
+    """The steps of one edge node, in order, without the skipped ones."""
+    return render(NODE_CHAIN, ctx, ctx.spec.skip_steps)
 
 
 def step_names() -> list[str]:
-    """Every step name a chain can hold (what `skip_steps` accepts)."""
-    names = [getattr(fn, "step_name", None) for fn in MASTER_CHAIN + NODE_CHAIN]
-    return sorted({n for n in names if n})
+    """Every step name a create chain can hold (what `skip_steps` accepts)."""
+    return sorted({fn.step_name for fn in MASTER_CHAIN + NODE_CHAIN})

@@ -1,12 +1,13 @@
 """Steps that form the cluster (master 0), grow it (other masters) and prepare edge joins."""
 from __future__ import annotations
 
+import json
 import shlex
 
 from edge_constructs.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
                                        RETIRED_TOKENS_FILE, TOKEN_FILE)
-from edge_constructs.steps.context import MASTER, MASTER0, Context
-from edge_constructs.steps.step import Upload, step
+from edge_constructs.steps.context import Context
+from edge_constructs.steps.step import On, Upload, step
 
 q = shlex.quote
 KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
@@ -15,13 +16,11 @@ STAGED_PKI = f"{ETC_DIR}/pki"
 
 # --- cluster identity -------------------------------------------------------------------
 
-@step("EnsureCertificates")
+@step("EnsureCertificates", on=On.MASTERS)
 def ensure_certificates(ctx: Context):
     """Masters: the cluster's CAs and service-account keys from the identity (Terraform
     state) are in /etc/kubernetes/pki. A master holding any of these files with other content
     (another cluster's identity) stops the chain before anything is written, naming the file."""
-    if not ctx.is_master:
-        return None
     c = ctx.creds
     files = [(c.ca_cert, "ca.crt", "0644"), (c.ca_key, "ca.key", "0600"),
              (c.front_proxy_ca_cert, "front-proxy-ca.crt", "0644"),
@@ -48,23 +47,19 @@ install_pki() {{
 say "cluster CAs and service-account keys in place" """, ups)
 
 
-@step("EnsureEgressSelector")
+@step("EnsureEgressSelector", on=On.MASTERS)
 def ensure_egress_selector(ctx: Context):
     """Masters: the tunnel-anp client certificate kube-apiserver uses to reach edge nodes
     through tunnel-cloud is in place."""
-    if not ctx.is_master:
-        return None
     c = ctx.creds
     ups = (Upload(str(c.tunnel_anp_client_cert), f"{PKI_DIR}/tunnel-anp-client.crt", "0644"),
            Upload(str(c.tunnel_anp_client_key), f"{PKI_DIR}/tunnel-anp-client.key", "0600"))
     return ('say "tunnel-anp client certificate in place"', ups)
 
 
-@step("EnsureKubeadmConfig")
+@step("EnsureKubeadmConfig", on=On.MASTERS)
 def ensure_kubeadm_config(ctx: Context):
     """Masters: the kubeadm configuration edgeadm reads, with the pre-generated token."""
-    if not ctx.is_master:
-        return None
     s = ctx.spec
     sans = [s.advertise_address, *[m.address for m in s.masters], *s.cert_sans]
     if s.ha and s.ha.vip:
@@ -119,7 +114,6 @@ def _containerd_registry(ctx: Context) -> str:
 
 
 def _docker_daemon_json(ctx: Context) -> str:
-    import json
     reg = ctx.spec.registry
     conf: dict = {"exec-opts": ["native.cgroupdriver=systemd"]}
     if reg and reg.mirrors:
@@ -129,12 +123,10 @@ def _docker_daemon_json(ctx: Context) -> str:
     return json.dumps(conf, indent=2)
 
 
-@step("EnsureContainerRuntime")
+@step("EnsureContainerRuntime", on=On.MASTERS)
 def ensure_container_runtime(ctx: Context):
     """Masters: the container runtime from the package is installed and running (edgeadm's
     `container` phase only works inside a whole `edgeadm init`, so TKE's step does it)."""
-    if not ctx.is_master:
-        return None
     d = ctx.install_dir
     if ctx.spec.container_runtime == "containerd":
         return f"""\
@@ -167,11 +159,9 @@ run systemctl enable --now docker
 if [ "$changed" = 1 ]; then run systemctl restart docker; fi"""
 
 
-@step("EnsureKubeletUnit")
+@step("EnsureKubeletUnit", on=On.MASTERS)
 def ensure_kubelet_unit(ctx: Context):
     """Masters: the kubelet systemd unit and kubeadm's drop-in are installed and enabled."""
-    if not ctx.is_master:
-        return None
     d = ctx.install_dir
     return f"""\
 c=0
@@ -185,9 +175,9 @@ say "kubelet unit installed" """
 def _init_phase(step_name: str, phase: str, extra=lambda ctx: "", when=lambda ctx: True,
                 guard: str = ""):
     """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's."""
-    @step(step_name)
+    @step(step_name, on=On.MASTER0)
     def run_phase(ctx: Context):
-        if ctx.role != MASTER0 or not when(ctx):
+        if not when(ctx):
             return None
         cmd = f"edgeadm init phase {phase} {extra(ctx)}".strip()
         body = f'run {cmd}\nsay "phase {phase.split()[0]} done"'
@@ -230,12 +220,10 @@ EDGEADM_INIT_PHASES = [
 ]
 
 
-@step("EnsureJoinControlPlane")
+@step("EnsureJoinControlPlane", on=On.JOINING_MASTERS)
 def ensure_control_plane_join(ctx: Context):
     """Other masters: joined as control plane (certificates were distributed by
     EnsureCertificates, so no --certificate-key is needed)."""
-    if ctx.role != MASTER:
-        return None
     s = ctx.spec
     return (f"""\
 if [ -f /etc/kubernetes/kubelet.conf ] && [ -f {ADMIN_CONF} ]; then say "already a control-plane member"; else
@@ -250,11 +238,9 @@ fi""", (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
         Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
 
 
-@step("EnsureKubeconfig")
+@step("EnsureKubeconfig", on=On.MASTERS)
 def ensure_kubeconfig(ctx: Context):
     """Masters: root's kubectl talks to the cluster (~/.kube/config)."""
-    if not ctx.is_master:
-        return None
     return f"""\
 mkdir -p /root/.kube
 put /root/.kube/config 0600 < {ADMIN_CONF} && say "wrote /root/.kube/config" || say "/root/.kube/config up to date"
@@ -268,13 +254,11 @@ def _apply(doc: str) -> str:
 EDGE_INFO_DIR = f"{ETC_DIR}/edge-info"
 
 
-@step("EnsurePrepareEdgeCluster")
+@step("EnsurePrepareEdgeCluster", on=On.MASTER0)
 def ensure_prepare_edge_cluster(ctx: Context):
     """Master 0: namespace edge-system and the edge-info ConfigMap that edge nodes read at
     join (cluster CA, lite-apiserver serving cert, virtual address, registry hosts) exist;
     master 0 carries the cloud label."""
-    if ctx.role != MASTER0:
-        return None
     s = ctx.spec
     hosts, insecure = "", ""
     if s.registry and s.registry.domain:
@@ -306,12 +290,10 @@ run {KUBECTL} apply -f {EDGE_INFO_DIR}/edge-info.yaml
 run {KUBECTL} label node {q(ctx.node_name)} superedge.io/node-cloud=enable --overwrite""", ups
 
 
-@step("EnsureJoinPreparation")
+@step("EnsureJoinPreparation", on=On.MASTER0)
 def ensure_join_preparation(ctx: Context):
     """Master 0: the bootstrap token of the join command is valid (TTL `join_token_ttl`) and
     bootstrappers may read edge-info, so `edgeadm join` works on any node."""
-    if ctx.role != MASTER0:
-        return None
     rbac = """\
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -351,12 +333,14 @@ done
                     Upload(str(ctx.creds.retired_bootstrap_token_ids), RETIRED_TOKENS_FILE, "0644")))
 
 
-#: Run on a master when the cluster is destroyed (by `edge_constructs.ssh.teardown`): the host no
-#: longer holds any part of the cluster. Each part tolerates what is already gone.
-MASTER_RESET_SCRIPT = f"""\
-set -u
-if command -v edgeadm >/dev/null 2>&1; then edgeadm reset --force || echo "edgeadm reset failed: continuing the cleanup"; fi
+@step("ResetMaster", on=On.MASTERS)
+def reset_master(ctx: Context):
+    """Masters, when the cluster is destroyed: the host no longer holds any part of the
+    cluster (edgeadm reset, the runtime and kubelet stopped, our files gone). Each part
+    tolerates what is already gone."""
+    return f"""\
+if command -v edgeadm >/dev/null 2>&1; then edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"; fi
 for u in kubelet containerd docker lite-apiserver; do systemctl disable --now $u >/dev/null 2>&1 || true; done
 rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd {ETC_DIR} /var/lib/edge_constructs /root/.kube
-echo "[$(hostname)] ResetMaster: the host no longer belongs to the cluster"
+say "the host no longer belongs to the cluster"
 """

@@ -6,12 +6,13 @@ Scripts never hold secrets: those are uploaded from the credentials directory.
 """
 from __future__ import annotations
 
+import ipaddress
 import shlex
 from typing import Optional
 
 from edge_constructs.core.paths import HOOKS_DIR, PKG_DIR
-from edge_constructs.steps.context import MASTER0, Context
-from edge_constructs.steps.step import Upload, step
+from edge_constructs.steps.context import Context
+from edge_constructs.steps.step import On, Upload, step
 
 
 q = shlex.quote
@@ -51,7 +52,7 @@ run sh {path}"""
 
 # --- host preparation (ours, offline-safe: edgeadm's apt-based init-node is skipped) -----
 
-@step("EnsureCopyFiles")
+@step("EnsureCopyFiles", on=On.EVERY_HOST)
 def ensure_copy_files(ctx: Context):
     """Every host: the user's `files` are in place with their modes."""
     if not ctx.spec.files:
@@ -60,20 +61,19 @@ def ensure_copy_files(ctx: Context):
     return (f'say "{len(ups)} file(s) in place"', ups)
 
 
-@step("EnsurePreClusterInstallHook")
+@step("EnsurePreClusterInstallHook", on=On.MASTER0)
 def ensure_pre_cluster_install_hook(ctx: Context):
     """Master 0: the user's pre-cluster-install hook has run once, before anything else."""
-    return _hook("pre-cluster-install", ctx.spec.hooks.pre_cluster_install) \
-        if ctx.role == MASTER0 else None
+    return _hook("pre-cluster-install", ctx.spec.hooks.pre_cluster_install)
 
 
-@step("EnsurePreInstallHook")
+@step("EnsurePreInstallHook", on=On.EVERY_HOST)
 def ensure_pre_install_hook(ctx: Context):
     """Every host: the user's pre-install hook has run."""
     return _hook("pre-install", ctx.spec.hooks.pre_install)
 
 
-@step("EnsureRegistryHosts")
+@step("EnsureRegistryHosts", on=On.EVERY_HOST)
 def ensure_registry_hosts(ctx: Context):
     """Every host: the private registry's domain resolves to its address (/etc/hosts)."""
     reg = ctx.spec.registry
@@ -82,16 +82,16 @@ def ensure_registry_hosts(ctx: Context):
     return (_hosts_block("registry", [f"{reg.address} {reg.domain}"]))
 
 
-@step("EnsureInitAPIServerHost")
+@step("EnsureInitAPIServerHost", on=On.MASTERS)
 def ensure_init_api_server_host(ctx: Context):
     """Masters: a named API server address resolves to master 0 while the cluster forms."""
     name = ctx.spec.advertise_address
-    if not ctx.is_master or _is_ip(name):
+    if _is_ip(name):
         return None
     return (_hosts_block("apiserver", [f"{ctx.spec.masters[0].address} {name}"]))
 
 
-@step("EnsureKernelModule")
+@step("EnsureKernelModule", on=On.EVERY_HOST)
 def ensure_kernel_module(ctx: Context):
     """Every host: the modules kube-proxy and the CNI need are loaded and load at boot."""
     mods = " ".join(KERNEL_MODULES)
@@ -107,7 +107,7 @@ else
 fi""")
 
 
-@step("EnsureSysctl")
+@step("EnsureSysctl", on=On.EVERY_HOST)
 def ensure_sysctl(ctx: Context):
     """Every host: IP forwarding and bridge netfilter are on, now and at boot."""
     conf = "\n".join(f"{k} = {v}" for k, v in SYSCTLS.items())
@@ -120,7 +120,7 @@ if [ "$changed" = 0 ] && {checks}; then say "sysctls already set"; else
 fi""")
 
 
-@step("EnsureDisableSwap")
+@step("EnsureDisableSwap", on=On.EVERY_HOST)
 def ensure_disable_swap(ctx: Context):
     """Every host: swap is off and stays off after a reboot (kubelet refuses swap)."""
     return ("""\
@@ -133,7 +133,7 @@ if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then
 fi""")
 
 
-@step("EnsurePreflight")
+@step("EnsurePreflight", on=On.EVERY_HOST)
 def ensure_preflight(ctx: Context):
     """Every host: what the later steps need is there (tools, IP forwarding, free ports)."""
     ports = "6443 2379 2380 10250 10257 10259" if ctx.is_master else "10250"
@@ -154,7 +154,7 @@ say "preflight checks passed" """)
 
 # --- install package --------------------------------------------------------------------
 
-@step("EnsureInstallPackage")
+@step("EnsureInstallPackage", on=On.EVERY_HOST)
 def ensure_install_package(ctx: Context):
     """Every host: the install package lies at its path, sha256-verified, and is unpacked."""
     pkg = ctx.spec.install_package
@@ -196,14 +196,27 @@ def _install_bins(names: list[str], dest: str, ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@step("EnsureKubelet")
+@step("EnsureKubelet", on=On.EVERY_HOST)
 def ensure_kubelet(ctx: Context):
-    """Every host: kubelet, kubectl and lite-apiserver binaries from the package are installed."""
-    bins = ["kubelet", "kubectl"] + ([] if ctx.is_master else ["lite-apiserver"])
-    return (_install_bins(bins, "/usr/bin", ctx))
+    """Every host: the kubelet binary from the package is installed."""
+    return _install_bins(["kubelet"], "/usr/bin", ctx)
 
 
-@step("EnsureCNIPlugins")
+@step("EnsureKubectl", on=On.EVERY_HOST)
+def ensure_kubectl(ctx: Context):
+    """Every host: kubectl from the package is installed (steps on master 0 use it; on edge
+    nodes it is there for the operator)."""
+    return _install_bins(["kubectl"], "/usr/bin", ctx)
+
+
+@step("EnsureLiteAPIServer", on=On.EDGE_NODE)
+def ensure_lite_apiserver(ctx: Context):
+    """Edge nodes: the lite-apiserver binary (edge autonomy: the kubelet talks to it, and it
+    serves its cache when the cloud does not answer) is installed; `edgeadm join` runs it."""
+    return _install_bins(["lite-apiserver"], "/usr/bin", ctx)
+
+
+@step("EnsureCNIPlugins", on=On.EVERY_HOST)
 def ensure_cni_plugins(ctx: Context):
     """Every host: the CNI plugins from the package are in /opt/cni/bin."""
     return (f"""\
@@ -215,20 +228,19 @@ else mkdir -p /opt/cni/bin; run tar -xzf "$tgz" -C /opt/cni/bin; echo "$sum" > /
   say "CNI plugins installed"; fi""")
 
 
-@step("EnsureConntrackTools")
+@step("EnsureConntrackTools", on=On.EVERY_HOST)
 def ensure_conntrack_tools(ctx: Context):
     """Every host: conntrack (kube-proxy needs it) is installed from the package."""
     return (_install_bins(["conntrack"], "/usr/bin", ctx))
 
 
-@step("EnsureKubeadm")
+@step("EnsureKubeadm", on=On.EVERY_HOST)
 def ensure_kubeadm(ctx: Context):
     """Every host: edgeadm (kubeadm is built into it) is installed."""
     return (_install_bins(["edgeadm"], "/usr/local/bin", ctx))
 
 
 def _is_ip(value: str) -> bool:
-    import ipaddress
     try:
         ipaddress.ip_address(value)
         return True
@@ -236,14 +248,13 @@ def _is_ip(value: str) -> bool:
         return False
 
 
-@step("EnsurePostInstallHook")
+@step("EnsurePostInstallHook", on=On.EVERY_HOST)
 def ensure_post_install_hook(ctx: Context):
     """Every host: the user's post-install hook has run."""
     return _hook("post-install", ctx.spec.hooks.post_install)
 
 
-@step("EnsurePostClusterInstallHook")
+@step("EnsurePostClusterInstallHook", on=On.MASTER0)
 def ensure_post_cluster_install_hook(ctx: Context):
     """Master 0: the user's post-cluster-install hook has run, after everything else."""
-    return _hook("post-cluster-install", ctx.spec.hooks.post_cluster_install) \
-        if ctx.role == MASTER0 else None
+    return _hook("post-cluster-install", ctx.spec.hooks.post_cluster_install)

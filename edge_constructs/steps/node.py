@@ -1,8 +1,10 @@
-"""Steps only edge nodes have: join, labels/taints/node unit (from master 0), and removal.
+"""Steps only edge nodes have: join, labels/taints/node unit (from master 0), and removal
+(drain and delete from master 0, reset on the node).
 
-Host preparation reuses `edge_constructs.steps.host` (the same functions the masters run); this
-module adds what happens after: `edgeadm join`, then what master 0 records about the node,
-and what removal runs on the node (`RESET_SCRIPT`, run by `edge_constructs.ssh.teardown`).
+Host preparation reuses `edge_constructs.steps.host` (the same functions the masters run);
+this module adds what happens after: `edgeadm join`, then what master 0 records about the
+node; and what happens when the node leaves (`NODE_TEARDOWN` in `chains`, run by
+`edge_constructs.ssh.teardown`).
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import shlex
 from typing import Callable
 
 from edge_constructs.core.paths import ADMIN_CONF, CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
-from edge_constructs.steps.context import EDGE, Context
-from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, Upload, full_script, staged_path, step
+from edge_constructs.steps.context import Context
+from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, On, Step, Upload, full_script, staged_path, step
 
 q = shlex.quote
 
@@ -25,8 +27,6 @@ NODE_UNIT_LABEL_VALUE = "nodeunits.superedge.io"
 NODE_STATE_DIR = f"{STATE_DIR}/nodes"
 #: How long removal waits for `kubectl drain` before it goes on regardless.
 DRAIN_TIMEOUT = "120s"
-#: Steps that run on master 0 (with its admin.conf) rather than on the node.
-ON_MASTER0 = frozenset({"EnsureNodeLabels", "EnsureNodeTaints", "EnsureNodeUnit"})
 JOIN_STEP = "EnsureJoinNode"
 
 
@@ -43,17 +43,6 @@ def join_command(spec, ca_cert_hash: str, token: str) -> str:
             f"--install-pkg-path {install_pkg_path(spec)} --enable-edge=true")
 
 
-def runs_on_master0(s: Step) -> bool:
-    return s.name.split("@", 1)[0] in ON_MASTER0
-
-
-def per_node_names(steps: list[Step], ctx: Context) -> list[Step]:
-    """Master-0 steps of many nodes run on one host at once: `<Step>@<node>` gives each its
-    own script and staging path there."""
-    return [dataclasses.replace(s, name=f"{s.name}@{ctx.node_name}") if runs_on_master0(s)
-            else s for s in steps]
-
-
 # --- join ---------------------------------------------------------------------------------
 
 def _join_body(ctx: Context, node_name_sh: str) -> str:
@@ -68,14 +57,12 @@ fi
 rm -f {TOKEN_FILE}"""
 
 
-@step(JOIN_STEP)
+@step(JOIN_STEP, on=On.EDGE_NODE)
 def ensure_join_node(ctx: Context):
     """Edge nodes: joined the cluster with exactly its join command, plus the node name and
     `--skip-phases=init-node` (edgeadm's init-node is apt-based and fails offline, SuperEdge
     issue 521; our host-preparation steps did its work). The token is uploaded, read by the
     script, and removed from the node once it has joined."""
-    if ctx.role != EDGE:
-        return None
     return (_join_body(ctx, q(ctx.node_name)),
             (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
              Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
@@ -103,12 +90,12 @@ done
 printf '%s\\n' {words} | put {NODE_STATE_DIR}/"$N"/{kind} 0644 || true"""
 
 
-@step("EnsureNodeLabels")
+@step("EnsureNodeLabels", on=On.MASTER0_FOR_NODE)
 def ensure_node_labels(ctx: Context):
     """Master 0, for one edge node: the node carries the props' labels (and no longer the
     ones an earlier apply set that the props dropped)."""
     labels = dict(ctx.node.labels)
-    if ctx.role != EDGE or not labels:
+    if not labels:
         return None
     kvs = " ".join(q(f"{k}={v}") for k, v in sorted(labels.items()))
     return f"""\
@@ -123,12 +110,12 @@ def taint_keys(taints) -> list[str]:
                    for t in taints})
 
 
-@step("EnsureNodeTaints")
+@step("EnsureNodeTaints", on=On.MASTER0_FOR_NODE)
 def ensure_node_taints(ctx: Context):
     """Master 0, for one edge node: the node carries the props' taints (and no longer the
     ones an earlier apply set that the props dropped)."""
     taints = list(ctx.node.taints)
-    if ctx.role != EDGE or not taints:
+    if not taints:
         return None
     return f"""\
 {_wait_node(ctx.node_name)}
@@ -149,13 +136,13 @@ spec:
       {unit}: {NODE_UNIT_LABEL_VALUE}"""
 
 
-@step("EnsureNodeUnit")
+@step("EnsureNodeUnit", on=On.MASTER0_FOR_NODE)
 def ensure_node_unit(ctx: Context):
     """Master 0, for one edge node: the NodeUnit `site.superedge.io/v1alpha2` exists and the
     node is in it: labelled `<unit>: nodeunits.superedge.io`, the label site-manager reads
     (and sets itself from the NodeUnit's selector)."""
     unit = ctx.node.node_unit
-    if ctx.role != EDGE or not unit:
+    if not unit:
         return None
     marker = "EDGE_CONSTRUCTS_NODEUNIT_EOF"
     return f"""\
@@ -166,39 +153,35 @@ cat <<'{marker}' > "$f"
 {marker}
 # Nodes of one pool apply the same NodeUnit at once: a create may lose the race; retry.
 i=0
-until {KUBECTL} apply -f "$f" >"$_log" 2>&1; do
+until {KUBECTL} apply -f "$f"; do
   i=$((i + 1)); [ "$i" -lt 5 ] || run {KUBECTL} apply -f "$f"; sleep 1
 done
-cat "$_log"; rm -f "$f"
+rm -f "$f"
 {_forget_dropped("units", [unit], f'{KUBECTL} label node "$N" "$old-" >/dev/null')}
 run {KUBECTL} label node "$N" {q(f"{unit}={NODE_UNIT_LABEL_VALUE}")} --overwrite"""
 
 
-# --- removal -------------------------------------------------------------------------------
+# --- removal (NODE_TEARDOWN in chains: drain, reset, delete, in kubeadm's order) ------------
 
-def drain_script(node_name: str) -> str:
-    """Master 0: the node is drained, or DRAIN_TIMEOUT passed (removal goes on either way)."""
-    n = q(node_name)
+@step("DrainNode", on=On.MASTER0_FOR_NODE)
+def drain_node(ctx: Context):
+    """Master 0, for one edge node: the node is cordoned and drained, or DRAIN_TIMEOUT passed
+    (removal goes on either way, and says so)."""
     return f"""\
-if {KUBECTL} get node {n} -o name >/dev/null 2>&1; then
-  timeout 180 {KUBECTL} drain {n} --ignore-daemonsets --delete-emptydir-data --force --timeout={DRAIN_TIMEOUT} \\
-    || echo "[$(hostname)] Drain: {node_name} did not drain within {DRAIN_TIMEOUT}: removing it anyway"
-else echo "[$(hostname)] Drain: node {node_name} is not in the cluster: nothing to drain"; fi"""
+N={q(ctx.node_name)}
+if {KUBECTL} get node "$N" -o name >/dev/null 2>&1; then
+  if timeout 180 {KUBECTL} drain "$N" --ignore-daemonsets --delete-emptydir-data --force --timeout={DRAIN_TIMEOUT}; then
+    say "node $N drained"
+  else say "node $N did not drain within {DRAIN_TIMEOUT}: it stays cordoned, removal goes on"; fi
+else say "node $N is not in the cluster: nothing to drain"; fi"""
 
 
-def delete_script(node_name: str) -> str:
-    """Master 0: the Node object is gone, and so is what master 0 remembered about it."""
-    n = q(node_name)
+@step("ResetNode", on=On.EDGE_NODE)
+def reset_node(ctx: Context):
+    """The edge node: no part of the cluster is left on the host (edgeadm reset, the
+    lite-apiserver unit, the /etc/hosts blocks, our state). Each part tolerates what is
+    already gone."""
     return f"""\
-{KUBECTL} delete node {n} --ignore-not-found
-rm -rf {NODE_STATE_DIR}/{n}
-echo "[$(hostname)] DeleteNode: node {node_name} is not in the cluster" """
-
-
-#: Run on the node when it leaves: idempotent, each part tolerant of what is already gone.
-RESET_SCRIPT = f"""\
-set -u
-say() {{ echo "[$(hostname)] ResetNode: $*"; }}
 if command -v edgeadm >/dev/null 2>&1; then
   edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"
 else say "no edgeadm on this host: nothing for edgeadm to reset"; fi
@@ -215,6 +198,19 @@ if grep -q -e '^# begin (generated by SuperEdge)$' -e '^# BEGIN edge_constructs 
 fi
 rm -rf /etc/kubernetes /var/lib/kubelet /etc/edge_constructs {STATE_DIR}
 say "the host no longer belongs to the cluster"
+"""
+
+
+@step("DeleteNode", on=On.MASTER0_FOR_NODE)
+def delete_node(ctx: Context):
+    """Master 0, for one edge node: the Node object is gone, and so is what master 0
+    remembered about it. Runs after the reset: deleted earlier, a still-running kubelet
+    would register the Node again."""
+    return f"""\
+N={q(ctx.node_name)}
+run {KUBECTL} delete node "$N" --ignore-not-found
+rm -rf {NODE_STATE_DIR}/"$N"
+say "node $N is not in the cluster"
 """
 
 
@@ -252,7 +248,7 @@ fi"""))
         ups = tuple(u for u in s.uploads
                     if not (pkg.path and u.destination == f"{path}.upload"))
         s = dataclasses.replace(s, uploads=ups)
-        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {STAGE_DIR}/{s.name}"))
+        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {s.stage_dir}"))
         for i, up in enumerate(ups):
             out.append(literal("printf '%s' '") + embed(up.source)
                        + literal(f"' | base64 -d > {staged_path(s, i)}"))

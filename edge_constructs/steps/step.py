@@ -1,11 +1,47 @@
-"""What a step is: a script to run on one host, and the files it needs there."""
+"""What a step is: a script to run on one host, the files it needs there, and where it runs."""
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
+import shlex
 from dataclasses import dataclass
+from typing import Optional
+
+from edge_constructs.core.paths import STATE_DIR
 
 #: Where step scripts are written on a host before they run (kept for debugging).
-STEP_DIR = "/var/lib/edge_constructs/steps"
+STEP_DIR = f"{STATE_DIR}/steps"
+#: Uploads land here first (a 0700 directory), then the script installs them with their mode.
+STAGE_DIR = f"{STATE_DIR}/stage"
+
+#: The roles a host has in a cluster (`Context.role`).
+MASTER0, MASTER, EDGE = "master0", "master", "edge"
+
+
+class On(enum.Enum):
+    """Where a step runs: every step function declares it (`@step(name, on=...)`)."""
+    EVERY_HOST = "every host"
+    MASTERS = "every master"
+    MASTER0 = "master 0"
+    JOINING_MASTERS = "every master but master 0"
+    EDGE_NODE = "the edge node"
+    #: On master 0 (with its admin.conf), for one edge node: what the centre records about it.
+    MASTER0_FOR_NODE = "master 0, for one edge node"
+
+    def applies_to(self, role: str) -> bool:
+        """Whether a chain rendered for a host of `role` holds this step."""
+        return role in _ROLES[self]
+
+
+_ROLES = {
+    On.EVERY_HOST: {MASTER0, MASTER, EDGE},
+    On.MASTERS: {MASTER0, MASTER},
+    On.MASTER0: {MASTER0},
+    On.JOINING_MASTERS: {MASTER},
+    On.EDGE_NODE: {EDGE},
+    On.MASTER0_FOR_NODE: {EDGE},
+}
 
 
 #: An upload whose source starts with this is a value of the cluster's identity resource
@@ -37,14 +73,30 @@ class Upload:
 @dataclass(frozen=True)
 class Step:
     """One idempotent POSIX-sh script for one host. `script` never holds a secret:
-    secrets reach the host as `uploads`."""
+    secrets reach the host as `uploads`. `subject` names the edge node a MASTER0_FOR_NODE
+    step acts for, so the scripts of many nodes never share a path on master 0."""
     name: str
     script: str
     uploads: tuple[Upload, ...] = ()
+    on: On = On.EVERY_HOST
+    subject: Optional[str] = None
+
+    @property
+    def _dir_name(self) -> str:
+        return f"{self.subject}/{self.name}" if self.subject else self.name
 
     @property
     def remote_path(self) -> str:
-        return f"{STEP_DIR}/{self.name}.sh"
+        return f"{STEP_DIR}/{self._dir_name}.sh"
+
+    @property
+    def stage_dir(self) -> str:
+        return f"{STAGE_DIR}/{self._dir_name}"
+
+    @property
+    def result_path(self) -> str:
+        """Where the prelude records the failing command and its exit code."""
+        return f"{STEP_DIR}/{self._dir_name}.failed"
 
     def fingerprint(self) -> str:
         """Hash of the script and of every uploaded local file's bytes: a change re-runs the
@@ -62,21 +114,24 @@ class Step:
         return h.hexdigest()
 
 
-#: Uploads land here first (a 0700 directory), then the script installs them with their mode.
-STAGE_DIR = "/var/lib/edge_constructs/stage"
-
-# Every step script starts with this. `run` executes one command, keeps its output in a
-# log and, when it fails, prints one line naming host, step, command and exit code plus the
-# last lines of output, then stops the script with that exit code. `say` prints progress in
-# one voice. `put` writes stdin to a file atomically, and only when the content differs.
-# `secret VALUE` registers a value (a token read from an uploaded file) that `run` masks as
-# *** in everything it prints.
+# Every step starts with this. `run` executes one command, keeps its output in a log and,
+# when it fails, records the command and its exit code in $STEP_RESULT (read by the SSH
+# runner), prints one line naming host, step, command and exit code plus the last lines of
+# output, and stops the script with that exit code. `say` prints progress in the one voice
+# `[host] Step: message` that the runner uses too. `put` writes stdin to a file atomically,
+# with its final mode from the start, and only when the content differs. `secret VALUE`
+# registers a value (a token read from an uploaded file) that `run` masks as *** in
+# everything it prints.
 PRELUDE = r'''set -eu
 STEP={name}
+HOST={host}
+STEP_RESULT={result}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 _log=$(mktemp /tmp/edge-step.XXXXXX)
 _secrets=""
-say() {{ echo "[$(hostname)] $STEP: $*"; }}
+_t0=$(date +%s)
+rm -f "$STEP_RESULT"
+say() {{ echo "[$HOST] $STEP: $*"; }}
 secret() {{ _secrets="$_secrets $1"; }}
 masked() {{ if [ -z "$_secrets" ]; then cat; else
   _sed=""; for _s in $_secrets; do _sed="$_sed -e s/$_s/***/g"; done; sed $_sed; fi; }}
@@ -84,7 +139,8 @@ run() {{
   rc=0; "$@" >"$_log" 2>&1 || rc=$?
   masked < "$_log"
   if [ "$rc" -ne 0 ]; then
-    echo "edge_constructs: step $STEP failed on host $(hostname): command '$*' exited $rc" | masked >&2
+    {{ echo "$rc"; echo "$*" | masked; }} > "$STEP_RESULT"
+    echo "edge_constructs: step $STEP failed on host $HOST: command '$*' exited $rc" | masked >&2
     echo "edge_constructs: last lines of output:" >&2
     tail -n 20 "$_log" | sed 's/^/    /' | masked >&2
     rm -f "$_log"
@@ -94,7 +150,7 @@ run() {{
 put() {{
   _dst=$1; _mode=${{2:-0644}}; _tmp="$_dst.edge-tmp.$$"
   mkdir -p "$(dirname "$_dst")"
-  cat >"$_tmp"; chmod "$_mode" "$_tmp"
+  (umask 077; : >"$_tmp"); chmod "$_mode" "$_tmp"; cat >"$_tmp"
   if [ -f "$_dst" ] && cmp -s "$_tmp" "$_dst"; then rm -f "$_tmp"; return 1; fi
   mv -f "$_tmp" "$_dst"
 }}
@@ -104,36 +160,42 @@ trap 'rm -f "$_log"' EXIT
 
 def staged_path(step: Step, index: int) -> str:
     """Where upload number `index` of `step` is copied before the script installs it."""
-    return f"{STAGE_DIR}/{step.name}/{index}"
+    return f"{step.stage_dir}/{index}"
 
 
-def full_script(step: Step) -> str:
-    """The script as it runs on the host: prelude, staged uploads installed, then the body."""
-    lines = [PRELUDE.format(name=step.name)]
+def full_script(step: Step, host: Optional[str] = None) -> str:
+    """The script as it runs on the host: prelude, staged uploads installed, then the body.
+    `host` is the name progress lines carry (left out: the host's own hostname)."""
+    q = shlex.quote
+    lines = [PRELUDE.format(name=q(step.name), host=q(host) if host else '"$(hostname)"',
+                            result=q(step.result_path))]
     for i, up in enumerate(step.uploads):
-        src = staged_path(step, i)
+        src, dst = q(staged_path(step, i)), q(up.destination)
+        tmp = q(up.destination + ".edge-tmp")
         lines.append(
-            f'mkdir -p "$(dirname {up.destination})" && '
-            f'install -m {up.mode} {src} {up.destination}.edge-tmp && '
-            f'mv -f {up.destination}.edge-tmp {up.destination} && rm -f {src}')
+            f'mkdir -p "$(dirname {dst})" && install -m {up.mode} {src} {tmp} && '
+            f'mv -f {tmp} {dst} && rm -f {src}')
     lines.append(step.script.strip("\n"))
-    lines.append('say done')
+    lines.append('say "done ($(( $(date +%s) - _t0 ))s)"')
     return "\n".join(lines) + "\n"
 
 
-def step(name: str):
-    """Declare a step function: it returns the script body (or `(body, uploads)`), or None
-    when it has nothing to do on this host; the decorator makes the named `Step`."""
-    import functools
-
+def step(name: str, *, on: On):
+    """Declare a step function and where it runs. The function returns the script body (or
+    `(body, uploads)`), or None when the props leave it nothing to do; the decorator makes
+    the named `Step`, and makes none for a host whose role `on` does not cover."""
     def wrap(fn):
         @functools.wraps(fn)
-        def make(ctx) -> Step | None:
+        def make(ctx) -> Optional[Step]:
+            if not on.applies_to(ctx.role):
+                return None
             out = fn(ctx)
             if out is None:
                 return None
             body, uploads = (out, ()) if isinstance(out, str) else out
-            return Step(name, body, tuple(uploads))
+            subject = ctx.node_name if on is On.MASTER0_FOR_NODE else None
+            return Step(name, body, tuple(uploads), on, subject)
         make.step_name = name
+        make.on = on
         return make
     return wrap

@@ -1,86 +1,79 @@
 """EdgeCluster: a SuperEdge edge cluster on existing hosts, and how edge nodes join it."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import dataclasses
+import inspect
+from typing import Optional
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
-from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
-                                    SuperEdge)
-from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues
-from edge_constructs.terraform.resources import chain_resources, logical_id
-from edge_constructs.validation import validate_cluster
-from edge_constructs.steps import chains as chain, node as node_steps
-from edge_constructs.steps.context import MASTER, MASTER0, Context
+from edge_constructs.core.props import ClusterSpec, Host
+from edge_constructs.steps import chains, node as node_steps
+from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
+from edge_constructs.steps.step import On
+from edge_constructs.terraform.cdk import TerraformOutput, stack_of
+from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, embed
+from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
+                                                  tf_literal)
+from edge_constructs.validation import cluster_spec, validate_host_claims
 
 
 class EdgeCluster(Construct):
     """A SuperEdge edge cluster: TKE's bare-metal step chain on the masters, SuperEdge's
     add-ons, and the preparation for edge nodes to join with `edgeadm join`.
 
+    Props (keyword arguments) are the fields of `ClusterSpec`, with its defaults; `name`,
+    `masters` and `install_package` are required.
+
     The cluster's identity (CAs, service-account keys, admin certificate, tokens) is an
     `edge_cluster_identity` resource named `<id>_identity`: made on the first apply, kept in
     Terraform state, so a pipeline's fresh checkout plans no change. Steps upload its values
-    from state; no secret and no local credential path enters the JSON.
-
-    `token_rotation` (any string): changing it makes a new bootstrap token; the next apply
-    deletes the old one on the cluster. `leaf_validity_days` (default 365): validity of the
-    client/serving certificates the identity issues (renewed 30 days before expiry).
-    `replace_identity` (default False): a plan that would replace the identity (a changed
-    `name`) fails unless this is True.
+    from state; no secret and no local credential path enters the JSON. `token_rotation`,
+    `leaf_validity_days` and `replace_identity` steer it (see `ClusterSpec`).
     """
 
-    def __init__(self, scope: Construct, id: str, *, name: str, masters: Sequence[Host],
-                 install_package: InstallPackage,
-                 api_server_address: Optional[str] = None, api_server_port: int = 6443,
-                 kubernetes_version: str = "1.22.6", superedge: Optional[SuperEdge] = None,
-                 pod_cidr: str = "10.244.0.0/16", service_cidr: str = "10.96.0.0/12",
-                 dns_domain: str = "cluster.local", cert_sans: Sequence[str] = (),
-                 container_runtime: str = "containerd", registry: Optional[Registry] = None,
-                 ha: Optional[HA] = None, files: Sequence[File] = (),
-                 hooks: Optional[Hooks] = None, skip_steps: Sequence[str] = (),
-                 credentials_dir: Optional[str] = None, join_token_ttl: str = "0",
-                 ca_cert_file: Optional[str] = None, ca_key_file: Optional[str] = None,
-                 token_rotation: Optional[str] = None,
-                 leaf_validity_days: Optional[int] = None, replace_identity: bool = False):
+    def __init__(self, scope: Construct, id: str, **props):
+        spec = cluster_spec(props, step_names=chains.step_names())
+        stack_of(scope, f"EdgeCluster {id!r}")
         super().__init__(scope, id)
-        spec = ClusterSpec(
-            name=name, masters=tuple(masters), install_package=install_package,
-            api_server_address=api_server_address, api_server_port=api_server_port,
-            kubernetes_version=kubernetes_version, superedge=superedge or SuperEdge(),
-            pod_cidr=pod_cidr, service_cidr=service_cidr, dns_domain=dns_domain,
-            cert_sans=tuple(cert_sans), container_runtime=container_runtime, registry=registry,
-            ha=ha, files=tuple(files), hooks=hooks or Hooks(), skip_steps=tuple(skip_steps),
-            credentials_dir=credentials_dir, join_token_ttl=join_token_ttl,
-            ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
-        validate_cluster(spec, step_names=chain.step_names())
-        _validate_identity_props(token_rotation, leaf_validity_days, replace_identity)
         self._spec = spec
         self._id = id
+        self._edge_host_claims: dict[str, str] = {}
         self._identity = ClusterIdentity(
-            self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=name,
+            self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=spec.name,
             endpoint=spec.endpoint, virtual_address=spec.superedge.virtual_address,
-            token_rotation=token_rotation, leaf_validity_days=leaf_validity_days,
-            ca_cert_file=ca_cert_file, ca_key_file=ca_key_file, allow_replace=replace_identity)
+            token_rotation=spec.token_rotation, leaf_validity_days=spec.leaf_validity_days,
+            ca_cert_file=spec.ca_cert_file, ca_key_file=spec.ca_key_file,
+            allow_replace=spec.replace_identity)
         self._creds = self._identity.values
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).
+        # Each master's Reset comes first, so on destroy it goes last.
         self._master_resources: dict[str, list] = {}
         prev: list = []
         for i, host in enumerate(spec.masters):
-            ctx = Context(spec=spec, host=host, role=MASTER0 if i == 0 else MASTER,
-                          creds=self._creds)
+            ctx = self.context(host, MASTER0 if i == 0 else MASTER)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
-            made = chain_resources(host_scope, host, chain.master_chain(ctx),
-                                   after=prev or [self._identity],
-                                   destroy_kind="reset-master")
+            # The first master's chain waits for the identity its steps upload.
+            reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx),
+                                      prev or [self._identity])
+            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset])]
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev
 
         self._outputs()
+
+    def context(self, host: Host, role: str, **kw) -> Context:
+        """What the steps of `host` in `role` see of this cluster."""
+        return Context(spec=self._spec, host=host, role=role, creds=self._creds, **kw)
+
+    def claim_edge_hosts(self, hosts, field: str, owner: str) -> None:
+        """Record that `owner` (a construct path) joins `hosts`; a host joins once."""
+        validate_host_claims(self._spec, hosts, field, self._edge_host_claims, owner)
+        for host in hosts:
+            self._edge_host_claims[host.key] = owner
+            self._edge_host_claims[f"{host.address}:{host.port}"] = owner
 
     # --- attributes ---------------------------------------------------------------------
 
@@ -134,8 +127,13 @@ class EdgeCluster(Construct):
     def join_script(self) -> str:
         """A self-contained sh script (cloud-init user-data) that prepares a host and joins
         it: a Terraform expression, since it holds the token."""
-        from edge_constructs.terraform.nodes import join_script_for
-        return join_script_for(self)
+        # The node-side steps of the node chain, the very scripts Terraform runs on nodes;
+        # uploads embedded with filebase64() (local files) or base64encode() of the identity's
+        # values in state (token, CA hash), so the JSON holds no secret.
+        ctx = self.context(Host("127.0.0.1", name="join-script"), EDGE)
+        steps = [p.step for p in chains.node_chain(ctx) if p.step.on is not On.MASTER0_FOR_NODE]
+        return node_steps.join_script(
+            ctx, steps, embed=embed, literal=tf_literal)
 
     @property
     def kubeconfig(self) -> str:
@@ -156,14 +154,22 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
 
 
-def _validate_identity_props(token_rotation, leaf_validity_days, replace_identity) -> None:
-    if token_rotation is not None and (not isinstance(token_rotation, str) or not token_rotation):
-        raise ValidationError("token_rotation", token_rotation, "a non-empty string (any: change "
-                              "it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
-    if leaf_validity_days is not None and (isinstance(leaf_validity_days, bool) or
-                                           not isinstance(leaf_validity_days, int) or
-                                           not 1 <= leaf_validity_days <= 3650):
-        raise ValidationError("leaf_validity_days", leaf_validity_days,
-                              "a whole number of days from 1 to 3650, or None for 365")
-    if not isinstance(replace_identity, bool):
-        raise ValidationError("replace_identity", replace_identity, "True or False")
+def _signature() -> inspect.Signature:
+    """EdgeCluster(scope, id, *, <every ClusterSpec field with its default>), for help()."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+              inspect.Parameter("scope", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation="Construct"),
+              inspect.Parameter("id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str")]
+    for f in dataclasses.fields(ClusterSpec):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = inspect.Parameter.empty
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=f.type))
+    return inspect.Signature(params)
+
+
+EdgeCluster.__init__.__signature__ = _signature()

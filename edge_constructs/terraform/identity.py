@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Optional
 
 import jsii
-from cdktf import (IStackSynthesizer, TerraformProvider, TerraformProviderGeneratorMetadata,
-                   TerraformResource, TerraformStack)
+from edge_constructs.terraform.cdk import (IStackSynthesizer, TerraformProvider,
+                                           TerraformProviderGeneratorMetadata, TerraformResource,
+                                           TerraformStack)
 from constructs import Construct
 
-from edge_constructs.steps.step import identity_source
+import os
+
+from edge_constructs.steps.step import identity_source, parse_identity_source
 from edge_constructs.terraform.provider import install
 from edge_constructs.terraform.resources import (IDENTITY_TYPE, identity_digest_expr,
                                                  identity_expr)
@@ -112,3 +115,12 @@ class _InstallingSynthesizer:
     def synthesize(self, session) -> None:
         self._inner.synthesize(session)
         install.install_into(Path(session.outdir) / "stacks" / self._name)
+
+
+def embed(source: str) -> str:
+    """How a script spells the base64 of an upload: an identity value from state, or a local
+    file by path (the JSON never holds the bytes of either)."""
+    ref = parse_identity_source(source)
+    if ref:
+        return "${base64encode(%s)}" % identity_expr(*ref)[2:-1]
+    return '${filebase64("%s")}' % os.path.abspath(source)

@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
-import shutil
 import sys
 from typing import Optional, Sequence
 
-from cdktf import (FileProvisioner, ITerraformDependable, RemoteExecProvisioner,
-                   SSHProvisionerConnection, TerraformProviderGeneratorMetadata, TerraformResource,
-                   TerraformStack, TerraformVariable)
 from constructs import Construct
 
-from edge_constructs.core.props import Host
-from edge_constructs.terraform.binary import embedded_terraform
-from edge_constructs.steps.step import (STAGE_DIR, STEP_DIR, Step, full_script,
-                                        parse_identity_source, staged_path)
-from edge_constructs.ssh.teardown import host_json
+from edge_constructs.core.props import Host, logical_id
+from edge_constructs.ssh import teardown
+from edge_constructs.steps.chains import Placed
+from edge_constructs.steps.step import Step, full_script, parse_identity_source, staged_path
+from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
+                                           RemoteExecProvisioner, SSHProvisionerConnection,
+                                           TerraformProviderGeneratorMetadata, TerraformResource,
+                                           TerraformVariable, stack_of)
 
 #: How long Terraform keeps trying to open SSH to a host before the step fails.
 SSH_TIMEOUT = "2m"
@@ -38,21 +38,9 @@ class TerraformData(TerraformResource):
             self.add_override("triggers_replace", triggers_replace)
 
 
-def ensure_terraform_for_synth() -> None:
-    """Synth needs no Terraform (see TerraformData); kept so that callers that set up the
-    environment for `Testing.to_be_valid_terraform` and the like find one."""
-    if not os.environ.get("TERRAFORM_BINARY_NAME") and not shutil.which("terraform"):
-        os.environ["TERRAFORM_BINARY_NAME"] = embedded_terraform()
-
-
 def tf_literal(text: str) -> str:
     """Text Terraform must not read as a template: `${` and `%{` escaped."""
     return text.replace("${", "$${").replace("%{", "%%{")
-
-
-def logical_id(value: str) -> str:
-    """A construct id made of what Terraform allows in resource names."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", value)
 
 
 def _file_expr(path: str) -> str:
@@ -61,10 +49,11 @@ def _file_expr(path: str) -> str:
 
 def _password_expr(scope: Construct, env_name: str) -> str:
     """A password never enters the JSON: Terraform takes it from the sensitive variable
-    `ssh_password_<env_name, lower case>`, which the user sets as `TF_VAR_ssh_password_…`
+    `ssh_password_<env_name>` (case kept, so PW and pw stay two variables), which the user
+    sets as `TF_VAR_ssh_password_<env_name>`
     (the SSH runner reads `$<env_name>` itself)."""
-    stack = TerraformStack.of(scope)
-    var_id = f"ssh_password_{env_name}".lower()
+    stack = stack_of(scope, "SSH password variable")
+    var_id = f"ssh_password_{env_name}"
     existing = stack.node.try_find_child(var_id)
     var = existing or TerraformVariable(stack, var_id, type="string", sensitive=True,
                                         description=f"SSH password (set TF_VAR_{var_id})")
@@ -110,7 +99,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
     it fails. Identity values come from state (the file provisioner's `content`); the trigger
     holds only their digests."""
     provisioners: list = [RemoteExecProvisioner(type="remote-exec", inline=[
-        f"mkdir -p -m 0700 {STAGE_DIR}/{step.name} {STEP_DIR}"])]
+        f"mkdir -p -m 0700 {step.stage_dir} {posixpath.dirname(step.remote_path)}"])]
     triggers = {"fingerprint": step.fingerprint()}
     for i, up in enumerate(step.uploads):
         ref = parse_identity_source(up.source)
@@ -121,7 +110,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
             continue
         provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
                                             destination=staged_path(step, i)))
-    provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step)),
+    provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step, host.key)),
                                         destination=step.remote_path))
     provisioners.append(RemoteExecProvisioner(type="remote-exec", inline=[
         "set -e", f"sh {step.remote_path}"]))
@@ -132,39 +121,35 @@ def step_resource(scope: Construct, host: Host, step: Step,
                         depends_on=list(depends_on), provisioners=provisioners)
 
 
-def chain_resources(scope: Construct, host: Host, steps: Sequence[Step],
-                    after: Sequence[ITerraformDependable] = (),
-                    destroy_kind: Optional[str] = None) -> list[TerraformData]:
-    """One resource per step, each depending on the one before. With `destroy_kind`, a
-    first resource resets the host when its chain is destroyed (it goes last on destroy)."""
+def chain_resources(scope: Construct, placed: Sequence[Placed],
+                    after: Sequence[ITerraformDependable] = ()) -> list[TerraformData]:
+    """One resource per placed step, each on its step's host and depending on the one
+    before: the one function that turns any chain into Terraform."""
     made: list[TerraformData] = []
     prev: list[ITerraformDependable] = list(after)
-    if destroy_kind:
-        anchor = destroy_resource(scope, host, destroy_kind, prev)
-        made.append(anchor)
-        prev = [anchor]
-    for step in steps:
-        res = step_resource(scope, host, step, prev)
+    for p in placed:
+        res = step_resource(scope, p.host, p.step, prev)
         made.append(res)
         prev = [res]
     return made
 
 
-def teardown_provisioner(kind: str, host_json_expr: str) -> dict:
-    """A destroy-time local-exec running `python -m edge_constructs.ssh.teardown <kind>` with the
-    interpreter that synthesized the stack; it reports an unreachable host, never fails."""
+def teardown_provisioner(chain_expr: str) -> dict:
+    """A destroy-time local-exec running a teardown chain (`edge_constructs.ssh.teardown`)
+    with the interpreter that synthesized the stack."""
     return {"local-exec": {"when": "destroy",
-                           "command": '"${self.input.python}" -m edge_constructs.ssh.teardown ' + kind,
-                           "environment": {"EDGE_HOST": host_json_expr}}}
+                           "command": '"${self.input.python}" -m edge_constructs.ssh.teardown',
+                           "environment": {"EDGE_TEARDOWN": chain_expr}}}
 
 
-def destroy_resource(scope: Construct, host: Host, kind: str,
-                     depends_on: Sequence[ITerraformDependable],
-                     name: str = "Reset") -> TerraformData:
-    """A resource whose destroy resets the host (`edge_constructs.ssh.teardown <kind>`). Destroy
-    provisioners may only read `self`, so the host travels in `input` as JSON: paths and
-    names, never key material."""
+def teardown_resource(scope: Construct, placed: Sequence[Placed],
+                      depends_on: Sequence[ITerraformDependable],
+                      name: str = "Reset") -> TerraformData:
+    """A resource whose destroy runs the teardown chain `placed`. Destroy provisioners may
+    only read `self`, so the chain travels in `input` as JSON: scripts, paths and names,
+    never key material. Created before the chain it undoes, so destroyed after it."""
     res = TerraformData(scope, name, depends_on=list(depends_on),
-                        input={"host": tf_literal(host_json(host)), "python": sys.executable})
-    res.add_override("provisioner", [teardown_provisioner(kind, "${self.input.host}")])
+                        input={"teardown": tf_literal(teardown.encode(placed)),
+                               "python": sys.executable})
+    res.add_override("provisioner", [teardown_provisioner("${self.input.teardown}")])
     return res

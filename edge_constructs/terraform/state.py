@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from cdktf import LocalBackend, PgBackend, TerraformStack
+from edge_constructs.terraform.cdk import LocalBackend, PgBackend, TerraformStack
 
 
 def private_local_backend(stack: TerraformStack, path: str | os.PathLike) -> LocalBackend:

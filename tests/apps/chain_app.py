@@ -5,8 +5,9 @@ import json
 import os
 from pathlib import Path
 
-from cdktf import (App, FileProvisioner, LocalBackend, RemoteExecProvisioner,
-                   SSHProvisionerConnection, TerraformStack)
+from edge_constructs.terraform.cdk import (App, FileProvisioner, LocalBackend,
+                                           RemoteExecProvisioner, SSHProvisionerConnection,
+                                           TerraformStack)
 
 from edge_constructs.terraform.resources import TerraformData
 

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from cdktf import App, TerraformStack
+from edge_constructs.terraform.cdk import App, TerraformStack
 
 from edge_constructs import HA, EdgeCluster, Host, InstallPackage
 from edge_constructs.terraform.state import pg_backend, private_local_backend
