@@ -31,7 +31,7 @@ key = os.path.join(work, "id_ed25519"); pkg = os.path.join(work, "kube-linux-amd
 app = App(outdir=os.path.join(work, "out"))
 stack = TerraformStack(app, "scale")
 LocalBackend(stack, path=os.path.join(work, "terraform.tfstate"))
-cluster = EdgeCluster(stack, "edge", name="scale", credentials_dir=os.path.join(work, "creds"),
+cluster = EdgeCluster(stack, "edge", name="scale",
                       masters=[Host("master-0.example.com", private_key_file=key, name="master-0")],
                       install_package=InstallPackage(path=pkg, sha256=os.environ["SHA"]))
 EdgeNodePool(stack, "pool", cluster=cluster, hosts=[
