@@ -56,18 +56,39 @@ def node_steps_for(work: Path, inventory: dict, sim_hosts):
     cluster = EdgeCluster(TerraformStack(App(outdir=tempfile.mkdtemp()), "b"), "edge",
                           name="edge-pool", masters=[master],
                           install_package=InstallPackage(**inventory["install_package"]),
-                          superedge=SuperEdge(version="v0.9.0"),
-                          credentials_dir=str(work / ".edge-credentials" / "edge-pool"))
+                          superedge=SuperEdge(version="v0.9.0"))
+    creds = identity_files(work)
     opts = NodeOptions(labels={"topology.superedge.io/site": "site-a", "zone": "a"},
                        taints=("dedicated=camera:NoSchedule",), node_unit="site-a")
     by_name = {h["name"]: host(h) for h in inventory["hosts"]}
     out = []
     for sh in sim_hosts:
         h = by_name[sh.name]
-        ctx = Context(cluster.spec, h, EDGE, cluster.credentials, node=opts)
+        ctx = Context(cluster.spec, h, EDGE, creds, node=opts)
         out.append((h, master, [s for s in chain.node_chain(ctx)],
                     node_steps.runs_on_master0))
     return out
+
+
+def identity_files(work: Path):
+    """The deployed identity's values (from state) as files in a 0700 directory, named as the
+    step functions read them on `ctx.creds`: the SSH runner uploads local files."""
+    import types
+    from edge_constructs.credentials.identity import UPLOADED
+    stack = work / "out" / "stacks" / "edge_pool"
+    shown = json.loads(tf.terraform(["show", "-json"], stack).check().output)
+    (values,) = [r["values"] for r in shown["values"]["root_module"]["resources"]
+                 if r["type"] == "edge_cluster_identity"]
+    d = work / "identity"
+    d.mkdir(mode=0o700, exist_ok=True)
+    paths = {}
+    for name in UPLOADED:
+        f = d / name
+        f.touch(mode=0o600)
+        f.write_text(values[name])
+        paths[name] = str(f)
+    paths["ca_cert_hash_file"] = paths["ca_cert_hash"]
+    return types.SimpleNamespace(**paths)
 
 
 def baseline(plan) -> float:

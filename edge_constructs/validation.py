@@ -589,13 +589,24 @@ def _validate_hooks(hooks: object) -> None:
 
 def _validate_credentials(spec: ClusterSpec) -> None:
     if spec.credentials_dir is not None:
-        if not isinstance(spec.credentials_dir, str) or not spec.credentials_dir:
-            raise ValidationError("credentials_dir", spec.credentials_dir,
-                                  "must be a directory path, or None for the default")
-        p = _local_file(spec.credentials_dir)
-        if p.exists() and not p.is_dir():
-            raise ValidationError("credentials_dir", spec.credentials_dir, "exists and is not "
-                                  "a directory; give a directory path (created if missing)")
+        # The identity lives in Terraform state now (edge_cluster_identity); a directory made
+        # by an earlier release is brought in once with `terraform import`.
+        raise ValidationError("credentials_dir", spec.credentials_dir,
+                              "no longer used: the cluster's identity lives in Terraform state. "
+                              "Remove credentials_dir; for a cluster deployed with it, run once: "
+                              "terraform import edge_cluster_identity.<cluster id>_identity "
+                              "<that directory> (README, 'Cluster identity')")
+    if spec.token_rotation is not None and (not isinstance(spec.token_rotation, str)
+                                            or not spec.token_rotation):
+        raise ValidationError("token_rotation", spec.token_rotation, "a non-empty string (any: "
+                              "change it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
+    days = spec.leaf_validity_days
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):
+        raise ValidationError("leaf_validity_days", days,
+                              "a whole number of days from 1 to 3650, or None for 365")
+    if not isinstance(spec.replace_identity, bool):
+        raise ValidationError("replace_identity", spec.replace_identity, "True or False")
     if (spec.ca_cert_file is None) != (spec.ca_key_file is None):
         missing = "ca_key_file" if spec.ca_key_file is None else "ca_cert_file"
         raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "

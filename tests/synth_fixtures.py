@@ -126,8 +126,7 @@ class SynthEnv:
         props = dict(name="shenzhen-edge", masters=[self.host()],
                      kubernetes_version="1.22.6",
                      install_package=InstallPackage(path=str(self.package), sha256=self.sha256),
-                     superedge=SuperEdge(version="v0.9.0"),
-                     credentials_dir=str(self.credentials_dir))
+                     superedge=SuperEdge(version="v0.9.0"))
         props.update(overrides)
         return props
 

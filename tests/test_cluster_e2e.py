@@ -67,9 +67,14 @@ def quickstart(package, tmp_path_factory):
 def test_cdktf_deploy_brings_up_master_and_prints_the_join_command(quickstart):
     site, work, _, deploy, out = quickstart
     assert "Apply complete!" in deploy.output
-    creds = work / ".edge-credentials" / "quickstart"
-    token = (creds / "bootstrap-token").read_text().strip()
+    # the edge provider came from beside the stack: no download, no warning about it or the lock
+    assert "Installed edge-constructs.local/edge-constructs/edge" in deploy.output
+    assert not re.search(r"Warning:|Incomplete lock file", deploy.output), deploy.output
+    token = re.search(r"--token (\S+)", out["edge_join_command"]).group(1)
+    assert re.fullmatch(r"[a-z0-9]{6}\.[a-z0-9]{16}", token)
     assert token.split(".")[1] not in deploy.output  # logs mask the token
+    assert not (work / ".edge-credentials").exists()  # the identity lives in state
+    assert (work / "terraform.quickstart.tfstate").stat().st_mode & 0o777 == 0o600
     assert out["edge_join_command"] == (
         f"edgeadm join {site.hosts[0].address}:6443 --token {token} "
         f"--discovery-token-ca-cert-hash {out['edge_ca_cert_hash']} "

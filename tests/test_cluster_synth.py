@@ -25,7 +25,8 @@ from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.steps import chains as chain
 from edge_constructs.steps.cluster import EDGEADM_INIT_PHASES
 from edge_constructs.steps.context import MASTER, MASTER0, Context
-from edge_constructs.steps.step import PRELUDE, STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from edge_constructs.steps.step import (PRELUDE, STAGE_DIR, STEP_DIR, Step, full_script,
+                                        parse_identity_source, staged_path)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "master_chain.txt"
 INIT_PHASES = {fn.step_name for fn in EDGEADM_INIT_PHASES}
@@ -37,9 +38,14 @@ def file_provisioners(resource: dict) -> list[dict]:
 
 
 def script_content(resource: dict) -> str:
-    contents = [f["content"] for f in file_provisioners(resource) if "content" in f]
+    contents = [f["content"] for f in file_provisioners(resource)
+                if "content" in f and f["destination"].startswith(STEP_DIR)]
     assert len(contents) == 1
     return contents[0]
+
+
+def identity_ref(source: str) -> tuple[str, str] | None:
+    return parse_identity_source(source)
 
 
 def expected_steps(env, synthesized, host_index: int = 0):
@@ -91,7 +97,9 @@ def test_one_resource_per_step_chained_in_chain_order(synth_env):
     steps_made = [r for r in s.resources.values() if "step" in r.get("input", {})]
     assert len(steps_made) == len(want)
     assert len(s.resources) == len(want) + 1          # + Reset
-    assert s.resources[s.reset_key(host)].get("depends_on", []) == []
+    # the chain starts once the cluster's identity exists (its values are uploaded)
+    assert s.resources[s.reset_key(host)].get("depends_on", []) == [
+        "edge_cluster_identity.edge_identity"]
     # and the cluster is ready when the last step is
     assert s.cluster.ready[0].friendly_unique_id == s.last_key(host)
 
@@ -104,11 +112,19 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
         # mkdir of the staging and script directories first
         assert provs[0] == {"remote-exec": {"inline": [
             f"mkdir -p -m 0700 {step.stage_dir} {STEP_DIR}"]}}
-        # one file provisioner per upload, from an absolute local path to the staging path
+        # one file provisioner per upload to the staging path: a local file from its absolute
+        # path, an identity value from state
         uploads = [p["file"] for p in provs[1:1 + len(step.uploads)]]
-        assert uploads == [{"source": up.source, "destination": staged_path(step, i)}
-                           for i, up in enumerate(step.uploads)]
-        assert all(os.path.isabs(u["source"]) and os.path.isfile(u["source"]) for u in uploads)
+        triggers = {"fingerprint": step.fingerprint()}
+        for i, (up, got) in enumerate(zip(step.uploads, uploads)):
+            ref = identity_ref(up.source)
+            if ref:
+                assert got == {"content": "${edge_cluster_identity.%s.%s}" % ref,
+                               "destination": staged_path(step, i)}
+                triggers[ref[1]] = '${edge_cluster_identity.%s.digests["%s"]}' % ref
+            else:
+                assert got == {"source": up.source, "destination": staged_path(step, i)}
+                assert os.path.isabs(got["source"]) and os.path.isfile(got["source"])
         # then the script itself, Terraform-escaped
         assert provs[1 + len(step.uploads)] == {"file": {
             "content": tf_literal(full_script(step, "203.0.113.10")),
@@ -116,7 +132,8 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
         # then it runs
         assert provs[-1] == {"remote-exec": {"inline": ["set -e", f"sh {step.remote_path}"]}}
         assert len(provs) == 3 + len(step.uploads)
-        assert res["triggers_replace"] == {"fingerprint": step.fingerprint()}
+        # replaced when the script, a file or an identity value it uploads changes
+        assert res["triggers_replace"] == triggers
 
 
 def test_secrets_and_package_reach_the_host_as_uploads(synth_env):
@@ -133,12 +150,13 @@ def test_secrets_and_package_reach_the_host_as_uploads(synth_env):
             {"remote-exec": {"inline": ["set -e", f"sh {STEP_DIR}/EnsureInstallPackage.sh"]}},
         ],
     })
-    sources = {f.get("source") for f in file_provisioners(
+    # secrets come from the identity in state, never from a local file
+    contents = {f.get("content") for f in file_provisioners(
         s.resource("203.0.113.10", "EnsureKubeadmConfig")[1])}
-    assert str(creds.bootstrap_token) in sources
-    sources = {f.get("source") for f in file_provisioners(
+    assert creds.expr("bootstrap_token") in contents
+    contents = {f.get("content") for f in file_provisioners(
         s.resource("203.0.113.10", "EnsureCertificates")[1])}
-    assert {str(creds.ca_cert), str(creds.ca_key), str(creds.sa_key)} <= sources
+    assert {creds.expr("ca_cert"), creds.expr("ca_key"), creds.expr("sa_key")} <= contents
 
 
 def test_fingerprint_changes_when_the_script_changes(synth_env):
@@ -279,16 +297,12 @@ def test_join_command_output_has_the_exact_shape(synth_env):
     s = synth_env.synth()
     out = s.outputs["edge_join_command"]
     assert out["sensitive"] is True
-    token_file = synth_env.credentials_dir / "bootstrap-token"
     pkg = "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz"
-    m = re.fullmatch(
-        r'edgeadm join 203\.0\.113\.10:6443 --token \$\{trimspace\(file\("(?P<tok>[^"]+)"\)\)\} '
-        r'--discovery-token-ca-cert-hash sha256:(?P<hash>[0-9a-f]{64}) '
-        r'--install-pkg-path (?P<pkg>\S+) --enable-edge=true', out["value"])
-    assert m, out["value"]
-    assert m["tok"] == str(token_file)
-    assert m["pkg"] == pkg
-    assert "sha256:" + m["hash"] == independent_ca_hash(synth_env.credentials_dir / "ca.crt")
+    # token and CA hash come from the identity in state
+    assert out["value"] == (
+        "edgeadm join 203.0.113.10:6443 --token ${edge_cluster_identity.edge_identity.bootstrap_token} "
+        "--discovery-token-ca-cert-hash ${edge_cluster_identity.edge_identity.ca_cert_hash} "
+        f"--install-pkg-path {pkg} --enable-edge=true")
     assert s.cluster.join_command == out["value"]
 
 
@@ -296,12 +310,42 @@ def test_kubeconfig_endpoint_and_ca_hash_outputs(synth_env):
     s = synth_env.synth()
     kube = s.outputs["edge_kubeconfig"]
     assert kube["sensitive"] is True
-    assert kube["value"] == '${file("%s")}' % (synth_env.credentials_dir / "admin.conf")
+    assert kube["value"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
     assert s.outputs["edge_api_server_endpoint"] == {"value": "203.0.113.10:6443"}
     assert s.outputs["edge_ca_cert_hash"] == {
-        "value": independent_ca_hash(synth_env.credentials_dir / "ca.crt")}
+        "value": "${edge_cluster_identity.edge_identity.ca_cert_hash}"}
     assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig",
                               "edge_api_server_endpoint", "edge_ca_cert_hash"}
+
+
+def test_the_identity_resource_carries_what_the_cluster_says(synth_env):
+    s = synth_env.synth(token_rotation="2026-12", leaf_validity_days=90)
+    (name, identity), = s.json["resource"]["edge_cluster_identity"].items()
+    assert name == "edge_identity"
+    assert {k: v for k, v in identity.items() if k != "//"} == {
+        "cluster_name": "shenzhen-edge", "endpoint": "203.0.113.10:6443",
+        "virtual_address": "169.254.20.11", "token_rotation": "2026-12",
+        "leaf_validity_days": 90}
+    assert s.json["terraform"]["required_providers"]["edge"] == {
+        "source": "edge-constructs.local/edge-constructs/edge", "version": "0.2.0"}
+    # a replacement is refused by the provider unless asked for
+    s = synth_env.synth(replace_identity=True)
+    assert s.json["resource"]["edge_cluster_identity"]["edge_identity"]["allow_replace"] is True
+
+
+@pytest.mark.parametrize("prop, value", [("token_rotation", ""), ("leaf_validity_days", 0),
+                                          ("leaf_validity_days", "90"), ("replace_identity", "yes")])
+def test_fails_when_an_identity_prop_is_bad(synth_env, prop, value):
+    with pytest.raises(ValidationError) as e:
+        synth_env.cluster(**{prop: value})
+    assert e.value.field == prop and repr(value) in str(e.value)
+
+
+def test_fails_when_credentials_dir_is_given(synth_env):
+    with pytest.raises(ValidationError) as e:
+        synth_env.cluster(credentials_dir=str(synth_env.tmp_path / "creds"))
+    assert e.value.field == "credentials_dir"
+    assert "terraform import edge_cluster_identity." in str(e.value)
 
 
 def test_outputs_are_named_after_the_construct_id(synth_env):
@@ -315,9 +359,9 @@ def test_api_server_address_changes_the_endpoint(synth_env):
     assert s.outputs["edge_api_server_endpoint"]["value"] == "edge.example.com:7443"
     assert s.outputs["edge_join_command"]["value"].startswith(
         "edgeadm join edge.example.com:7443 --token ")
-    # the admin kubeconfig dials it too
-    conf = yaml.safe_load((synth_env.credentials_dir / "admin.conf").read_text())
-    assert conf["clusters"][0]["cluster"]["server"] == "https://edge.example.com:7443"
+    # the admin kubeconfig (made by the identity) dials it too
+    assert s.json["resource"]["edge_cluster_identity"]["edge_identity"]["endpoint"] == \
+        "edge.example.com:7443"
 
 
 def test_url_package_goes_into_install_pkg_path(synth_env):
@@ -347,30 +391,50 @@ def test_no_secret_in_the_synthesized_json(synth_env, monkeypatch):
     s = synth_env.synth(masters=masters, ha=HA(vip="10.0.0.100"), files=[File(str(src), "/etc/a")],
                         hooks=Hooks(pre_install="echo pre", post_cluster_install="echo post"),
                         registry=Registry(domain="registry.example.com", address="10.0.0.5"))
-    text = s.text
-    creds = s.cluster.credentials
-    token = creds.read_bootstrap_token()
-    secrets = {"bootstrap token": token, "bootstrap token secret": token.split(".", 1)[1],
-               "tunnel token": creds.read_tunnel_token(),
-               "SSH password": "pa55word-that-must-not-leak"}
-    # every private key: the SSH keys, and every key in the credentials directory
-    key_files = keys + [synth_env.key_file] + sorted(creds.directory.glob("*.key"))
-    assert len(key_files) >= 12
-    for kf in key_files:
+    # and the identity made by a real apply of its resource (secrets exist only in state)
+    outdir = synth_env.full_synth(s.stack)
+    values = apply_identity(Path(outdir) / "stacks" / "t")
+    text = (Path(outdir) / "stacks" / "t" / "cdk.tf.json").read_text()
+    secrets = {name: values[name] for name in
+               ("bootstrap_token", "tunnel_token", "kubeconfig", "ca_key", "sa_key",
+                "admin_key", "etcd_ca_key", "front_proxy_ca_key", "lite_apiserver_key",
+                "tunnel_anp_client_key")}
+    secrets["bootstrap token secret"] = values["bootstrap_token"].split(".", 1)[1]
+    secrets["SSH password"] = "pa55word-that-must-not-leak"
+    for kf in keys + [synth_env.key_file]:
         for n, line in enumerate(pem_body(kf.read_text()).splitlines()):
             secrets[f"{kf.name} line {n}"] = line
-    # the admin kubeconfig, whole and its credentials
-    conf_text = creds.admin_kubeconfig.read_text()
-    secrets["admin.conf"] = conf_text
-    user = yaml.safe_load(conf_text)["users"][0]["user"]
+    for name in ("ca_key", "sa_key", "admin_key"):
+        for n, line in enumerate(pem_body(values[name]).splitlines()):
+            secrets[f"{name} line {n}"] = line
+    user = yaml.safe_load(values["kubeconfig"])["users"][0]["user"]
     secrets["admin.conf client-key-data"] = user["client-key-data"]
-    secrets["admin.conf client-certificate-data"] = user["client-certificate-data"]
 
     leaked = [what for what, value in secrets.items() if value and value in text]
     assert not leaked, f"secrets in cdk.tf.json: {leaked}"
     assert "PRIVATE KEY" not in text
-    # the JSON names the files instead
-    assert str(creds.bootstrap_token) in text
+    # the JSON refers to the identity in state, and holds no credentials directory
+    assert "${edge_cluster_identity.edge_identity.bootstrap_token}" in text
+    assert ".edge-credentials" not in text and "credentials" not in os.listdir(synth_env.tmp_path)
+
+
+def apply_identity(stack_dir: Path) -> dict:
+    """`terraform apply -target` of the identity alone (local state); its values."""
+    from edge_constructs.terraform.binary import terraform_env
+    import subprocess
+    env = terraform_env()
+    env["TF_VAR_ssh_password_EDGE_SSH_PASSWORD"] = "pa55word-that-must-not-leak"
+    tf = env["TERRAFORM_BINARY_NAME"]
+    for args in (["init", "-input=false"],
+                 ["apply", "-auto-approve", "-input=false",
+                  "-target=edge_cluster_identity.edge_identity"]):
+        run = subprocess.run([tf, *args], cwd=stack_dir, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+    show = subprocess.run([tf, "show", "-json"], cwd=stack_dir, env=env, capture_output=True,
+                          text=True)
+    (res,) = [r for r in json.loads(show.stdout)["values"]["root_module"]["resources"]
+              if r["type"] == "edge_cluster_identity"]
+    return res["values"]
 
 
 # --- Terraform accepts it -----------------------------------------------------------------
@@ -380,7 +444,8 @@ def test_scripts_escape_every_template_sequence(synth_env):
     s = synth_env.synth(hooks=Hooks(pre_install='echo "${HOME}" %{if true}x%{endif} $${x}'),
                         masters=three_masters(synth_env), ha=HA(vip="10.0.0.100"))
     contents = [f["content"] for r in s.resources.values() if "provisioner" in r
-                for p in r["provisioner"] for f in [p.get("file", {})] if "content" in f]
+                for p in r["provisioner"] for f in [p.get("file", {})]
+                if "content" in f and f["destination"].startswith(STEP_DIR)]
     assert len(contents) > 60
     bad = {c.split("\n")[1]: unescaped_template_sequences(c) for c in contents
            if unescaped_template_sequences(c)}
@@ -414,10 +479,12 @@ def render_chain(s, env) -> str:
         out += ["", f"## {name}"]
         out += [f"upload {f['source']} -> {f['destination']}"
                 for f in file_provisioners(res) if "source" in f]
+        out += [f"upload {f['content'][2:-1]} -> {f['destination']}"
+                for f in file_provisioners(res)
+                if "content" in f and not f["destination"].startswith(STEP_DIR)]
         out.append(content[len(own_prelude):].rstrip("\n"))
     text = "\n".join(out) + "\n"
     text = text.replace(str(env.tmp_path), "<tmp>")
-    text = text.replace(s.cluster.ca_cert_hash, "sha256:<ca-hash>")
     text = text.replace(env.sha256, "<package-sha256>")
     assert not HEX64.search(text), HEX64.search(text)
     return text
@@ -439,21 +506,15 @@ def test_master_chain_snapshot(synth_env):
                     f"\n{diff[:6000]}")
 
 
-# --- credentials are reused ------------------------------------------------------------------
+# --- nothing is generated at synth ---------------------------------------------------------
 
-def test_synthesizing_twice_reuses_the_credentials(synth_env):
+def test_synthesizing_twice_gives_the_same_json(synth_env):
+    # the identity is made by the provider on the first apply, not at synth: a fresh
+    # checkout synthesizes exactly what the first one did
     first = synth_env.synth()
-    token_file = synth_env.credentials_dir / "bootstrap-token"
-    token = token_file.read_text()
-    files = {p.name: p.read_bytes() for p in synth_env.credentials_dir.iterdir() if p.is_file()}
     second = synth_env.synth()
-    assert second.outputs["edge_ca_cert_hash"] == first.outputs["edge_ca_cert_hash"]
-    assert second.outputs["edge_join_command"] == first.outputs["edge_join_command"]
-    assert token_file.read_text() == token
-    assert {p.name: p.read_bytes() for p in synth_env.credentials_dir.iterdir()
-            if p.is_file()} == files
-    # nothing to re-run: every step keeps its fingerprint
-    assert second.resources == first.resources
+    assert second.json["resource"] == first.json["resource"]
+    assert second.outputs == first.outputs
 
 
 # --- bad input: refused in the constructor, before anything is written ---------------------
@@ -465,7 +526,6 @@ def fails_before_writing(env, monkeypatch, field: str, value, **props) -> str:
     msg = str(exc.value)
     assert exc.value.field == field, msg
     assert msg.startswith(f"{field}: got {value!r};"), msg
-    assert not env.credentials_dir.exists(), "credentials written before validation"
     assert not (env.tmp_path / ".edge-credentials").exists()
     return msg
 
@@ -535,7 +595,7 @@ def test_fails_when_a_host_has_no_ssh_credentials(synth_env, monkeypatch):
 
 def test_fails_when_the_name_is_not_dns1123(synth_env, monkeypatch):
     msg = fails_before_writing(synth_env, monkeypatch, "name", "Shenzhen_Edge",
-                               name="Shenzhen_Edge", credentials_dir=None)
+                               name="Shenzhen_Edge")
     assert "RFC 1123 label" in msg
 
 
@@ -545,9 +605,9 @@ def test_fails_when_skip_steps_names_an_unknown_step(synth_env, monkeypatch):
     assert "unknown step; known steps:" in msg and "EnsureDisableSwap" in msg
 
 
-def test_nothing_is_written_with_the_default_credentials_dir(synth_env, monkeypatch):
+def test_synth_writes_no_credentials(synth_env, monkeypatch):
     fails_before_writing(synth_env, monkeypatch, "kubernetes_version", "1.22.7",
-                         kubernetes_version="1.22.7", credentials_dir=None)
-    # and a good cluster does write there
-    synth_env.cluster(credentials_dir=None)
-    assert (synth_env.tmp_path / ".edge-credentials" / "shenzhen-edge" / "ca.crt").is_file()
+                         kubernetes_version="1.22.7")
+    # and a good cluster writes none either: the identity lives in state
+    synth_env.synth()
+    assert not (synth_env.tmp_path / ".edge-credentials").exists()

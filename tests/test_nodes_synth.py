@@ -110,21 +110,30 @@ def test_join_step_runs_the_clusters_join_command_plus_name_and_skip(synth_env):
     cluster, _, _, doc = synth_pool(synth_env)
     step = node_steps.ensure_join_node(Context(cluster.spec, hosts(synth_env, "cam-1")[0], EDGE,
                                                cluster.credentials))
-    expected = (node_steps.join_command(cluster.spec, cluster.ca_cert_hash, '"$TOKEN"')
+    expected = (node_steps.join_command(cluster.spec, '"$CA_HASH"', '"$TOKEN"')
                 + " --node-name cam-1 --skip-phases=init-node")
     assert f"run {expected}\n" in step.script
-    assert [u.source for u in step.uploads] == [str(cluster.credentials.bootstrap_token)]
+    # the token and the CA pin come from the identity in state
+    assert [u.source for u in step.uploads] == [cluster.credentials.bootstrap_token,
+                                                cluster.credentials.ca_cert_hash_file]
     assert doc["output"]["edge_join_command"]["value"] == \
         node_steps.join_command(cluster.spec, cluster.ca_cert_hash, cluster.token)
 
 
 def test_no_token_in_the_synthesized_json(synth_env):
     cluster, _, text, doc = synth_pool(synth_env)
-    token = cluster.credentials.read_bootstrap_token()
-    assert token not in text and token.split(".")[1] not in text
+    # the token exists only in state: every step and the join script refer to it there
+    join = by_path(doc)["t/site-a/cam-1/EnsureJoinNode"]
+    assert {"file": {"content": "${edge_cluster_identity.edge_identity.bootstrap_token}",
+                     "destination": "/var/lib/edge_constructs/stage/EnsureJoinNode/0"}} \
+        in join["provisioner"]
+    assert join["triggers_replace"]["bootstrap_token"] == \
+        '${edge_cluster_identity.edge_identity.digests["bootstrap_token"]}'
     script = doc["output"]["edge_join_script"]
     assert script["sensitive"] is True
-    assert '${filebase64("%s")}' % cluster.credentials.bootstrap_token in script["value"]
+    assert "${base64encode(edge_cluster_identity.edge_identity.bootstrap_token)}" in script["value"]
+    assert "${base64encode(edge_cluster_identity.edge_identity.ca_cert_hash)}" in script["value"]
+    assert "filebase64" not in script["value"].split("EnsureInstallPackage")[0]
 
 
 def test_removal_is_one_for_each_resource_running_the_node_teardown_chain(synth_env):

@@ -239,9 +239,11 @@ def test_run_returns_non_zero_exit_codes_and_both_streams(sshd):
 
 def test_run_stops_a_command_past_its_timeout(sshd):
     with Connection(sshd.host(), FAST) as conn:
-        r = conn.run("echo started; sleep 30.5; echo after", timeout=0.5)
+        # 3 s: long enough for "started" to arrive on a loaded machine (a site test running
+        # beside it), far short of the 30.5 s the command would take
+        r = conn.run("echo started; sleep 30.5; echo after", timeout=3.0)
     assert r.exit_code == TIMEOUT_EXIT_CODE and "started" in r.stdout
-    assert "timed out after 0.5s" in r.stderr
+    assert "timed out after 3s" in r.stderr
     assert "after" not in r.stdout
     time.sleep(0.5)
     ps = subprocess.run(["pgrep", "-f", "sleep 30.5"], capture_output=True, text=True)

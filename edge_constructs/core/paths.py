@@ -16,6 +16,10 @@ KUBEADM_CONFIG = "/etc/kubernetes/edge_constructs/kubeadm-config.yaml"
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
 PKI_DIR = "/etc/kubernetes/pki"
 TOKEN_FILE = f"{SECRETS_DIR}/bootstrap-token"
+#: The cluster CA's discovery hash ("sha256:<hex>"), for `edgeadm join`'s CA pin.
+CA_HASH_FILE = f"{SECRETS_DIR}/ca-cert-hash"
+#: Ids of bootstrap tokens rotated out of the identity (master 0 deletes their Secrets).
+RETIRED_TOKENS_FILE = f"{SECRETS_DIR}/retired-bootstrap-token-ids"
 
 
 

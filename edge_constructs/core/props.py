@@ -116,10 +116,18 @@ class ClusterSpec:
     files: Sequence[File] = ()
     hooks: Hooks = field(default_factory=Hooks)
     skip_steps: Sequence[str] = ()
+    #: No longer used (the identity lives in Terraform state): refused with the import command.
     credentials_dir: Optional[str] = None
     join_token_ttl: str = "0"
+    #: Bring your own cluster CA: read once, when the identity is created.
     ca_cert_file: Optional[str] = None
     ca_key_file: Optional[str] = None
+    #: Any string; changing it makes a new bootstrap token (the old one stops joining).
+    token_rotation: Optional[str] = None
+    #: Validity of the identity's leaf certificates; None: 365 days (renewed 30 days before).
+    leaf_validity_days: Optional[int] = None
+    #: A plan that would replace the identity (a changed `name`) fails unless this is True.
+    replace_identity: bool = False
 
     def __post_init__(self) -> None:
         # None means "the default" for the nested props; lists are kept as tuples (frozen).

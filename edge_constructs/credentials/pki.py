@@ -538,14 +538,15 @@ def _sans(cert: x509.Certificate) -> set:
 def _new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _Key,
                    common_name: str, organization: str | None,
                    server_ips: tuple[str, ...] = (),
-                   server_names: tuple[str, ...] = ()) -> x509.Certificate:
+                   server_names: tuple[str, ...] = (),
+                   validity: _dt.timedelta = LEAF_VALIDITY) -> x509.Certificate:
     now = _now()
     try:
         ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
     except x509.ExtensionNotFound:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
-    not_after = min(now + LEAF_VALIDITY, ca_cert.not_valid_after_utc)
+    not_after = min(now + validity, ca_cert.not_valid_after_utc)
     sans = _wanted_sans(server_ips, server_names)
     usage = [ExtendedKeyUsageOID.SERVER_AUTH] if sans else [ExtendedKeyUsageOID.CLIENT_AUTH]
     builder = (

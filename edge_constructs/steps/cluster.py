@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from edge_constructs.core.paths import ADMIN_CONF, ETC_DIR, KUBEADM_CONFIG, PKI_DIR, TOKEN_FILE
+from edge_constructs.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
+                                       RETIRED_TOKENS_FILE, TOKEN_FILE)
 from edge_constructs.steps.context import Context
 from edge_constructs.steps.step import On, Upload, step
 
@@ -17,8 +18,9 @@ STAGED_PKI = f"{ETC_DIR}/pki"
 
 @step("EnsureCertificates", on=On.MASTERS)
 def ensure_certificates(ctx: Context):
-    """Masters: the cluster's CAs and service-account keys from the credentials directory are
-    in /etc/kubernetes/pki; a master that already holds a different CA stops the chain."""
+    """Masters: the cluster's CAs and service-account keys from the identity (Terraform
+    state) are in /etc/kubernetes/pki. A master holding any of these files with other content
+    (another cluster's identity) stops the chain before anything is written, naming the file."""
     c = ctx.creds
     files = [(c.ca_cert, "ca.crt", "0644"), (c.ca_key, "ca.key", "0600"),
              (c.front_proxy_ca_cert, "front-proxy-ca.crt", "0644"),
@@ -26,12 +28,15 @@ def ensure_certificates(ctx: Context):
              (c.etcd_ca_cert, "etcd/ca.crt", "0644"), (c.etcd_ca_key, "etcd/ca.key", "0600"),
              (c.sa_key, "sa.key", "0600"), (c.sa_pub, "sa.pub", "0644")]
     ups = tuple(Upload(str(src), f"{STAGED_PKI}/{dst}", mode) for src, dst, mode in files)
+    names = " ".join(dst for _, dst, _ in files)
     installs = "\n".join(
         f"install_pki {dst} {mode}" for _, dst, mode in files)
     return (f"""\
-if [ -f {PKI_DIR}/ca.crt ] && ! cmp -s {PKI_DIR}/ca.crt {STAGED_PKI}/ca.crt; then
-  run sh -c 'echo "{PKI_DIR}/ca.crt on this host belongs to another cluster (it differs from the CA in the credentials directory). Refusing to overwrite the identity of a running cluster: reset this host (edgeadm reset) or point credentials_dir at that cluster'"'"'s credentials." >&2; exit 3'
-fi
+for f in {names}; do
+  if [ -f {PKI_DIR}/$f ] && ! cmp -s {STAGED_PKI}/$f {PKI_DIR}/$f; then
+    run sh -c 'echo "{PKI_DIR}/'"$f"' on this host belongs to another cluster (it differs from the cluster identity in Terraform state). Refusing to overwrite the identity of a running cluster: reset this host (edgeadm reset), or use the state of the cluster it belongs to (terraform import of its credentials directory)." >&2; exit 3'
+  fi
+done
 install_pki() {{
   mkdir -p "$(dirname {PKI_DIR}/$1)"
   if cmp -s {STAGED_PKI}/$1 {PKI_DIR}/$1; then :; else
@@ -39,7 +44,7 @@ install_pki() {{
     say "installed {PKI_DIR}/$1"; fi
 }}
 {installs}
-say "cluster CA in place ({ctx.creds.ca_cert_hash})" """, ups)
+say "cluster CAs and service-account keys in place" """, ups)
 
 
 @step("EnsureEgressSelector", on=On.MASTERS)
@@ -250,15 +255,17 @@ def ensure_control_plane_join(ctx: Context):
     """Other masters: joined as control plane (certificates were distributed by
     EnsureCertificates, so no --certificate-key is needed)."""
     s = ctx.spec
-    return f"""\
+    return (f"""\
 if [ -f /etc/kubernetes/kubelet.conf ] && [ -f {ADMIN_CONF} ]; then say "already a control-plane member"; else
 TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
+CA_HASH=$(cat {CA_HASH_FILE})
 run edgeadm join {s.masters[0].address}:{s.api_server_port} --token "$TOKEN" \\
-  --discovery-token-ca-cert-hash {ctx.creds.ca_cert_hash} --control-plane \\
+  --discovery-token-ca-cert-hash "$CA_HASH" --control-plane \\
   --apiserver-advertise-address {ctx.host.address} --apiserver-bind-port {s.api_server_port} \\
   --node-name {q(ctx.node_name)} --install-pkg-path {ctx.package_path} --skip-phases=init-node \\
   --runtime {s.container_runtime}
-fi"""
+fi""", (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
+        Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
 
 
 @step("EnsureKubeconfig", on=On.MASTERS)
@@ -342,12 +349,18 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: Group
   name: system:bootstrappers"""
-    return f"""\
+    return (f"""\
 TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
 ID=${{TOKEN%%.*}}
 if edgeadm token list 2>/dev/null | grep -q "^$ID\\."; then say "bootstrap token $ID is valid"
 else run edgeadm token create "$TOKEN" --ttl {ctx.spec.join_token_ttl} --description "edge_constructs join token"; fi
-{_apply(rbac)}"""
+# Tokens rotated out of the identity (token_rotation) no longer join.
+for old in $(cat {RETIRED_TOKENS_FILE}); do
+  if [ "$old" != "$ID" ] && edgeadm token list 2>/dev/null | grep -q "^$old\\."; then
+    run edgeadm token delete "$old"; say "deleted rotated-out bootstrap token $old"; fi
+done
+{_apply(rbac)}""", (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
+                    Upload(str(ctx.creds.retired_bootstrap_token_ids), RETIRED_TOKENS_FILE, "0644")))
 
 
 @step("ResetMaster", on=On.MASTERS)

@@ -12,7 +12,7 @@ import dataclasses
 import shlex
 from typing import Callable
 
-from edge_constructs.core.paths import ADMIN_CONF, STATE_DIR, TOKEN_FILE, package_path
+from edge_constructs.core.paths import ADMIN_CONF, CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
 from edge_constructs.steps.context import Context
 from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, On, Step, Upload, full_script, staged_path, step
 
@@ -46,10 +46,11 @@ def join_command(spec, ca_cert_hash: str, token: str) -> str:
 # --- join ---------------------------------------------------------------------------------
 
 def _join_body(ctx: Context, node_name_sh: str) -> str:
-    cmd = join_command(ctx.spec, ctx.creds.ca_cert_hash, '"$TOKEN"')
+    cmd = join_command(ctx.spec, '"$CA_HASH"', '"$TOKEN"')
     return f"""\
 if [ -f /etc/kubernetes/kubelet.conf ]; then say "already joined (/etc/kubernetes/kubelet.conf present)"; else
   TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
+  CA_HASH=$(cat {CA_HASH_FILE})
   run {cmd} --node-name {node_name_sh} --skip-phases=init-node
   say "joined the cluster as {node_name_sh}"
 fi
@@ -63,7 +64,8 @@ def ensure_join_node(ctx: Context):
     issue 521; our host-preparation steps did its work). The token is uploaded, read by the
     script, and removed from the node once it has joined."""
     return (_join_body(ctx, q(ctx.node_name)),
-            (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),))
+            (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
+             Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
 
 
 # --- what master 0 records about the node -----------------------------------------------

@@ -44,9 +44,27 @@ _ROLES = {
 }
 
 
+#: An upload whose source starts with this is a value of the cluster's identity resource
+#: ("identity:<resource name>/<attribute>"): Terraform uploads it from state.
+IDENTITY = "identity:"
+
+
+def identity_source(resource: str, attribute: str) -> str:
+    return f"{IDENTITY}{resource}/{attribute}"
+
+
+def parse_identity_source(source: str) -> tuple[str, str] | None:
+    """(resource name, attribute) of an identity source, None for a local path."""
+    if not source.startswith(IDENTITY):
+        return None
+    resource, _, attribute = source[len(IDENTITY):].partition("/")
+    return resource, attribute
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A local file (absolute path) copied to `destination` on the host with `mode`."""
+    """A local file (absolute path), or a value of the cluster's identity (`identity_source`),
+    copied to `destination` on the host with `mode`."""
     source: str
     destination: str
     mode: str = "0600"
@@ -81,10 +99,15 @@ class Step:
         return f"{STEP_DIR}/{self._dir_name}.failed"
 
     def fingerprint(self) -> str:
-        """Hash of the script and of every uploaded file's bytes: a change re-runs the step."""
+        """Hash of the script and of every uploaded local file's bytes: a change re-runs the
+        step. An identity value counts by name here; its digest (computed by the provider)
+        joins the step's replace trigger (`edge_constructs.terraform.resources`)."""
         h = hashlib.sha256(self.script.encode())
         for up in self.uploads:
             h.update(f"\0{up.destination}\0{up.mode}\0".encode())
+            if parse_identity_source(up.source):
+                h.update(up.source.encode())
+                continue
             with open(up.source, "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)

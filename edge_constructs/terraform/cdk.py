@@ -40,12 +40,15 @@ NAME = choose()
 framework = importlib.import_module(NAME)
 
 App = framework.App
+IStackSynthesizer = framework.IStackSynthesizer
 FileProvisioner = framework.FileProvisioner
 ITerraformDependable = framework.ITerraformDependable
 LocalBackend = framework.LocalBackend
 RemoteExecProvisioner = framework.RemoteExecProvisioner
 SSHProvisionerConnection = framework.SSHProvisionerConnection
+PgBackend = framework.PgBackend
 TerraformOutput = framework.TerraformOutput
+TerraformProvider = framework.TerraformProvider
 TerraformProviderGeneratorMetadata = framework.TerraformProviderGeneratorMetadata
 TerraformResource = framework.TerraformResource
 TerraformStack = framework.TerraformStack

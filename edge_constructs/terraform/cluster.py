@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
-from pathlib import Path
 from typing import Optional
 
 from constructs import Construct
 
 from edge_constructs.core.props import ClusterSpec, Host
-from edge_constructs.credentials import ClusterCredentials, ensure_credentials
 from edge_constructs.steps import chains, node as node_steps
 from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.steps.step import On
 from edge_constructs.terraform.cdk import TerraformOutput, stack_of
+from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, embed
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
 from edge_constructs.validation import cluster_spec, validate_host_claims
@@ -25,10 +23,13 @@ class EdgeCluster(Construct):
     add-ons, and the preparation for edge nodes to join with `edgeadm join`.
 
     Props (keyword arguments) are the fields of `ClusterSpec`, with its defaults; `name`,
-    `masters` and `install_package` are required. Credentials (CA, admin certificate,
-    bootstrap token) are made at synth in `credentials_dir` (default
-    `./.edge-credentials/<name>`), so the join command, the kubeconfig and the CA hash are
-    known at plan time; none of them enters the JSON.
+    `masters` and `install_package` are required.
+
+    The cluster's identity (CAs, service-account keys, admin certificate, tokens) is an
+    `edge_cluster_identity` resource named `<id>_identity`: made on the first apply, kept in
+    Terraform state, so a pipeline's fresh checkout plans no change. Steps upload its values
+    from state; no secret and no local credential path enters the JSON. `token_rotation`,
+    `leaf_validity_days` and `replace_identity` steer it (see `ClusterSpec`).
     """
 
     def __init__(self, scope: Construct, id: str, **props):
@@ -38,13 +39,13 @@ class EdgeCluster(Construct):
         self._spec = spec
         self._id = id
         self._edge_host_claims: dict[str, str] = {}
-        creds_dir = spec.credentials_dir or os.path.join(os.getcwd(), ".edge-credentials",
-                                                         spec.name)
-        self._creds = ensure_credentials(Path(creds_dir).expanduser().resolve(),
-                                         endpoint=spec.endpoint, cluster_name=spec.name,
-                                         virtual_address=spec.superedge.virtual_address,
-                                         ca_cert_file=spec.ca_cert_file,
-                                         ca_key_file=spec.ca_key_file)
+        self._identity = ClusterIdentity(
+            self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=spec.name,
+            endpoint=spec.endpoint, virtual_address=spec.superedge.virtual_address,
+            token_rotation=spec.token_rotation, leaf_validity_days=spec.leaf_validity_days,
+            ca_cert_file=spec.ca_cert_file, ca_key_file=spec.ca_key_file,
+            allow_replace=spec.replace_identity)
+        self._creds = self._identity.values
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).
         # Each master's Reset comes first, so on destroy it goes last.
@@ -53,7 +54,9 @@ class EdgeCluster(Construct):
         for i, host in enumerate(spec.masters):
             ctx = self.context(host, MASTER0 if i == 0 else MASTER)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
-            reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx), prev)
+            # The first master's chain waits for the identity its steps upload.
+            reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx),
+                                      prev or [self._identity])
             made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset])]
             self._master_resources[host.key] = made
             prev = [made[-1]]
@@ -79,8 +82,14 @@ class EdgeCluster(Construct):
         return self._spec
 
     @property
-    def credentials(self) -> ClusterCredentials:
+    def credentials(self) -> IdentityValues:
+        """The identity's values as steps and outputs read them (references to state)."""
         return self._creds
+
+    @property
+    def identity(self) -> ClusterIdentity:
+        """The `edge_cluster_identity` resource (`identity.values.address` to import into)."""
+        return self._identity
 
     @property
     def ready(self) -> list:
@@ -97,9 +106,8 @@ class EdgeCluster(Construct):
 
     @property
     def token(self) -> str:
-        """The bootstrap token, as a Terraform expression read from the credentials
-        directory at plan time (the JSON holds only the file's path)."""
-        return '${trimspace(file("%s"))}' % self._creds.bootstrap_token
+        """The bootstrap token, as a Terraform reference to the identity in state."""
+        return self._creds.expr("bootstrap_token")
 
     @property
     def install_pkg_path(self) -> str:
@@ -120,16 +128,16 @@ class EdgeCluster(Construct):
         """A self-contained sh script (cloud-init user-data) that prepares a host and joins
         it: a Terraform expression, since it holds the token."""
         # The node-side steps of the node chain, the very scripts Terraform runs on nodes;
-        # uploads embedded with filebase64(), so the JSON holds only paths.
+        # uploads embedded with filebase64() (local files) or base64encode() of the identity's
+        # values in state (token, CA hash), so the JSON holds no secret.
         ctx = self.context(Host("127.0.0.1", name="join-script"), EDGE)
         steps = [p.step for p in chains.node_chain(ctx) if p.step.on is not On.MASTER0_FOR_NODE]
         return node_steps.join_script(
-            ctx, steps, embed=lambda path: '${filebase64("%s")}' % os.path.abspath(path),
-            literal=tf_literal)
+            ctx, steps, embed=embed, literal=tf_literal)
 
     @property
     def kubeconfig(self) -> str:
-        return '${file("%s")}' % self._creds.admin_kubeconfig
+        return self._creds.expr("kubeconfig")
 
     def _outputs(self) -> None:
         i = self._id

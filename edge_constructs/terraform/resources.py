@@ -12,7 +12,7 @@ from constructs import Construct
 from edge_constructs.core.props import Host, logical_id
 from edge_constructs.ssh import teardown
 from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.step import Step, full_script, staged_path
+from edge_constructs.steps.step import Step, full_script, parse_identity_source, staged_path
 from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,
@@ -79,13 +79,35 @@ def connection_for(scope: Construct, host: Host) -> SSHProvisionerConnection:
                                     host_key=host.host_key, timeout=SSH_TIMEOUT, **kw)
 
 
+IDENTITY_TYPE = "edge_cluster_identity"
+
+
+def identity_expr(resource: str, attribute: str) -> str:
+    """A Terraform reference to an attribute of an `edge_cluster_identity`."""
+    return "${%s.%s.%s}" % (IDENTITY_TYPE, resource, attribute)
+
+
+def identity_digest_expr(resource: str, attribute: str) -> str:
+    """The provider's sha256 of an identity value: known at plan once the identity exists."""
+    return '${%s.%s.digests["%s"]}' % (IDENTITY_TYPE, resource, attribute)
+
+
 def step_resource(scope: Construct, host: Host, step: Step,
                   depends_on: Sequence[ITerraformDependable]) -> TerraformData:
-    """Upload the step's files and script, then run it. Replaced (re-run) when the script or
-    any uploaded file changes; tainted (re-run next apply) when it fails."""
+    """Upload the step's files and script, then run it. Replaced (re-run) when the script,
+    an uploaded file or an uploaded identity value changes; tainted (re-run next apply) when
+    it fails. Identity values come from state (the file provisioner's `content`); the trigger
+    holds only their digests."""
     provisioners: list = [RemoteExecProvisioner(type="remote-exec", inline=[
         f"mkdir -p -m 0700 {step.stage_dir} {posixpath.dirname(step.remote_path)}"])]
+    triggers = {"fingerprint": step.fingerprint()}
     for i, up in enumerate(step.uploads):
+        ref = parse_identity_source(up.source)
+        if ref:
+            provisioners.append(FileProvisioner(type="file", content=identity_expr(*ref),
+                                                destination=staged_path(step, i)))
+            triggers[ref[1]] = identity_digest_expr(*ref)
+            continue
         provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
                                             destination=staged_path(step, i)))
     provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step, host.key)),
@@ -94,7 +116,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
         "set -e", f"sh {step.remote_path}"]))
     return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
-                        triggers_replace={"fingerprint": step.fingerprint()},
+                        triggers_replace=triggers,
                         connection=connection_for(scope, host),
                         depends_on=list(depends_on), provisioners=provisioners)
 

@@ -18,12 +18,13 @@ import json
 import os
 from pathlib import Path
 
-from cdktf import App, LocalBackend, TerraformStack
+from cdktf import App, TerraformStack
 
 from edge_constructs import EdgeCluster, EdgeNodePool, Host, InstallPackage, SuperEdge
+from edge_constructs.terraform.state import private_local_backend
 
 HERE = Path(__file__).resolve().parent
-# State and credentials live here; point it elsewhere to keep several sites apart.
+# The local state lives here; point it elsewhere to keep several sites apart.
 WORKDIR = Path(os.environ.get("EDGE_WORKDIR", HERE))
 
 
@@ -43,7 +44,7 @@ def host(h: dict) -> Host:
 class EdgePool(TerraformStack):
     def __init__(self, scope, id: str, inventory: dict):
         super().__init__(scope, id)
-        LocalBackend(self, path=str(WORKDIR / "terraform.edge_pool.tfstate"))
+        private_local_backend(self, WORKDIR / "terraform.edge_pool.tfstate")
         master, *others = inventory["hosts"]
         wanted = inventory.get("pool")
         pool = [h for h in others if wanted is None or h["name"] in wanted]
@@ -54,7 +55,6 @@ class EdgePool(TerraformStack):
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
-            credentials_dir=str(WORKDIR / ".edge-credentials" / "edge-pool"),
         )
         if pool:
             self.pool = EdgeNodePool(
