@@ -40,12 +40,13 @@ def apply(work: Path, inventory: dict, pool: list[str], parallelism: int) -> flo
 
 
 def node_steps_for(work: Path, inventory: dict, sim_hosts):
-    """(host, [(target, step)…]) per host, from the same constructs the stack uses."""
+    """(host, master 0, [Placed(target, step)…]) per host, from the same constructs the
+    stack uses."""
     import os
     os.environ["EDGE_WORKDIR"] = str(work)
     from cdktf import App, TerraformStack
     from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
-    from edge_constructs.steps import chains as chain, node as node_steps
+    from edge_constructs.steps import chains as chain
     from edge_constructs.steps.context import EDGE, Context, NodeOptions
 
     def host(h: dict) -> Host:
@@ -65,8 +66,7 @@ def node_steps_for(work: Path, inventory: dict, sim_hosts):
     for sh in sim_hosts:
         h = by_name[sh.name]
         ctx = Context(cluster.spec, h, EDGE, creds, node=opts)
-        out.append((h, master, [s for s in chain.node_chain(ctx)],
-                    node_steps.runs_on_master0))
+        out.append((h, master, chain.node_chain(ctx)))
     return out
 
 
@@ -95,9 +95,9 @@ def baseline(plan) -> float:
     """Node after node: the node's steps over one connection, then master 0's for it."""
     from edge_constructs.ssh.runner import run_chain
     t0 = time.monotonic()
-    for h, master, steps, on_master in plan:
-        run_chain(h, [s for s in steps if not on_master(s)], log=lambda m: None)
-        run_chain(master, [s for s in steps if on_master(s)], log=lambda m: None)
+    for h, master, placed in plan:
+        run_chain(h, [p.step for p in placed if p.host == h], log=lambda m: None)
+        run_chain(master, [p.step for p in placed if p.host == master], log=lambda m: None)
     return time.monotonic() - t0
 
 
