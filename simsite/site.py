@@ -74,6 +74,8 @@ OVERLAY_DIRS = (
 # Must be overlaid or the site cannot claim isolation of what the chain writes.
 _REQUIRED_OVERLAYS = ("/etc", "/usr", "/opt", "/var/lib", "/root")
 TMPFS_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # /run is handled separately
+#: Where a shared operator directory waits, inside a host, for its own tmpfs to be mounted.
+_SHARE_STAGE = "/run/ecsim-share"
 
 # PID 1 of each host: reap whatever is reparented to us, exit on TERM.
 _REAPER = (
@@ -252,6 +254,26 @@ def _write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
     os.chmod(path, mode)
+
+
+def interpreter_paths() -> list[str]:
+    """Directories of this Python (the venv and its base) that the hosts cannot see because
+    their own tmpfs covers them: the stand-ins' shebang names this interpreter, so the site
+    shares these read-only into every host at the same path."""
+    roots = []
+    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.realpath(sys.executable))}:
+        p = os.path.realpath(p)
+        if p == "/run" or p.startswith("/run/"):
+            raise SiteError(
+                f"this Python lives under /run ({p}), which every simulated host replaces "
+                f"with its own tmpfs, so the stand-ins could not run there: use a Python "
+                f"(or a virtual environment) outside /run")
+        if any(p == t or p.startswith(t + "/") for t in TMPFS_DIRS):
+            roots.append(p)
+    # keep only the outermost directories
+    roots.sort()
+    return [r for i, r in enumerate(roots) if not any(r.startswith(o + "/") for o in roots[:i])]
 
 
 def _wait_ssh_banner(address: str, port: int, deadline: float,
@@ -439,6 +461,23 @@ class Site:
             _Registry.release_if_idle()
             if errors:
                 raise SiteError("teardown problems: " + "; ".join(errors))
+
+    def detach(self) -> None:
+        """Leave the hosts running when this process exits (the demo's --keep): the site is
+        no longer torn down at exit and the machine-wide lock is released. The next process
+        that starts a site with the same prefix removes it as a leftover, and so does
+        `Site.cleanup_leftovers(prefix)` (`scripts/demo --down`)."""
+        with self._lock:
+            self._check_live()
+            self._closed = True
+            for st in self._states.values():
+                for p in (st.keeper, st.sshd):
+                    if p is not None:
+                        _Registry.popen_pids.discard(p.pid)
+            with _Registry.lock:
+                if self in _Registry.sites:
+                    _Registry.sites.remove(self)
+            _Registry.release_if_idle()
 
     # ------------------------------------------------------------------ public API
 
@@ -783,9 +822,17 @@ class Site:
             f"mount --bind {q(st.dir / 'sshd')} {IN_HOST_SSHD_DIR}",
             f"mount -o remount,bind,ro {IN_HOST_SSHD_DIR}",
         ]
+        # The interpreter the stand-ins name may live under /tmp & co. (a throwaway venv):
+        # held under /run before the host's own tmpfs hides it, then put back read-only.
+        shared = interpreter_paths()
+        for i, p in enumerate(shared):
+            lines += [f"mkdir -p {_SHARE_STAGE}/{i}", f"mount --bind {q(p)} {_SHARE_STAGE}/{i}"]
         for t in TMPFS_DIRS:
             if os.path.isdir(t):
                 lines.append(f"mount -t tmpfs -o mode=1777,size=1g tmpfs {t}")
+        for i, p in enumerate(shared):
+            lines += [f"mkdir -p {q(p)}", f"mount --bind {_SHARE_STAGE}/{i} {q(p)}",
+                      f"mount -o remount,bind,ro {q(p)}", f"umount {_SHARE_STAGE}/{i}"]
         lines += [
             "echo ready",
             f"exec perl -e {q(_REAPER)} </dev/null >/dev/null",
