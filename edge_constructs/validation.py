@@ -620,6 +620,11 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
             raise ValidationError(f"skip_steps[{i}]", step,
                                   f"unknown step; known steps: {', '.join(step_names)}")
     validate_duration(spec.join_token_ttl, "join_token_ttl")
+    if isinstance(spec.ssh_timeout, bool) or not isinstance(spec.ssh_timeout, int) \
+            or not 1 <= spec.ssh_timeout <= 3600:
+        raise ValidationError("ssh_timeout", spec.ssh_timeout, "must be whole seconds from 1 "
+                              "to 3600: how long Terraform keeps trying to reach a host "
+                              "(default 30)")
     _validate_credentials(spec)
 
 

@@ -6,6 +6,8 @@ from typing import Optional, Sequence
 
 #: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
 DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
+#: Seconds Terraform keeps trying to open SSH to a host before a step fails.
+DEFAULT_SSH_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class ClusterSpec:
     join_token_ttl: str = "0"
     ca_cert_file: Optional[str] = None
     ca_key_file: Optional[str] = None
+    ssh_timeout: int = DEFAULT_SSH_TIMEOUT
 
     def __post_init__(self) -> None:
         # None means "the default" for the nested props; lists are kept as tuples (frozen).

@@ -54,7 +54,8 @@ class EdgeCluster(Construct):
             ctx = self.context(host, MASTER0 if i == 0 else MASTER)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
             reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx), prev)
-            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset])]
+            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset],
+                                                  ssh_timeout=spec.ssh_timeout)]
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev
