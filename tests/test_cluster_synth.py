@@ -163,11 +163,13 @@ def test_fingerprint_changes_when_an_uploaded_file_changes(synth_env):
     a = after.resource("203.0.113.10", "EnsureCopyFiles")[1]
     assert script_content(b) == script_content(a)
     assert b["triggers_replace"] != a["triggers_replace"]
-    # the install package too: new bytes (same declared sha256) re-run its step
+    # the install package too: new bytes (and their sha256, checked at synth) re-run its step
     pk = lambda s: s.resource("203.0.113.10", "EnsureInstallPackage")[1]["triggers_replace"]  # noqa: E731
     old = pk(after)
     synth_env.package.write_bytes(b"another package\n")
-    assert pk(synth_env.synth(files=files)) != old
+    new = InstallPackage(path=str(synth_env.package),
+                         sha256=hashlib.sha256(b"another package\n").hexdigest())
+    assert pk(synth_env.synth(files=files, install_package=new)) != old
 
 
 def test_connection_has_host_port_user_key_path_and_host_key(synth_env, monkeypatch):

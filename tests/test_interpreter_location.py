@@ -20,18 +20,19 @@ pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
-import sys, tempfile
+import shutil, sys, tempfile
 from pathlib import Path
 from simsite.package import host_tools_dir
 from simsite.site import Site
-work = Path(tempfile.mkdtemp(prefix="ecsim-venv-tools-", dir="/var/tmp"))
+work = Path(tempfile.mkdtemp(prefix="edge-venv-tools-", dir="/var/tmp"))
 with Site(n=1, host_tools=host_tools_dir(work)) as site:
     h = site.hosts[0]
     print("shebang", (work / "host-tools" / "modprobe").read_bytes().split(b"\n", 1)[0].decode())
     rc, out, err = site.ssh(h, "modprobe br_netfilter && echo modprobe-ok")
     print("rc", rc, out.strip(), err.strip())
-    rc, out, err = site.ssh(h, "touch " + sys.prefix + "/x 2>&1; echo $?")
+    rc, out, err = site.ssh(h, "touch " + sys.prefix + "/x 2>/dev/null; echo $?")
     print("write", out.strip())
+shutil.rmtree(work)
 """
 
 
