@@ -15,6 +15,7 @@ from edge_constructs.steps import chains, node as node_steps
 from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.steps.step import On
 from edge_constructs.terraform.cdk import TerraformOutput, stack_of
+from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
 from edge_constructs.validation import cluster_spec, validate_host_claims
@@ -166,3 +167,4 @@ def _signature() -> inspect.Signature:
 
 
 EdgeCluster.__init__.__signature__ = _signature()
+EdgeCluster.__doc__ = inspect.cleandoc(EdgeCluster.__doc__) + "\n\n" + cluster_props_text()
