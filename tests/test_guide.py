@@ -99,7 +99,8 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
             kubeconfig.chmod(0o600)
             from kubernetes import client, config
             api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
-            return {n.metadata.name for n in api.list_node().items}
+            raw = json.loads(api.list_node(_preload_content=False).data)
+            return {n["metadata"]["name"] for n in raw["items"]}
 
         # 3. deploy a master and one node; use the kubeconfig output
         first = deploy(["h3"])
