@@ -32,6 +32,8 @@ DOWN_COMMAND = "sh scripts/demo --down"
 #: Hosts the demo itself uses: the master, and a node joined by hand with the join command.
 DEMO_HOSTS = 2
 KEEP_HOSTS = 5
+#: How long --down waits for another process's site to end (they share one lock).
+LOCK_WAIT = 1800.0
 
 # Terraform's chatter around each step (connection details, twice per step; Still
 # creating...; the script's own output): hidden unless -v. The prelude's last line per
@@ -59,7 +61,7 @@ def say(msg: str) -> None:
 
 def down() -> int:
     """Remove a kept site: its namespaces, processes, links and directories."""
-    removed = Site.cleanup_leftovers()
+    removed = Site.cleanup_leftovers(wait=LOCK_WAIT)
     had_dir = KEPT.exists()
     shutil.rmtree(KEPT, ignore_errors=True)
     if not removed["netns"] and not had_dir:
@@ -88,7 +90,9 @@ def main(argv=None) -> int:
         ap.error(f"--hosts {n}: the demo needs at least {DEMO_HOSTS} hosts (a master and a node)")
 
     if args.keep:
-        down_quietly()
+        # A kept site from before goes: its directory now, its hosts when this site starts
+        # (the first site a process starts removes every leftover site).
+        shutil.rmtree(KEPT, ignore_errors=True)
         KEPT.mkdir(parents=True, mode=0o700)
         work = KEPT
     else:
@@ -167,12 +171,6 @@ def write_inventory(site: Site, hosts, path: Path, pkg: Path, sha: str) -> None:
                       for h in hosts],
             "install_package": {"path": str(pkg), "sha256": sha}}
     path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def down_quietly() -> None:
-    """A new kept site replaces the old one (they would share addresses)."""
-    Site.cleanup_leftovers()
-    shutil.rmtree(KEPT, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -583,21 +583,33 @@ class Site:
     # ------------------------------------------------------------- leftovers cleanup
 
     @classmethod
-    def cleanup_leftovers(cls, prefix: str = "ecsim") -> dict:
+    def cleanup_leftovers(cls, prefix: str = "ecsim", wait: float = 0.0) -> dict:
         """Remove what a crashed run left: namespaces ``<prefix>-*`` (and the processes in
         them), ``<prefix>-*`` links (veths, the bridge) and stale workdirs
         ``/var/tmp/<prefix>-*``. Resources of sites live in this process are kept. Raises
-        SiteError if another process is running a site right now."""
+        SiteError if another process is running a site right now, or, with `wait` seconds,
+        if it still is after that long."""
         removed = {"netns": [], "links": [], "pids": [], "workdirs": []}
         with _Registry.lock:
             took = False
             if _Registry.flock_fd is None:
                 fd = _Registry._open_lock()
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    raise SiteError("another process is running a simulated site; not cleaning up")
+                deadline = time.monotonic() + wait
+                told = False
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            os.close(fd)
+                            raise SiteError("another process is running a simulated site; "
+                                            "not cleaning up") from None
+                        if not told:
+                            print(f"ecsim: another process runs a simulated site; waiting for "
+                                  f"{LOCK_FILE}", file=sys.stderr)
+                            told = True
+                        time.sleep(0.5)
                 took = True
             try:
                 live_sites = [s for s in _Registry.sites if not s._closed]
