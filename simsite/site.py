@@ -62,6 +62,7 @@ SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 LOCK_FILE = "/run/lock/ecsim-site.lock"
 WORKDIR_BASE = Path("/var/tmp")
 MARKER = ".ecsim-site"
+KEPT_MARKER = ".ecsim-kept"   # a site left running by Site.detach() (the demo's --keep)
 IN_HOST_SSHD_DIR = "/run/ecsim"
 
 # Directories a host may write to: each gets an overlay (lower = the machine's dir,
@@ -470,6 +471,7 @@ class Site:
         with self._lock:
             self._check_live()
             self._closed = True
+            (self.workdir / KEPT_MARKER).write_text(f"kept by pid {os.getpid()}\n")
             for st in self._states.values():
                 for p in (st.keeper, st.sshd):
                     if p is not None:
@@ -634,6 +636,9 @@ class Site:
                         continue
                     if _mounts_under(d):
                         continue  # never rm -rf through a mount
+                    if (d / KEPT_MARKER).exists():
+                        print(f"ecsim: removing a site that was kept running ({d})",
+                              file=sys.stderr)
                     shutil.rmtree(d, ignore_errors=True)
                     removed["workdirs"].append(str(d))
             finally:
