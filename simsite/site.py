@@ -631,6 +631,11 @@ class Site:
                 _ip_batch([f"link del {l}" for l in stale_links], force=True)
                 _ip_batch([f"netns del {ns}" for ns in stale_ns], force=True)
                 removed["netns"], removed["links"] = stale_ns, stale_links
+                # A site this process detached (kept) held its slots until now: free them.
+                for ns in stale_ns:
+                    m = re.fullmatch(re.escape(ours) + r"h(\d+)", ns)
+                    if m:
+                        _Registry.slots.discard(int(m.group(1)))
                 for d in sorted(WORKDIR_BASE.glob(ours + "*")):
                     if d in live_dirs or not (d / MARKER).exists():
                         continue

@@ -121,3 +121,6 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
     assert "removed the kept site: 5 host(s)" in capsys.readouterr().out
     assert not [ns for ns in _netns_list() if ns.startswith("ecsim-")]
     assert not (tmp_path / "edge-demo").exists()
+    # and the addresses the kept site held are free again in this process
+    with Site(n=1) as again:
+        assert again.hosts[0].address == "198.18.0.10"
