@@ -6,6 +6,7 @@ is a path into the props (`masters[1].address`, `install_package.sha256`, `ha.vi
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -240,6 +241,40 @@ def _validate_private_key_file(value: object, field: str) -> None:
     if not (head.startswith(b"-----BEGIN") and b"PRIVATE KEY-----" in head):
         raise ValidationError(field, value, "is not an unencrypted OpenSSH/PEM private key "
                               "(it must start with '-----BEGIN ... PRIVATE KEY-----')")
+    _check_public_key_matches(path, value, field)
+
+
+def _public_key_of(path: Path) -> Optional[str]:
+    """The OpenSSH public key ("type base64") of a private key file; None if unreadable here."""
+    from cryptography.hazmat.primitives import serialization
+    data = path.read_bytes()
+    for load in (lambda: serialization.load_ssh_private_key(data, None),
+                 lambda: serialization.load_pem_private_key(data, None)):
+        try:
+            key = load()
+            return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                 serialization.PublicFormat.OpenSSH).decode()
+        except Exception:  # noqa: BLE001 - another format, or encrypted: not ours to judge
+            continue
+    return None
+
+
+def _check_public_key_matches(path: Path, value: str, field: str) -> None:
+    """When `<key>.pub` lies beside the private key (as ssh-keygen leaves it), it must be
+    its public key: a mismatch means the public key installed on the hosts is not this one."""
+    pub_path = path.with_name(path.name + ".pub")
+    try:
+        pub = pub_path.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        return
+    mine = _public_key_of(path)
+    if mine is None or len(pub) < 2:
+        return
+    if mine.split()[:2] != pub[:2]:
+        raise ValidationError(field, value, f"does not match the public key beside it "
+                              f"({pub_path}): the hosts' authorized_keys hold that one, so "
+                              f"this key would be refused; give the matching private key or "
+                              f"fix {pub_path.name}")
 
 
 def _validate_password_env(value: object, field: str) -> None:
@@ -443,6 +478,26 @@ def _validate_superedge(se: SuperEdge) -> None:
         raise ValidationError("superedge.virtual_address", se.virtual_address, rule)
 
 
+_SHA256_CACHE: dict[tuple, str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime): one synth hashes it once."""
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _SHA256_CACHE:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            _SHA256_CACHE[key] = h.hexdigest()
+    except OSError as e:
+        raise ValidationError("install_package.path", str(path), f"cannot be read "
+                              f"({e.strerror}); make it readable by the user running cdktf") from None
+    return _SHA256_CACHE[key]
+
+
 def _validate_install_package(pkg: object) -> None:
     if not isinstance(pkg, InstallPackage):
         raise ValidationError("install_package", pkg, "must be InstallPackage(path=... or "
@@ -462,6 +517,12 @@ def _validate_install_package(pkg: object) -> None:
             raise ValidationError("install_package.path", pkg.path, "no such file; give the "
                                   "path of the downloaded kube-linux-<arch>-v<version>.tar.gz "
                                   "('~' is expanded)")
+        # The file is here: a wrong checksum is found now, not on every host at deploy.
+        actual = file_sha256(_local_file(pkg.path))
+        if actual != pkg.sha256:
+            raise ValidationError("install_package.sha256", pkg.sha256,
+                                  f"does not match {pkg.path}, whose SHA-256 is {actual}: "
+                                  f"a damaged or different download, or a stale sha256")
     else:
         u = urlparse(pkg.url) if isinstance(pkg.url, str) else None
         if u is None or u.scheme not in ("http", "https") or not u.netloc:
@@ -668,6 +729,11 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
             raise ValidationError(f"skip_steps[{i}]", step,
                                   f"unknown step; known steps: {', '.join(step_names)}")
     validate_duration(spec.join_token_ttl, "join_token_ttl")
+    if isinstance(spec.ssh_timeout, bool) or not isinstance(spec.ssh_timeout, int) \
+            or not 1 <= spec.ssh_timeout <= 3600:
+        raise ValidationError("ssh_timeout", spec.ssh_timeout, "must be whole seconds from 1 "
+                              "to 3600: how long Terraform keeps trying to reach a host "
+                              "(default 30)")
     _validate_credentials(spec)
 
 

@@ -62,6 +62,7 @@ SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 LOCK_FILE = "/run/lock/ecsim-site.lock"
 WORKDIR_BASE = Path("/var/tmp")
 MARKER = ".ecsim-site"
+KEPT_MARKER = ".ecsim-kept"   # a site left running by Site.detach() (the demo's --keep)
 IN_HOST_SSHD_DIR = "/run/ecsim"
 
 # Directories a host may write to: each gets an overlay (lower = the machine's dir,
@@ -74,6 +75,8 @@ OVERLAY_DIRS = (
 # Must be overlaid or the site cannot claim isolation of what the chain writes.
 _REQUIRED_OVERLAYS = ("/etc", "/usr", "/opt", "/var/lib", "/root")
 TMPFS_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # /run is handled separately
+#: Where a shared operator directory waits, inside a host, for its own tmpfs to be mounted.
+_SHARE_STAGE = "/run/ecsim-share"
 
 # PID 1 of each host: reap whatever is reparented to us, exit on TERM.
 _REAPER = (
@@ -252,6 +255,26 @@ def _write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
     os.chmod(path, mode)
+
+
+def interpreter_paths() -> list[str]:
+    """Directories of this Python (the venv and its base) that the hosts cannot see because
+    their own tmpfs covers them: the stand-ins' shebang names this interpreter, so the site
+    shares these read-only into every host at the same path."""
+    roots = []
+    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.realpath(sys.executable))}:
+        p = os.path.realpath(p)
+        if p == "/run" or p.startswith("/run/"):
+            raise SiteError(
+                f"this Python lives under /run ({p}), which every simulated host replaces "
+                f"with its own tmpfs, so the stand-ins could not run there: use a Python "
+                f"(or a virtual environment) outside /run")
+        if any(p == t or p.startswith(t + "/") for t in TMPFS_DIRS):
+            roots.append(p)
+    # keep only the outermost directories
+    roots.sort()
+    return [r for i, r in enumerate(roots) if not any(r.startswith(o + "/") for o in roots[:i])]
 
 
 def _wait_ssh_banner(address: str, port: int, deadline: float,
@@ -440,6 +463,24 @@ class Site:
             if errors:
                 raise SiteError("teardown problems: " + "; ".join(errors))
 
+    def detach(self) -> None:
+        """Leave the hosts running when this process exits (the demo's --keep): the site is
+        no longer torn down at exit and the machine-wide lock is released. The next process
+        that starts a site with the same prefix removes it as a leftover, and so does
+        `Site.cleanup_leftovers(prefix)` (`scripts/demo --down`)."""
+        with self._lock:
+            self._check_live()
+            self._closed = True
+            (self.workdir / KEPT_MARKER).write_text(f"kept by pid {os.getpid()}\n")
+            for st in self._states.values():
+                for p in (st.keeper, st.sshd):
+                    if p is not None:
+                        _Registry.popen_pids.discard(p.pid)
+            with _Registry.lock:
+                if self in _Registry.sites:
+                    _Registry.sites.remove(self)
+            _Registry.release_if_idle()
+
     # ------------------------------------------------------------------ public API
 
     @property
@@ -544,21 +585,33 @@ class Site:
     # ------------------------------------------------------------- leftovers cleanup
 
     @classmethod
-    def cleanup_leftovers(cls, prefix: str = "ecsim") -> dict:
+    def cleanup_leftovers(cls, prefix: str = "ecsim", wait: float = 0.0) -> dict:
         """Remove what a crashed run left: namespaces ``<prefix>-*`` (and the processes in
         them), ``<prefix>-*`` links (veths, the bridge) and stale workdirs
         ``/var/tmp/<prefix>-*``. Resources of sites live in this process are kept. Raises
-        SiteError if another process is running a site right now."""
+        SiteError if another process is running a site right now, or, with `wait` seconds,
+        if it still is after that long."""
         removed = {"netns": [], "links": [], "pids": [], "workdirs": []}
         with _Registry.lock:
             took = False
             if _Registry.flock_fd is None:
                 fd = _Registry._open_lock()
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    raise SiteError("another process is running a simulated site; not cleaning up")
+                deadline = time.monotonic() + wait
+                told = False
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            os.close(fd)
+                            raise SiteError("another process is running a simulated site; "
+                                            "not cleaning up") from None
+                        if not told:
+                            print(f"ecsim: another process runs a simulated site; waiting for "
+                                  f"{LOCK_FILE}", file=sys.stderr)
+                            told = True
+                        time.sleep(0.5)
                 took = True
             try:
                 live_sites = [s for s in _Registry.sites if not s._closed]
@@ -578,11 +631,19 @@ class Site:
                 _ip_batch([f"link del {l}" for l in stale_links], force=True)
                 _ip_batch([f"netns del {ns}" for ns in stale_ns], force=True)
                 removed["netns"], removed["links"] = stale_ns, stale_links
+                # A site this process detached (kept) held its slots until now: free them.
+                for ns in stale_ns:
+                    m = re.fullmatch(re.escape(ours) + r"h(\d+)", ns)
+                    if m:
+                        _Registry.slots.discard(int(m.group(1)))
                 for d in sorted(WORKDIR_BASE.glob(ours + "*")):
                     if d in live_dirs or not (d / MARKER).exists():
                         continue
                     if _mounts_under(d):
                         continue  # never rm -rf through a mount
+                    if (d / KEPT_MARKER).exists():
+                        print(f"ecsim: removing a site that was kept running ({d})",
+                              file=sys.stderr)
                     shutil.rmtree(d, ignore_errors=True)
                     removed["workdirs"].append(str(d))
             finally:
@@ -783,9 +844,17 @@ class Site:
             f"mount --bind {q(st.dir / 'sshd')} {IN_HOST_SSHD_DIR}",
             f"mount -o remount,bind,ro {IN_HOST_SSHD_DIR}",
         ]
+        # The interpreter the stand-ins name may live under /tmp & co. (a throwaway venv):
+        # held under /run before the host's own tmpfs hides it, then put back read-only.
+        shared = interpreter_paths()
+        for i, p in enumerate(shared):
+            lines += [f"mkdir -p {_SHARE_STAGE}/{i}", f"mount --bind {q(p)} {_SHARE_STAGE}/{i}"]
         for t in TMPFS_DIRS:
             if os.path.isdir(t):
                 lines.append(f"mount -t tmpfs -o mode=1777,size=1g tmpfs {t}")
+        for i, p in enumerate(shared):
+            lines += [f"mkdir -p {q(p)}", f"mount --bind {_SHARE_STAGE}/{i} {q(p)}",
+                      f"mount -o remount,bind,ro {q(p)}", f"umount {_SHARE_STAGE}/{i}"]
         lines += [
             "echo ready",
             f"exec perl -e {q(_REAPER)} </dev/null >/dev/null",

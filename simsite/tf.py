@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional, Union
 
 from edge_constructs.terraform.binary import find_terraform, terraform_env
 
@@ -39,9 +40,13 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
-def run(argv: list[str], cwd: Path, extra_env: dict | None = None, echo: bool = False,
+Echo = Union[bool, Callable[[str], Optional[str]]]
+
+
+def run(argv: list[str], cwd: Path, extra_env: dict | None = None, echo: Echo = False,
         timeout: int = 1500) -> Run:
-    """Run a command, keeping its combined output (and echoing it when asked)."""
+    """Run a command, keeping its combined output. `echo`: True prints every line; a
+    function prints what it returns for each line (None hides the line)."""
     proc = subprocess.Popen(argv, cwd=cwd, env=env(**(extra_env or {})), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
@@ -49,8 +54,9 @@ def run(argv: list[str], cwd: Path, extra_env: dict | None = None, echo: bool = 
     assert proc.stdout
     for line in proc.stdout:
         lines.append(line)
-        if echo:
-            sys.stdout.write(line)
+        shown = echo(line) if callable(echo) else (line if echo else None)
+        if shown:
+            sys.stdout.write(shown)
             sys.stdout.flush()
     rc = proc.wait(timeout=timeout)
     return Run(argv, rc, "".join(lines))
@@ -65,7 +71,7 @@ def synth(main_py: Path, outdir: Path, extra_env: dict | None = None) -> Path:
     return stacks[0]
 
 
-def terraform(args: list[str], stack_dir: Path, echo: bool = False,
+def terraform(args: list[str], stack_dir: Path, echo: Echo = False,
               extra_env: dict | None = None) -> Run:
     return run([find_terraform(), *args], stack_dir, extra_env, echo=echo)
 
@@ -76,7 +82,7 @@ def outputs(stack_dir: Path) -> dict:
     return {k: v["value"] for k, v in json.loads(out[out.index("{"):]).items()}
 
 
-def cdktf(args: list[str], cwd: Path = REPO, echo: bool = False,
+def cdktf(args: list[str], cwd: Path = REPO, echo: Echo = False,
           extra_env: dict | None = None) -> Run:
     return run([str(CDKTF), *args], cwd, extra_env, echo=echo)
 

@@ -70,7 +70,7 @@ class Synthesized:
 
     def chain(self, host_key: str) -> list[str]:
         """The step names of one host in dependency order, followed through depends_on from
-        the host's Reset resource (so a break or a fork in the chain shows)."""
+        the host's CheckSSH resource (so a break or a fork in the chain shows)."""
         mine = {k: r for k, r in self.resources.items()
                 if r.get("input", {}).get("host") == host_key and "step" in r["input"]}
         by_dep = {}
@@ -79,7 +79,7 @@ class Synthesized:
             assert len(deps) == 1, f"{k} depends on {deps}, not exactly one resource"
             assert deps[0] not in by_dep, f"{deps[0]} has two dependents"
             by_dep[deps[0]] = k
-        cur = f"terraform_data.{self.reset_key(host_key)}"
+        cur = f"terraform_data.{self.check_key(host_key)}"
         order = []
         while cur in by_dep:
             k = by_dep.pop(cur)
@@ -88,15 +88,23 @@ class Synthesized:
         assert not by_dep, f"resources not on {host_key}'s chain: {sorted(by_dep.values())}"
         return order
 
-    def reset_key(self, host_key: str) -> str:
-        """The key of the Reset resource the host's first step depends on."""
+    def check_key(self, host_key: str) -> str:
+        """The key of the CheckSSH resource the host's first step depends on."""
         mine = {f"terraform_data.{k}" for k, r in self.resources.items()
                 if r.get("input", {}).get("host") == host_key and "step" in r["input"]}
         firsts = [r["depends_on"][0] for k, r in self.resources.items()
                   if f"terraform_data.{k}" in mine and r["depends_on"][0] not in mine]
         assert len(firsts) == 1, f"{host_key}: chain starts {len(firsts)} times: {firsts}"
         key = firsts[0].split(".", 1)[1]
-        assert "python" in self.resources[key]["input"], f"{key} is not a Reset resource"
+        assert "hosts" in self.resources[key]["input"], f"{key} is not a CheckSSH resource"
+        return key
+
+    def reset_key(self, host_key: str) -> str:
+        """The key of the Reset resource the host's CheckSSH (so its chain) depends on."""
+        deps = self.resources[self.check_key(host_key)].get("depends_on", [])
+        assert len(deps) == 1, deps
+        key = deps[0].split(".", 1)[1]
+        assert "teardown" in self.resources[key]["input"], f"{key} is not a Reset resource"
         return key
 
     def last_key(self, host_key: str) -> str:

@@ -92,7 +92,7 @@ app = App(outdir=os.environ['OUT'])
 stack = TerraformStack(app, 's')
 try:
     EdgeCluster(stack, 'edge', name='x', masters=[Host('198.51.100.10', private_key_file=os.environ['KEY'])],
-                install_package=InstallPackage(path=os.environ['PKG'], sha256='a' * 64))
+                install_package=InstallPackage(path=os.environ['PKG'], sha256='2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'))
 except TypeError as e:
     print('REFUSED', e)
 """

@@ -138,6 +138,24 @@ def test_destroy_resets_the_master(quickstart):
         rc, _, _ = site.ssh(site.hosts[0], f"test -e {gone}")
         assert rc == 1, f"{gone} is still on the master"
     assert any(e["argv"][:2] == ["reset", "--force"] for e in ledger(site, site.hosts[0]))
+    # reset means reset: nothing the chain installed is left
+    assert left_installed(site, site.hosts[0]) == []
+
+
+#: What the master chain installs (binaries, units, runtime config, settings files, package).
+INSTALLED = ["/usr/local/bin/edgeadm", "/usr/bin/kubelet", "/usr/bin/conntrack",
+             "/usr/local/bin/containerd", "/usr/local/bin/ctr", "/usr/local/bin/runc",
+             "/opt/cni/bin/bridge", "/opt/cni/bin/.edge_constructs", "/etc/containerd/config.toml",
+             "/etc/systemd/system/containerd.service", "/etc/systemd/system/kubelet.service",
+             "/etc/systemd/system/kubelet.service.d", "/etc/sysctl.d/99-edge_constructs.conf",
+             "/etc/modules-load.d/edge_constructs.conf", "/var/lib/edge_constructs"]
+
+
+def left_installed(site, host, paths=INSTALLED) -> list[str]:
+    """Which of `paths` exist on the host."""
+    rc, out, err = site.ssh(host, "for f in " + " ".join(paths) + "; do [ -e $f ] && echo $f; done; true")
+    assert rc == 0, err
+    return out.split()
 
 
 # --- `terraform apply` of the synthesized JSON: failure, resume, CA guard ------------------

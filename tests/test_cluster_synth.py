@@ -90,13 +90,13 @@ def test_one_resource_per_step_chained_in_chain_order(synth_env):
     host = "203.0.113.10"
 
     # then every step of the chain is one terraform_data, each depending on the one before,
-    # the first on the host's Reset resource
+    # the first on the host's CheckSSH, which depends on its Reset resource
     want = [st.name for st in expected_steps(synth_env, s)]
     assert s.chain(host) == want
     assert len(want) == len(set(want)) > 20
     steps_made = [r for r in s.resources.values() if "step" in r.get("input", {})]
     assert len(steps_made) == len(want)
-    assert len(s.resources) == len(want) + 1          # + Reset
+    assert len(s.resources) == len(want) + 2          # + Reset, CheckSSH
     # the chain starts once the cluster's identity exists (its values are uploaded)
     assert s.resources[s.reset_key(host)].get("depends_on", []) == [
         "edge_cluster_identity.edge_identity"]
@@ -181,11 +181,13 @@ def test_fingerprint_changes_when_an_uploaded_file_changes(synth_env):
     a = after.resource("203.0.113.10", "EnsureCopyFiles")[1]
     assert script_content(b) == script_content(a)
     assert b["triggers_replace"] != a["triggers_replace"]
-    # the install package too: new bytes (same declared sha256) re-run its step
+    # the install package too: new bytes (and their sha256, checked at synth) re-run its step
     pk = lambda s: s.resource("203.0.113.10", "EnsureInstallPackage")[1]["triggers_replace"]  # noqa: E731
     old = pk(after)
     synth_env.package.write_bytes(b"another package\n")
-    assert pk(synth_env.synth(files=files)) != old
+    new = InstallPackage(path=str(synth_env.package),
+                         sha256=hashlib.sha256(b"another package\n").hexdigest())
+    assert pk(synth_env.synth(files=files, install_package=new)) != old
 
 
 def test_connection_has_host_port_user_key_path_and_host_key(synth_env, monkeypatch):
@@ -201,11 +203,40 @@ def test_connection_has_host_port_user_key_path_and_host_key(synth_env, monkeypa
     # then every step connects with the key read from its absolute path at apply
     abs_key = str(synth_env.tmp_path / "relkey")
     want = {"type": "ssh", "host": "203.0.113.10", "port": 2222, "user": "edge",
-            "private_key": '${file("%s")}' % abs_key, "host_key": host_key, "timeout": "2m"}
+            "private_key": '${file("%s")}' % abs_key, "host_key": host_key, "timeout": "30s"}
     for step in s.chain("203.0.113.10"):
         assert s.resource("203.0.113.10", step)[1]["connection"] == want
     assert CdktfTesting.to_have_resource_with_properties(s.text, "terraform_data", {
         "input": {"host": "203.0.113.10", "step": "EnsureSysctl"}, "connection": want})
+
+
+def test_ssh_timeout_is_a_prop_and_each_host_is_checked_before_its_chain(synth_env):
+    # given a longer SSH timeout than the default 30 s
+    s = synth_env.synth(ssh_timeout=90)
+    host = "203.0.113.10"
+    # then every step's connection waits that long
+    for step in s.chain(host):
+        assert s.resource(host, step)[1]["connection"]["timeout"] == "90s"
+    # and the chain starts with one CheckSSH of its host, run locally with the synth's
+    # Python, carrying the host as JSON (the key's path, never the key)
+    check = s.resources[s.check_key(host)]
+    assert check["provisioner"] == [{"local-exec": {
+        "command": '"${self.input.python}" -m edge_constructs.ssh check --timeout 10',
+        "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}]
+    hosts = json.loads(check["input"]["hosts"])["hosts"]
+    assert hosts == [{"address": host, "port": 22, "user": "root",
+                      "private_key_file": str(synth_env.key_file)}]
+    assert "PRIVATE KEY" not in s.text
+    assert check["triggers_replace"] == {"hosts": check["input"]["hosts"]}
+
+
+@pytest.mark.parametrize("value", [0, 3601, "30s", 2.5, True])
+def test_fails_when_ssh_timeout_is_not_whole_seconds(synth_env, value):
+    with pytest.raises(ValidationError) as caught:
+        synth_env.synth(ssh_timeout=value)
+    assert str(caught.value) == (
+        f"ssh_timeout: got {value!r}; must be whole seconds from 1 to 3600: how long "
+        f"Terraform keeps trying to reach a host (default 30)")
 
 
 def test_skip_steps_removes_steps(synth_env):

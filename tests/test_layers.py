@@ -17,7 +17,7 @@ RANKS = {
     "steps": 1, "credentials": 1, "validation": 1,
     "ssh": 2,
     "terraform": 3,
-    "__init__": 4,
+    "__init__": 4, "__main__": 4,
 }
 
 

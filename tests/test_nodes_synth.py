@@ -61,7 +61,8 @@ def test_each_host_gets_the_node_chain_keyed_by_its_name(synth_env):
             assert len(nxt) == 1, nxt
             mine.append(path_of(nxt[0]).split("/")[-1])
             cur = "terraform_data." + nxt[0]
-        assert mine == NODE_STEPS + ["EnsureNodeLabels", "EnsureNodeTaints", "EnsureNodeUnit"]
+        assert mine == ["CheckSSH"] + NODE_STEPS + ["EnsureNodeLabels", "EnsureNodeTaints",
+                                                    "EnsureNodeUnit"]
 
 
 def test_hosts_are_keyed_by_name_not_list_position(synth_env):
@@ -69,7 +70,8 @@ def test_hosts_are_keyed_by_name_not_list_position(synth_env):
     _, _, _, b = synth_pool(synth_env, ("cam-3", "cam-1"))
     pa, pb = by_path(a), by_path(b)
     for p in pb:
-        if "/cam-1/" in p or "/cam-3/" in p:
+        # (a CheckSSH carries the address, which here follows the list position)
+        if ("/cam-1/" in p or "/cam-3/" in p) and not p.endswith("/CheckSSH"):
             assert pa[p]["triggers_replace"] == pb[p]["triggers_replace"], p
     ka = {k for k in a["resource"]["terraform_data"] if "cam-1" in k}
     kb = {k for k in b["resource"]["terraform_data"] if "cam-1" in k}
@@ -98,7 +100,13 @@ def test_chain_waits_for_the_cluster_and_master0_steps_connect_to_master0(synth_
     assert removal["depends_on"] == ready
     removal_key = [k for k in doc["resource"]["terraform_data"]
                    if path_of(k) == "t/site-a/Removal"][0]
-    assert paths["t/site-a/cam-1/EnsureKernelModule"]["depends_on"] == [f"terraform_data.{removal_key}"]
+    check_key = [k for k in doc["resource"]["terraform_data"]
+                 if path_of(k) == "t/site-a/cam-1/CheckSSH"][0]
+    assert paths["t/site-a/cam-1/CheckSSH"]["depends_on"] == [f"terraform_data.{removal_key}"]
+    assert paths["t/site-a/cam-1/EnsureKernelModule"]["depends_on"] == [f"terraform_data.{check_key}"]
+    # the node's check covers the node only (master 0 has its own)
+    assert '"address": "198.51.100' in paths["t/site-a/cam-1/CheckSSH"]["input"]["hosts"]
+    assert "203.0.113.10" not in paths["t/site-a/cam-1/CheckSSH"]["input"]["hosts"]
     labels = paths["t/site-a/cam-1/EnsureNodeLabels"]
     assert labels["connection"]["host"] == "203.0.113.10"
     # on master 0, each node's steps have their own script path

@@ -1,7 +1,9 @@
 """The paramiko runner against a throwaway sshd on 127.0.0.1 (started per test module)."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 
 from edge_constructs.core.errors import SSHError, StepFailed
 from edge_constructs.core.props import Host
+from edge_constructs.ssh.check import host_to_dict
 from edge_constructs.ssh.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
                                  run_step)
 from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, Upload
@@ -284,10 +287,27 @@ def test_fails_when_the_host_key_changed(sshd, tmp_path):
         Connection(sshd.host(host_key=pinned), FAST).connect()
 
     msg = str(caught.value)
+    assert caught.value.kind == "host key"
     assert "host key of loop (127.0.0.1:%d) changed" % sshd.port in msg
     assert f"ssh-keygen -R '[127.0.0.1]:{sshd.port}'" in msg
     assert sshd.host_public_key.split()[1] in msg  # the new key, to paste into host_key
+    # both keys by their full fingerprints, as ssh-keygen -lf shows them
+    assert f"pins ssh-ed25519 {_fingerprint(tmp_path / 'other.pub')}, the host offered " \
+           f"ssh-ed25519 {_fingerprint_of_line(sshd.host_public_key, tmp_path)}." in msg
+    assert "authentication failed" not in msg
     del other
+
+
+def _fingerprint(pub: Path) -> str:
+    out = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split()[1]
+
+
+def _fingerprint_of_line(line: str, tmp_path: Path) -> str:
+    p = tmp_path / "line.pub"
+    p.write_text(line + "\n")
+    return _fingerprint(p)
 
 
 def test_fails_when_the_port_refuses_connections_after_retrying(sshd):
@@ -312,6 +332,7 @@ def test_fails_when_the_key_is_not_authorized(sshd, tmp_path):
     assert str(caught.value).startswith(
         f"authentication failed for user root with key {stranger} on loop "
         f"(127.0.0.1:{sshd.port})")
+    assert caught.value.kind == "authentication"
 
 
 def test_fails_when_the_address_does_not_resolve(sshd):
@@ -330,6 +351,57 @@ def test_fails_when_the_password_env_is_not_set(sshd):
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edge_constructs.ssh", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
+
+
+def _inventory(tmp_path: Path, *hosts: Host) -> Path:
+    p = tmp_path / "inventory.json"
+    p.write_text(json.dumps({"hosts": [host_to_dict(h) for h in hosts]}))
+    return p
+
+
+def test_check_passes_each_host_in_one_line(sshd, tmp_path):
+    # given an inventory of a reachable host with the right key and pinned host key
+    inv = _inventory(tmp_path, sshd.host(host_key=sshd.host_public_key))
+    # when it is checked without Terraform
+    p = subprocess.run([sys.executable, "-m", "edge_constructs", "check", str(inv)], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    # then one line says all three checks passed
+    assert p.returncode == 0, p.stderr
+    assert re.fullmatch(r"\[loop\] CheckSSH: ok: reach, authentication, host key "
+                        r"\(\d+\.\ds\)\n", p.stdout), p.stdout
+
+
+def test_check_fails_naming_which_check_failed_for_each_host(sshd, tmp_path):
+    # given a host with a wrong key, one whose host key changed, and one not listening
+    stranger = _keygen(tmp_path / "stranger")
+    _keygen(tmp_path / "other")
+    port = _free_port()
+    inv = _inventory(tmp_path,
+                     sshd.host(name="wrong-key", private_key_file=str(stranger)),
+                     sshd.host(name="new-host-key",
+                               host_key=(tmp_path / "other.pub").read_text().strip()),
+                     sshd.host(name="down", port=port))
+    # when they are checked
+    p = _cli("check", str(inv), "--timeout", "5")
+    # then each failure is one line naming the check, in seconds, and the run fails
+    assert p.returncode == 255
+    lines = p.stdout.splitlines()
+    assert len(lines) == 3, p.stdout
+    assert lines[0].startswith("[wrong-key] CheckSSH: failed (authentication)")
+    assert lines[1].startswith("[new-host-key] CheckSSH: failed (host key)")
+    assert "ssh-keygen -R" in lines[1] and "SHA256:" in lines[1]
+    assert lines[2].startswith("[down] CheckSSH: failed (reach)")
+    assert f"connection refused by 127.0.0.1:{port}" in lines[2]
+
+
+def test_check_fails_when_the_inventory_is_not_one(tmp_path):
+    bad = tmp_path / "inv.json"
+    bad.write_text(json.dumps({"hosts": [{"address": "198.18.0.10", "keyfile": "k"}]}))
+    p = _cli("check", str(bad))
+    assert p.returncode == 2
+    assert p.stderr == (f"edge_constructs: {bad}: hosts[0]: unknown field(s) keyfile; allowed: "
+                        "address, port, user, private_key_file, password_env, host_key, name, "
+                        "bastion\n")
 
 
 def test_cli_runs_a_script_as_a_step(sshd, tmp_path):

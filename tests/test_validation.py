@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -15,7 +16,7 @@ from edge_constructs.validation import (SUPPORTED_VERSIONS, validate_cluster,
 
 STEPS = ("EnsureCopyFiles", "EnsureSysctl", "EnsureDisableSwap", "EnsureKubeadmInit",
          "EnsureCertificates")
-SHA = "a" * 64
+SHA = hashlib.sha256(b"not really a tarball").hexdigest()  # the package fixture's
 def _new_key_text() -> str:
     """An ed25519 private key in OpenSSH format, made at test time (none is committed)."""
     from cryptography.hazmat.primitives import serialization
@@ -353,6 +354,44 @@ def test_fails_when_install_package_sha256_missing(spec, package):
 def test_fails_when_install_package_sha256_malformed(spec, package):
     fails(with_(spec, install_package=InstallPackage(path=package, sha256="abc123")),
           "install_package.sha256", "abc123")
+
+
+def test_fails_when_the_local_package_does_not_have_the_given_sha256(spec, package):
+    # given a well-formed checksum that is not the file's
+    wrong = "0" * 64
+    # then synth stops, naming the file and its real checksum (found here, not on the hosts)
+    msg = fails(with_(spec, install_package=InstallPackage(path=package, sha256=wrong)),
+                "install_package.sha256", wrong)
+    assert msg == (f"install_package.sha256: got {wrong!r}; does not match {package}, whose "
+                   f"SHA-256 is {SHA}: a damaged or different download, or a stale sha256")
+
+
+def test_fails_when_the_private_key_does_not_match_the_public_key_beside_it(spec, host, tmp_path):
+    # given a private key whose .pub (what went into the hosts' authorized_keys) is another key's
+    mine = tmp_path / "mine"
+    mine.write_text(_new_key_text())
+    other = tmp_path / "other"
+    other.write_text(_new_key_text())
+    from cryptography.hazmat.primitives import serialization
+    other_pub = serialization.load_ssh_private_key(other.read_bytes(), None).public_key()
+    (tmp_path / "mine.pub").write_text(other_pub.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " me\n")
+    # then synth stops before anything connects
+    msg = fails(with_(spec, masters=[host(private_key_file=str(mine))]),
+                "masters[0].private_key_file", str(mine))
+    assert msg.endswith(f"does not match the public key beside it ({mine}.pub): the hosts' "
+                        "authorized_keys hold that one, so this key would be refused; give the "
+                        "matching private key or fix mine.pub")
+
+
+def test_a_private_key_with_its_own_public_key_beside_it_passes(spec, host, tmp_path):
+    mine = tmp_path / "mine"
+    mine.write_text(_new_key_text())
+    from cryptography.hazmat.primitives import serialization
+    pub = serialization.load_ssh_private_key(mine.read_bytes(), None).public_key()
+    (tmp_path / "mine.pub").write_text(pub.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " me\n")
+    validate_cluster(with_(spec, masters=[host(private_key_file=str(mine))]), step_names=STEPS)
 
 
 def test_fails_when_install_package_sha256_uppercase(spec, package):

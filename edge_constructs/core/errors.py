@@ -19,7 +19,17 @@ class CredentialsError(EdgeConstructsError):
 
 
 class SSHError(EdgeConstructsError):
-    """A host could not be reached or logged into; the message says what to do."""
+    """A host could not be reached or logged into; the message says what to do.
+
+    `kind` says which check failed: "reach" (address, route, port, sshd), "authentication"
+    (user, key, password), "host key" (the host offered another key than the one pinned),
+    or "setup" (the props cannot be used: a missing key file, an unset password variable)."""
+
+    KINDS = ("reach", "authentication", "host key", "setup")
+
+    def __init__(self, message: str, kind: str = "reach"):
+        self.kind = kind
+        super().__init__(message)
 
 
 class StepFailed(EdgeConstructsError):

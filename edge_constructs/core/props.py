@@ -7,6 +7,8 @@ from typing import Optional, Sequence
 
 #: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
 DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
+#: Seconds Terraform keeps trying to open SSH to a host before a step fails.
+DEFAULT_SSH_TIMEOUT = 30
 
 
 def logical_id(value: str) -> str:
@@ -94,40 +96,86 @@ class Hooks:
     post_cluster_install: Optional[str] = None
 
 
+def _doc(text: str, **kw):
+    """A dataclass field carrying its documentation (docs/GUIDE.md and help() are made
+    from it): what the prop is, and what leaving it out does."""
+    return field(metadata={"doc": text}, **kw)
+
+
+def prop_doc(f) -> str:
+    """The documentation of a props field (a `dataclasses.Field`)."""
+    return f.metadata.get("doc", "")
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     """Everything an EdgeCluster is: its props, each declared once here with its default
-    (the construct's signature is made from these fields; checks live in `validation`)."""
-    name: str
-    masters: Sequence[Host]
-    install_package: InstallPackage
+    and its documentation (the construct's signature, help() and docs/GUIDE.md are made
+    from these fields; checks live in `validation`)."""
+    name: str = _doc("Cluster name (a DNS-1123 label): names the kubeconfig's cluster and "
+                     "the default credentials directory. Required.")
+    masters: Sequence[Host] = _doc("The control-plane hosts (1, or 3+ with `ha`). Master 0 "
+                                   "forms the cluster, the others join it in order. Required.")
+    install_package: InstallPackage = _doc(
+        "SuperEdge's kube-linux-<arch>-v<version>.tar.gz, by local `path` (checked against "
+        "`sha256` at synth, uploaded) or `url` (downloaded and checked on each host). Required.")
     _: KW_ONLY
-    api_server_address: Optional[str] = None
-    api_server_port: int = 6443
-    kubernetes_version: str = "1.22.6"
-    superedge: SuperEdge = field(default_factory=SuperEdge)
-    pod_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.96.0.0/12"
-    dns_domain: str = "cluster.local"
-    cert_sans: Sequence[str] = ()
-    container_runtime: str = "containerd"
-    registry: Optional[Registry] = None
-    ha: Optional[HA] = None
-    files: Sequence[File] = ()
-    hooks: Hooks = field(default_factory=Hooks)
-    skip_steps: Sequence[str] = ()
-    #: No longer used (the identity lives in Terraform state): refused with the import command.
-    credentials_dir: Optional[str] = None
-    join_token_ttl: str = "0"
-    #: Bring your own cluster CA: read once, when the identity is created.
-    ca_cert_file: Optional[str] = None
-    ca_key_file: Optional[str] = None
-    #: Any string; changing it makes a new bootstrap token (the old one stops joining).
-    token_rotation: Optional[str] = None
-    #: Validity of the identity's leaf certificates; None: 365 days (renewed 30 days before).
-    leaf_validity_days: Optional[int] = None
-    #: A plan that would replace the identity (a changed `name`) fails unless this is True.
-    replace_identity: bool = False
+    api_server_address: Optional[str] = _doc(
+        "Address edge nodes dial for the API server (in the join command and kubeconfig). "
+        "Left out: the HA VIP or endpoint host, else master 0's address.", default=None)
+    api_server_port: int = _doc("API server port. Left out: 6443.", default=6443)
+    kubernetes_version: str = _doc(
+        "Kubernetes version of the install package; must pair with `superedge.version`. "
+        "Left out: 1.22.6.", default="1.22.6")
+    superedge: SuperEdge = _doc("SuperEdge version and add-on settings. Left out: "
+                                "SuperEdge() (v0.9.0, edgeadm's image repository).",
+                                default_factory=SuperEdge)
+    pod_cidr: str = _doc("Pod network. Left out: 10.244.0.0/16.", default="10.244.0.0/16")
+    service_cidr: str = _doc("Service network. Left out: 10.96.0.0/12.",
+                             default="10.96.0.0/12")
+    dns_domain: str = _doc("Cluster DNS domain. Left out: cluster.local.",
+                           default="cluster.local")
+    cert_sans: Sequence[str] = _doc(
+        "Extra names/IPs in the API server certificate. Left out: only the advertise address "
+        "and the masters' addresses.", default=())
+    container_runtime: str = _doc("containerd or docker, installed from the package. Left "
+                                  "out: containerd.", default="containerd")
+    registry: Optional[Registry] = _doc(
+        "A private registry: /etc/hosts entry, Docker Hub mirrors, insecure domain. Left out: "
+        "images come from their default registries.", default=None)
+    ha: Optional[HA] = _doc("Highly available control plane: a kube-vip VIP or your load "
+                            "balancer's endpoint. Left out: one API server on master 0 (more "
+                            "masters still join as control-plane nodes).", default=None)
+    files: Sequence[File] = _doc("Local files copied to every host before anything else "
+                                 "(EnsureCopyFiles). Left out: no step.", default=())
+    hooks: Hooks = _doc("Shell scripts run at TKE's hook points. Left out: none run.",
+                        default_factory=Hooks)
+    skip_steps: Sequence[str] = _doc("Names of chain steps not to run (e.g. EnsureDisableSwap). "
+                                     "Left out: every step runs.", default=())
+    credentials_dir: Optional[str] = _doc(
+        "No longer used: the cluster's identity lives in Terraform state (edge_cluster_identity). "
+        "Given, it is refused with the `terraform import` command that brings an existing "
+        "directory into state. Left out: nothing.", default=None)
+    join_token_ttl: str = _doc("Lifetime of the bootstrap token in the join command (a Go "
+                               "duration). Left out: \"0\", never expires.", default="0")
+    ca_cert_file: Optional[str] = _doc(
+        "Your own cluster CA certificate (PEM), with `ca_key_file`; read once, when the "
+        "identity is created. Left out: the identity makes a CA.", default=None)
+    ca_key_file: Optional[str] = _doc("The key of `ca_cert_file`. Left out: see "
+                                      "ca_cert_file.", default=None)
+    ssh_timeout: int = _doc(
+        "Seconds Terraform keeps trying to open SSH to a host before a step fails (each "
+        "chain's CheckSSH reports a wrong key or host key at once anyway). Left out: 30.",
+        default=DEFAULT_SSH_TIMEOUT)
+    token_rotation: Optional[str] = _doc(
+        "Any string; changing it makes a new bootstrap token, and the old one stops joining. "
+        "Left out: the token made with the identity stays.", default=None)
+    leaf_validity_days: Optional[int] = _doc(
+        "Validity of the identity's leaf certificates, in days (renewed 30 days before they "
+        "expire). Left out: 365.", default=None)
+    replace_identity: bool = _doc(
+        "A plan that would replace the identity (e.g. a changed `name`) orphans the running "
+        "cluster and fails unless this is True. Left out: False.", default=False)
 
     def __post_init__(self) -> None:
         # None means "the default" for the nested props; lists are kept as tuples (frozen).

@@ -1,7 +1,9 @@
-"""`python -m edge_constructs.ssh run ...`: run one script as a step on one host (a debugging aid)."""
+"""`python -m edge_constructs.ssh check|run ...`: check hosts before a deploy (reach,
+authentication, host key), or run one script as a step on one host (a debugging aid)."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -9,11 +11,14 @@ from typing import Optional, Sequence
 
 from edge_constructs.core.errors import SSHError, StepFailed
 from edge_constructs.core.props import Host
+from edge_constructs.ssh.check import CHECK_TIMEOUT, check_hosts, load_inventory
 from edge_constructs.ssh.runner import RunnerSettings, run_step
 from edge_constructs.steps.step import Step
 
 #: Exit code when the host cannot be reached or logged into (as ssh(1)).
 SSH_FAILED_EXIT_CODE = 255
+#: Terraform's check resource hands the hosts over in this variable (an inventory's JSON).
+CHECK_ENV = "EDGE_CHECK"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +26,17 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m edge_constructs.ssh",
         description="Run edge_constructs steps on hosts over SSH, as Terraform would.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    check = sub.add_parser(
+        "check", help="check that each host of an inventory can be reached and logged into",
+        description="Connect once to each host of an inventory ({\"hosts\": [{\"address\", "
+                    "\"port\", \"user\", \"private_key_file\", \"password_env\", "
+                    "\"host_key\", \"name\", \"bastion\"}]}), in parallel, and run `true`: "
+                    "one line per host saying which of reach, authentication or host key "
+                    f"failed. Exits {SSH_FAILED_EXIT_CODE} when any host failed.")
+    check.add_argument("inventory", nargs="?", metavar="INVENTORY",
+                       help=f"inventory JSON file (default: the JSON in ${CHECK_ENV})")
+    check.add_argument("--timeout", type=float, default=CHECK_TIMEOUT,
+                       help="connect and login timeout per host, seconds (default: %(default)g)")
     run = sub.add_parser(
         "run", help="run one script file as a step on one host",
         description="Run one POSIX-sh script file as a step on one host: it is written to "
@@ -51,8 +67,33 @@ def _default_name(script: Path) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w) or "Script"
 
 
+def _check(args) -> int:
+    if args.inventory:
+        where = args.inventory
+        try:
+            text = Path(args.inventory).read_text()
+        except OSError as e:
+            print(f"edge_constructs: cannot read inventory {where}: {e.strerror}", file=sys.stderr)
+            return 2
+    elif os.environ.get(CHECK_ENV):
+        where, text = f"${CHECK_ENV}", os.environ[CHECK_ENV]
+    else:
+        print(f"edge_constructs: give an inventory file (or the JSON in ${CHECK_ENV})",
+              file=sys.stderr)
+        return 2
+    try:
+        hosts = load_inventory(text, where)
+    except ValueError as e:
+        print(f"edge_constructs: {e}", file=sys.stderr)
+        return 2
+    results = check_hosts(hosts, args.timeout, log=lambda line: print(line, flush=True))
+    return 0 if all(r.ok for r in results) else SSH_FAILED_EXIT_CODE
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
     script = Path(args.script)
     try:
         text = script.read_text()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import hashlib
 import io
 import os
 import posixpath
@@ -19,7 +20,7 @@ from edge_constructs.core.errors import SSHError, StepFailed
 from edge_constructs.core.props import Host
 from edge_constructs.steps.step import Step, full_script, staged_path
 
-__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain",
+__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain", "fingerprint",
            "TIMEOUT_EXIT_CODE", "TAIL_LINES"]
 
 #: Exit code of a command stopped because it ran past its timeout (as coreutils `timeout`).
@@ -74,6 +75,11 @@ class Result:
         return "\n".join(combined.splitlines()[-lines:])
 
 
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's fingerprint of a public key, as `ssh-keygen -lf` prints it: SHA256:…"""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
 def _where(host: Host) -> str:
     return f"{host.address}:{host.port}"
 
@@ -89,8 +95,8 @@ def _parse_host_key(host: Host) -> paramiko.PKey:
     except Exception as e:  # noqa: BLE001 - any parse failure means the same advice
         raise SSHError(
             f"host {host.key}: host_key {host.host_key!r} is not an OpenSSH public key line "
-            f"(\"ssh-ed25519 AAAA...\", as in the host's /etc/ssh/ssh_host_*_key.pub): {e}"
-        ) from None
+            f"(\"ssh-ed25519 AAAA...\", as in the host's /etc/ssh/ssh_host_*_key.pub): {e}",
+            "setup") from None
 
 
 class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
@@ -141,8 +147,8 @@ class Connection:
             except _Transient as e:
                 if attempt == attempts:
                     self.close()  # the bastion's connection too
-                    raise SSHError(f"{e} (tried {attempts} time{'s' if attempts > 1 else ''})"
-                                   ) from None
+                    raise SSHError(f"{e} (tried {attempts} time{'s' if attempts > 1 else ''})",
+                                   "reach") from None
                 time.sleep(self.settings.retry_delay)
             except BaseException:
                 self.close()
@@ -155,7 +161,7 @@ class Connection:
         if h.private_key_file:
             path = os.path.expanduser(h.private_key_file)
             if not os.path.isfile(path):
-                raise SSHError(f"host {h.key}: private_key_file {path} does not exist")
+                raise SSHError(f"host {h.key}: private_key_file {path} does not exist", "setup")
             try:
                 kw["pkey"] = paramiko.PKey.from_path(path)
             except Exception as e:  # noqa: BLE001 - sorted just below
@@ -163,17 +169,17 @@ class Connection:
                         or "password" in str(e).lower()):
                     raise SSHError(
                         f"host {h.key}: private_key_file {path} is not a private key "
-                        f"(OpenSSH or PEM, e.g. from ssh-keygen -t ed25519): {e}") from None
+                        f"(OpenSSH or PEM, e.g. from ssh-keygen -t ed25519): {e}", "setup") from None
                 raise SSHError(f"host {h.key}: private key {path} is encrypted; use an "
-                               f"unencrypted key (an SSH agent is not supported yet)") from None
+                               f"unencrypted key (an SSH agent is not supported yet)", "setup") from None
             kw["key_filename"] = path
         if h.password_env:
             if h.password_env not in os.environ:
                 raise SSHError(f"host {h.key}: password_env names {h.password_env}, "
-                               f"which is not set in the environment; export it and retry")
+                               f"which is not set in the environment; export it and retry", "setup")
             kw["password"] = os.environ[h.password_env]
         if not kw:
-            raise SSHError(f"host {h.key}: give private_key_file or password_env")
+            raise SSHError(f"host {h.key}: give private_key_file or password_env", "setup")
         return kw
 
     def _connect_once(self) -> paramiko.SSHClient:
@@ -237,10 +243,12 @@ class Connection:
         if isinstance(e, paramiko.BadHostKeyException):
             got = f"{e.key.get_name()} {e.key.get_base64()}"
             return SSHError(
-                f"host key of {h.key} ({where}) changed: host_key pins {h.host_key.split()[0]} "
-                f"{h.host_key.split()[1][:16]}..., the host offered {got[:40]}.... If the host "
-                f"was reinstalled on purpose, update host_key to \"{got}\" and clear the old "
-                f"entry with: ssh-keygen -R '{_known_hosts_name(h)}'")
+                f"host key of {h.key} ({where}) changed (the login itself was not tried): "
+                f"host_key pins {e.expected_key.get_name()} {fingerprint(e.expected_key)}, the "
+                f"host offered {e.key.get_name()} {fingerprint(e.key)}. If the host was "
+                f"reinstalled on purpose, set host_key to \"{got}\" and clear the old entry "
+                f"with: ssh-keygen -R '{_known_hosts_name(h)}'; if not, find out who answers "
+                f"at {where} before going on.", "host key")
         if isinstance(e, paramiko.AuthenticationException):
             how = []
             if "key_filename" in auth:
@@ -251,10 +259,10 @@ class Connection:
                 f"authentication failed for user {h.user} with {' and '.join(how)} on "
                 f"{h.key} ({where}): is the public key in ~{h.user}/.ssh/authorized_keys "
                 f"there (ssh-copy-id -i {auth.get('key_filename', 'KEY')} -p {h.port} "
-                f"{h.user}@{h.address}), and may {h.user} log in?")
+                f"{h.user}@{h.address}), and may {h.user} log in?", "authentication")
         if isinstance(e, socket.gaierror):
             return SSHError(f"could not resolve host {h.address} ({h.key}): {e.strerror}; "
-                            f"check the address or DNS")
+                            f"check the address or DNS", "reach")
         if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError) and any(
                 getattr(x, "errno", None) == errno.EHOSTUNREACH for x in e.errors.values()):
             return _Transient(f"no route to {where}{via} ({h.key}): is the host up and is "

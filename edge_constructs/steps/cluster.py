@@ -7,6 +7,7 @@ import shlex
 from edge_constructs.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
                                        RETIRED_TOKENS_FILE, TOKEN_FILE)
 from edge_constructs.steps.context import Context
+from edge_constructs.steps.host import uninstall_script
 from edge_constructs.steps.step import On, Upload, step
 
 q = shlex.quote
@@ -366,11 +367,13 @@ done
 @step("ResetMaster", on=On.MASTERS)
 def reset_master(ctx: Context):
     """Masters, when the cluster is destroyed: the host no longer holds any part of the
-    cluster (edgeadm reset, the runtime and kubelet stopped, our files gone). Each part
-    tolerates what is already gone."""
+    cluster (edgeadm reset, the runtime and kubelet stopped), nor what the chain installed
+    (`host.uninstall_script`: binaries, units, runtime config, modules-load and sysctl
+    files, the package). Each part tolerates what is already gone."""
     return f"""\
 if command -v edgeadm >/dev/null 2>&1; then edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"; fi
 for u in kubelet containerd docker lite-apiserver; do systemctl disable --now $u >/dev/null 2>&1 || true; done
+{uninstall_script(ctx)}
 rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd {ETC_DIR} /var/lib/edge_constructs /root/.kube
-say "the host no longer belongs to the cluster"
+say "the host no longer belongs to the cluster, and holds nothing the chain installed"
 """

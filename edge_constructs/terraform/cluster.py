@@ -13,6 +13,7 @@ from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.steps.step import On
 from edge_constructs.terraform.cdk import TerraformOutput, stack_of
 from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, embed
+from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
 from edge_constructs.validation import cluster_spec, validate_host_claims
@@ -57,7 +58,8 @@ class EdgeCluster(Construct):
             # The first master's chain waits for the identity its steps upload.
             reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx),
                                       prev or [self._identity])
-            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset])]
+            made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset],
+                                            ssh_timeout=spec.ssh_timeout)]
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev
@@ -173,3 +175,4 @@ def _signature() -> inspect.Signature:
 
 
 EdgeCluster.__init__.__signature__ = _signature()
+EdgeCluster.__doc__ = inspect.cleandoc(EdgeCluster.__doc__) + "\n\n" + cluster_props_text()

@@ -47,7 +47,7 @@ class _EdgeNodes(Construct):
         self._removal = self._removal_resource(cluster, contexts)
         self._resources: dict[str, list[TerraformData]] = {
             key: chain_resources(Construct(self, logical_id(key)), chains.node_chain(ctx),
-                                 after=[self._removal])
+                                 after=[self._removal], ssh_timeout=cluster.spec.ssh_timeout)
             for key, ctx in contexts.items()}
 
     # --- attributes ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Steps become Terraform: one built-in `terraform_data` per (host, step), chained."""
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -9,17 +10,16 @@ from typing import Optional, Sequence
 
 from constructs import Construct
 
-from edge_constructs.core.props import Host, logical_id
+from edge_constructs.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
 from edge_constructs.ssh import teardown
+from edge_constructs.ssh.check import CHECK_TIMEOUT, host_to_dict
 from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.step import Step, full_script, parse_identity_source, staged_path
+from edge_constructs.steps.step import On, Step, full_script, parse_identity_source, staged_path
 from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,
                                            TerraformVariable, stack_of)
 
-#: How long Terraform keeps trying to open SSH to a host before the step fails.
-SSH_TIMEOUT = "2m"
 
 
 class TerraformData(TerraformResource):
@@ -60,8 +60,10 @@ def _password_expr(scope: Construct, env_name: str) -> str:
     return var.string_value
 
 
-def connection_for(scope: Construct, host: Host) -> SSHProvisionerConnection:
-    """The SSH connection of a host: key by path (read by Terraform at apply), host key pinned."""
+def connection_for(scope: Construct, host: Host,
+                   timeout: int = DEFAULT_SSH_TIMEOUT) -> SSHProvisionerConnection:
+    """The SSH connection of a host: key by path (read by Terraform at apply), host key
+    pinned; Terraform keeps trying to connect for `timeout` seconds (the `ssh_timeout` prop)."""
     kw: dict = {}
     if host.bastion:
         b = host.bastion
@@ -76,7 +78,7 @@ def connection_for(scope: Construct, host: Host) -> SSHProvisionerConnection:
     elif host.password_env:
         kw["password"] = _password_expr(scope, host.password_env)
     return SSHProvisionerConnection(type="ssh", host=host.address, port=host.port, user=host.user,
-                                    host_key=host.host_key, timeout=SSH_TIMEOUT, **kw)
+                                    host_key=host.host_key, timeout=f"{timeout}s", **kw)
 
 
 IDENTITY_TYPE = "edge_cluster_identity"
@@ -93,7 +95,8 @@ def identity_digest_expr(resource: str, attribute: str) -> str:
 
 
 def step_resource(scope: Construct, host: Host, step: Step,
-                  depends_on: Sequence[ITerraformDependable]) -> TerraformData:
+                  depends_on: Sequence[ITerraformDependable],
+                  ssh_timeout: int = DEFAULT_SSH_TIMEOUT) -> TerraformData:
     """Upload the step's files and script, then run it. Replaced (re-run) when the script,
     an uploaded file or an uploaded identity value changes; tainted (re-run next apply) when
     it fails. Identity values come from state (the file provisioner's `content`); the trigger
@@ -117,18 +120,45 @@ def step_resource(scope: Construct, host: Host, step: Step,
     return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
                         triggers_replace=triggers,
-                        connection=connection_for(scope, host),
+                        connection=connection_for(scope, host, ssh_timeout),
                         depends_on=list(depends_on), provisioners=provisioners)
 
 
+def check_resource(scope: Construct, hosts: Sequence[Host],
+                   depends_on: Sequence[ITerraformDependable],
+                   timeout: float = CHECK_TIMEOUT) -> TerraformData:
+    """`CheckSSH`: before a chain, each of its hosts is checked once (reach, authentication,
+    host key; `python -m edge_constructs.ssh check`), so a wrong key or a changed host key
+    is reported in seconds with what to do, instead of after Terraform's connection timeout
+    as "authentication failed". Re-checked when a host's connection props change. The
+    hosts travel as JSON (paths and names, never key material)."""
+    inventory = json.dumps({"hosts": [host_to_dict(h) for h in hosts]}, sort_keys=True)
+    res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
+                        input={"python": sys.executable, "hosts": tf_literal(inventory)},
+                        triggers_replace={"hosts": tf_literal(inventory)})
+    res.add_override("provisioner", [{"local-exec": {
+        "command": '"${self.input.python}" -m edge_constructs.ssh check --timeout %g' % timeout,
+        "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}])
+    return res
+
+
 def chain_resources(scope: Construct, placed: Sequence[Placed],
-                    after: Sequence[ITerraformDependable] = ()) -> list[TerraformData]:
+                    after: Sequence[ITerraformDependable] = (), *,
+                    ssh_timeout: int = DEFAULT_SSH_TIMEOUT) -> list[TerraformData]:
     """One resource per placed step, each on its step's host and depending on the one
-    before: the one function that turns any chain into Terraform."""
+    before, after one `CheckSSH` of the chain's own hosts: the one function that turns any
+    chain into Terraform. Returns the step resources."""
     made: list[TerraformData] = []
     prev: list[ITerraformDependable] = list(after)
+    own: dict[str, Host] = {}
     for p in placed:
-        res = step_resource(scope, p.host, p.step, prev)
+        if p.step.on is not On.MASTER0_FOR_NODE:
+            own.setdefault(p.host.key, p.host)
+    if own:
+        prev = [check_resource(scope, list(own.values()), prev,
+                               min(CHECK_TIMEOUT, float(ssh_timeout)))]
+    for p in placed:
+        res = step_resource(scope, p.host, p.step, prev, ssh_timeout)
         made.append(res)
         prev = [res]
     return made
