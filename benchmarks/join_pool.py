@@ -71,24 +71,13 @@ def node_steps_for(work: Path, inventory: dict, sim_hosts):
 
 
 def identity_files(work: Path):
-    """The deployed identity's values (from state) as files in a 0700 directory, named as the
-    step functions read them on `ctx.creds`: the SSH runner uploads local files."""
-    import types
-    from edge_constructs.credentials.identity import UPLOADED
+    """The deployed identity's values (from state) as files: the SSH runner uploads files."""
+    from simsite.identity import identity_files as as_files
     stack = work / "out" / "stacks" / "edge_pool"
     shown = json.loads(tf.terraform(["show", "-json"], stack).check().output)
     (values,) = [r["values"] for r in shown["values"]["root_module"]["resources"]
                  if r["type"] == "edge_cluster_identity"]
-    d = work / "identity"
-    d.mkdir(mode=0o700, exist_ok=True)
-    paths = {}
-    for name in UPLOADED:
-        f = d / name
-        f.touch(mode=0o600)
-        f.write_text(values[name])
-        paths[name] = str(f)
-    paths["ca_cert_hash_file"] = paths["ca_cert_hash"]
-    return types.SimpleNamespace(**paths)
+    return as_files(work / "identity", values)
 
 
 def baseline(plan) -> float:

@@ -37,8 +37,9 @@ def guide_block(lang: str, containing: str) -> str:
 def test_the_guide_reference_is_made_from_the_code():
     from edge_constructs.terraform.reference import BEGIN, END, markdown
     text = GUIDE.read_text()
-    assert text[text.index(BEGIN):text.index(END) + len(END) + 1] == markdown(), \
-        "docs/GUIDE.md's reference is stale: python -m edge_constructs.terraform.reference"
+    assert text[text.index(BEGIN):text.index(END) + len(END) + 1] == markdown(), (
+        "docs/GUIDE.md's reference is stale: replace it with the output of "
+        "python -m edge_constructs.terraform.reference")
 
 
 def test_help_lists_every_prop_with_its_default_and_doc():

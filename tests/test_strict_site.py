@@ -11,13 +11,13 @@ import pytest
 
 from edge_constructs.core.errors import StepFailed
 from edge_constructs.core.props import ClusterSpec, Host, InstallPackage
-from edge_constructs.credentials.pki import ensure_credentials
 from edge_constructs.ssh.runner import Connection, run_step
 from edge_constructs.steps import chains, cluster as cluster_steps
 from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
 from edge_constructs.steps.chains import Placed
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
+from simsite.identity import new_identity_files
 from simsite.site import Site
 
 pytestmark = pytest.mark.site
@@ -58,7 +58,7 @@ class Cluster:
         self.master = self.hosts[0]
         self.spec = ClusterSpec(name="strict", masters=(self.master,),
                                 install_package=InstallPackage(path=str(pkg), sha256=sha))
-        self.creds = ensure_credentials(work / "creds", endpoint=self.spec.endpoint, cluster_name="strict")
+        self.creds = new_identity_files(work / "creds", endpoint=self.spec.endpoint, cluster_name="strict")
 
     def ctx(self, host, role, **node) -> Context:
         return Context(spec=self.spec, host=host, role=role, creds=self.creds, node=NodeOptions(**node))
@@ -192,7 +192,7 @@ def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site, extra, 
     # A fresh master of another cluster whose /etc/default/kubelet breaks the kubelet.
     h3 = site.hosts[3]
     spec = ClusterSpec(name="other", masters=(h3,), install_package=site.spec.install_package)
-    creds = ensure_credentials(site.work / "creds-other", endpoint=spec.endpoint, cluster_name="other")
+    creds = new_identity_files(site.work / "creds-other", endpoint=spec.endpoint, cluster_name="other")
     ctx = Context(spec=spec, host=h3, role=MASTER0, creds=creds)
     assert site.sh(h3, f"echo 'KUBELET_EXTRA_ARGS={extra}' > /etc/default/kubelet")[0] == 0
     steps = chains.master_chain(ctx)
@@ -207,7 +207,7 @@ def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site, extra, 
 
 def test_a_node_joins_after_its_token_expired_once_join_preparation_runs_again(site):
     h2 = site.hosts[2]
-    token_id = site.creds.read_bootstrap_token().split(".")[0]
+    token_id = site.creds.values["bootstrap_token"].split(".")[0]
     # What kube-controller-manager's tokencleaner does once the token has expired.
     rc, out, err = site.sh(site.master, f"edgeadm token delete {token_id}")
     assert rc == 0, err

@@ -113,7 +113,7 @@ class ClusterSpec:
     and its documentation (the construct's signature, help() and docs/GUIDE.md are made
     from these fields; checks live in `validation`)."""
     name: str = _doc("Cluster name (a DNS-1123 label): names the kubeconfig's cluster and "
-                     "the default credentials directory. Required.")
+                     "the cluster's identity. Required.")
     masters: Sequence[Host] = _doc("The control-plane hosts (1, or 3+ with `ha`). Master 0 "
                                    "forms the cluster, the others join it in order. Required.")
     install_package: InstallPackage = _doc(

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edge_constructs.core.errors import CredentialsError
+from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import pki
 
 #: CAs and keys: made once, never re-made (a new one is a new cluster).
@@ -246,4 +247,4 @@ def virtual_address_of(values: Mapping[str, str]) -> str:
     cert = x509.load_pem_x509_certificate(values["lite_apiserver_cert"].encode())
     ips = [str(s.value) for s in pki._sans(cert) if isinstance(s, x509.IPAddress)]
     others = [i for i in ips if i != "127.0.0.1"]
-    return others[0] if others else "169.254.20.11"
+    return others[0] if others else DEFAULT_VIRTUAL_ADDRESS

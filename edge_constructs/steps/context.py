@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Protocol, Sequence
 
 from edge_constructs.core.paths import PKG_DIR, package_name, package_path
@@ -15,22 +14,25 @@ __all__ = ["Context", "Identity", "NodeOptions", "MASTER0", "MASTER", "EDGE"]
 
 
 class Identity(Protocol):
-    """The cluster's identity as the steps need it: local files to upload, and the CA hash.
-    (`edge_constructs.credentials.ClusterCredentials` is one.)"""
-    ca_cert_hash: str
-    ca_cert: Path
-    ca_key: Path
-    front_proxy_ca_cert: Path
-    front_proxy_ca_key: Path
-    etcd_ca_cert: Path
-    etcd_ca_key: Path
-    sa_key: Path
-    sa_pub: Path
-    tunnel_anp_client_cert: Path
-    tunnel_anp_client_key: Path
-    lite_apiserver_cert: Path
-    lite_apiserver_key: Path
-    bootstrap_token: Path
+    """The cluster's identity as the steps need it: for each value a step uploads, its upload
+    source (`Upload.source`): a reference to the `edge_cluster_identity` attribute in state
+    (`terraform.identity.IdentityValues`), or a local file (the SSH runner without Terraform,
+    `simsite.identity`)."""
+    ca_cert: str
+    ca_key: str
+    front_proxy_ca_cert: str
+    front_proxy_ca_key: str
+    etcd_ca_cert: str
+    etcd_ca_key: str
+    sa_key: str
+    sa_pub: str
+    tunnel_anp_client_cert: str
+    tunnel_anp_client_key: str
+    lite_apiserver_cert: str
+    lite_apiserver_key: str
+    bootstrap_token: str
+    ca_cert_hash_file: str
+    retired_bootstrap_token_ids: str
 
 
 @dataclass(frozen=True)

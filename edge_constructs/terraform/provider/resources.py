@@ -12,12 +12,12 @@ from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
 from edge_constructs.core.errors import CredentialsError
+from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import identity as ident
 from edge_constructs.terraform.provider import SOURCE, TYPE
 
 #: Version of the resource schemas (a schema without one makes every plan warn).
 SCHEMA_VERSION = 1
-DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
 DEFAULT_LEAF_VALIDITY_DAYS = 365
 
 _DOC = {

@@ -2,6 +2,7 @@
 import fcntl
 import json
 import os
+import socket
 import sys
 import time
 
@@ -186,3 +187,26 @@ def write(path, data, mode=0o644):
 
 def exists(path):
     return os.path.exists(P(path))
+
+
+def default_ip():
+    """This host's address on the simulated site's bridge."""
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(("198.18.0.1", 9))
+        ip = s.getsockname()[0]
+        s.close()
+        return ip
+    except OSError:
+        return "127.0.0.1"
+
+
+def ready():
+    """Tell the stand-in systemctl that the daemon is up (sd_notify's READY=1)."""
+    fd = os.environ.get("STANDIN_READY_FD")
+    if fd:
+        try:
+            os.write(int(fd), b"READY=1\n")
+            os.close(int(fd))
+        except OSError:
+            pass

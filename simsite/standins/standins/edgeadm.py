@@ -16,7 +16,7 @@ import time
 import yaml
 
 from . import apiserver, client, jws, kubeadmapi, pki, store
-from .common import Exit, FlagError, P, err, exists, fault, parse_flags, read, run_tool, write
+from .common import default_ip, err, exists, Exit, fault, FlagError, P, parse_flags, read, run_tool, write
 
 K8S_VERSION = "v1.22.6"
 GLOBAL = {"enable-edge": "bool", "worker-path": "str", "kubeconfig": "str", "v": "str", "log-file": "str",
@@ -287,16 +287,6 @@ class Cfg:
             return "https://" + h
         return "https://%s:%d" % (self.address, self.port)
 
-
-def default_ip():
-    try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.connect(("198.18.0.1", 9))
-        ip = s.getsockname()[0]
-        s.close()
-        return ip
-    except OSError:
-        return "127.0.0.1"
 
 
 def parse_duration(d):

@@ -26,7 +26,7 @@ import sys
 import time
 
 from . import client, kubeadmapi, pki
-from .common import P, read
+from .common import default_ip, P, read, ready
 
 VERSION = "v1.22.6"
 HEARTBEAT = float(os.environ.get("STANDIN_KUBELET_HEARTBEAT", "5"))  # kubelet: nodeStatusUpdateFrequency 10s
@@ -212,16 +212,6 @@ def api(kubeconfig):
     return server, client.context(kc["ca"], kc["cert"], kc["key"])
 
 
-def default_ip():
-    try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.connect(("198.18.0.1", 9))
-        ip = s.getsockname()[0]
-        s.close()
-        return ip
-    except OSError:
-        return "127.0.0.1"
-
 
 def now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -306,15 +296,6 @@ def run(argv):
     loop(name, vals, runtime)
     return 0
 
-
-def ready():
-    fd = os.environ.get("STANDIN_READY_FD")
-    if fd:
-        try:
-            os.write(int(fd), b"READY=1\n")
-            os.close(int(fd))
-        except OSError:
-            pass
 
 
 def loop(name, vals, runtime):

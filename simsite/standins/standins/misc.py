@@ -3,7 +3,7 @@ import os
 import sys
 import time
 
-from .common import P, fault, run_tool
+from .common import fault, P, ready, run_tool
 
 VERSIONS = {"kubelet": (["--version"], "Kubernetes v1.22.6"), "lite-apiserver": (["--version"], "lite-apiserver v0.9.0"),
             "conntrack": (["--version", "-V"], "conntrack v1.4.6 (conntrack-tools)"),
@@ -13,15 +13,6 @@ VERSIONS = {"kubelet": (["--version"], "Kubernetes v1.22.6"), "lite-apiserver": 
             "containerd-shim-runc-v2": (["-v"], "containerd-shim-runc-v2 v1.5.9"),
             "docker": (["--version", "-v", "version"], "Docker version 20.10.12"), "dockerd": (["--version", "-v"], "Docker version 20.10.12")}
 
-
-def ready():
-    fd = os.environ.get("STANDIN_READY_FD")
-    if fd:
-        try:
-            os.write(int(fd), b"READY=1\n")
-            os.close(int(fd))
-        except OSError:
-            pass
 
 
 def serve_socket(path):
