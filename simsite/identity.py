@@ -4,6 +4,7 @@ Terraform (tests, benchmarks): the values the provider keeps in state, written 0
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import types
 from pathlib import Path
 from typing import Mapping
@@ -28,8 +29,16 @@ def identity_files(directory: Path, values: Mapping[str, str]) -> types.SimpleNa
 
 def new_identity_files(directory: Path, *, cluster_name: str, endpoint: str,
                        virtual_address: str = DEFAULT_VIRTUAL_ADDRESS) -> types.SimpleNamespace:
-    """A new identity, as the provider would make it, written as files."""
-    values = new_identity(cluster_name=cluster_name, endpoint=endpoint,
-                          virtual_address=virtual_address,
-                          leaf_validity=_dt.timedelta(days=365))
+    """The identity kept in `directory`: made (as the provider would make it) and written
+    the first time, read back after, so one directory is one cluster's identity."""
+    saved = directory / "values.json"
+    if saved.exists():
+        values = json.loads(saved.read_text())
+    else:
+        values = new_identity(cluster_name=cluster_name, endpoint=endpoint,
+                              virtual_address=virtual_address,
+                              leaf_validity=_dt.timedelta(days=365))
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        saved.touch(mode=0o600)
+        saved.write_text(json.dumps(values))
     return identity_files(directory, values)
