@@ -1,17 +1,16 @@
-"""What runs when hosts leave the cluster: a teardown chain, over the SSH runner.
+"""What runs when masters leave the cluster (it is destroyed): a teardown chain, over the SSH
+runner. (Edge nodes leave through their `edge_node` resource, which runs their reset with
+the same runner: `terraform.provider.nodes`.)
 
 Terraform's destroy-time provisioners may read only `self`, cannot take a password or a
-bastion from anywhere safe, and a failing one blocks every later destroy. So the Reset
-(masters) and Removal (edge nodes) resources carry their teardown chain, rendered at synth
-from `steps.chains.MASTER_TEARDOWN` / `NODE_TEARDOWN`, as JSON in their `input` (hosts as
-paths and names, never key material), and a destroy-time local-exec runs
-`python -m edge_constructs.ssh.teardown` with it in `$EDGE_TEARDOWN`.
+bastion from anywhere safe, and a failing one blocks every later destroy. So each master's
+Reset resource carries its teardown chain, rendered at synth from
+`steps.chains.MASTER_TEARDOWN`, as JSON in its `input` (hosts as paths and names, never key
+material), and a destroy-time local-exec runs `python -m edge_constructs.ssh.teardown` with
+it in `$EDGE_TEARDOWN`.
 
-Steps on the leaving host are best effort: an unreachable host or a failed step is reported
-with the exact commands to run by hand (rendered from the same step), and the steps after
-it that act on the centre are skipped (an edge node's Node stays cordoned, not deleted).
-Steps on master 0 must succeed: when master 0 cannot be reached the run fails, so the
-removal stays in state and the next destroy tries again.
+Steps are best effort: an unreachable host or a failed step is reported with the exact
+commands to run by hand (rendered from the same step), and the destroy goes on.
 """
 from __future__ import annotations
 
@@ -30,8 +29,6 @@ from edge_constructs.steps.step import On, Step, full_script
 #: One short try: removal must never hang on a host that is gone.
 SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
                           command_timeout=300.0)
-#: Where a step runs on the centre rather than on the leaving host.
-_ON_CENTRE = (On.MASTER0_FOR_NODE,)
 
 Log = Callable[[str], None]
 
@@ -59,7 +56,7 @@ def encode(placed: Sequence[Placed]) -> str:
     """A teardown chain as the JSON a Reset/Removal resource carries."""
     return json.dumps([{"host": host_dict(p.host),
                         "step": {"name": p.step.name, "script": p.step.script,
-                                 "on": p.step.on.name, "subject": p.step.subject}}
+                                 "on": p.step.on.name}}
                        for p in placed], sort_keys=True)
 
 
@@ -68,7 +65,7 @@ def decode(text: str) -> list[Placed]:
     for item in json.loads(text):
         s = item["step"]
         out.append(Placed(host_from_dict(item["host"]),
-                          Step(s["name"], s["script"], on=On[s["on"]], subject=s["subject"])))
+                          Step(s["name"], s["script"], on=On[s["on"]])))
     return out
 
 
@@ -84,27 +81,14 @@ def manual_advice(p: Placed) -> str:
 
 def run_teardown(placed: Sequence[Placed], log: Log = print,
                  settings: RunnerSettings = SETTINGS) -> int:
-    """Run the chain; 0 unless a step on the centre failed (see the module docstring)."""
-    leaving_failed = False
+    """Run the chain, best effort (see the module docstring); always 0."""
     for p in placed:
         who = f"[{p.host.key}] {p.step.name}"
-        on_centre = p.step.on in _ON_CENTRE
-        if leaving_failed and on_centre:
-            log(f"{who}: skipped: the host did not reset, so the Node stays cordoned in the "
-                "cluster; after resetting the host by hand, delete it: "
-                f"kubectl delete node {shlex.quote(p.step.subject or '')}")
-            continue
         try:
             result = run_step(p.host, p.step, settings, log)
             for line in result.stdout.splitlines():
                 log(line)
         except (SSHError, StepFailed) as e:
-            if on_centre:
-                log(f"{who}: ERROR: {e}")
-                log(f"{who}: the removal stays in Terraform's state: fix the cause and run the "
-                    "destroy again")
-                return 1
-            leaving_failed = True
             log(f"{who}: WARNING: {str(e).splitlines()[0]}")
             log(f"{who}: WARNING: {manual_advice(p)}")
     return 0

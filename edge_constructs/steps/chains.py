@@ -59,18 +59,15 @@ MASTER_CHAIN = [
     host.ensure_post_cluster_install_hook,
 ]
 
-#: Edge nodes: the masters' host preparation (the same functions), then the join; what the
-#: centre records about the node runs on master 0 (`On.MASTER0_FOR_NODE`).
+#: Edge nodes: the masters' host preparation (the same functions), then the join. Run as one
+#: script (`steps.bundle`) by the `edge_node` resource, which then sets the node's labels,
+#: taints and node unit by the Kubernetes API.
 NODE_CHAIN = [
     *HOST_PREPARATION,
     *INSTALL_PACKAGE,
     cluster.ensure_kubelet_unit,
     # edgeadm join: exactly the cluster's join command, + --node-name, --skip-phases=init-node
     node.ensure_join_node,
-    # what master 0 records about the node
-    node.ensure_node_labels,
-    node.ensure_node_taints,
-    node.ensure_node_unit,
     host.ensure_post_install_hook,
 ]
 
@@ -79,12 +76,10 @@ MASTER_TEARDOWN = [
     cluster.reset_master,
 ]
 
-#: An edge node leaves, in kubeadm's order: drain, reset the host, then delete the Node
-#: (deleted earlier, the node's kubelet would register it again when it restarts).
+#: An edge node's host leaves (the edge_node resource drains the node by API before, and
+#: deletes the Node after: deleted earlier, the kubelet would register it again).
 NODE_TEARDOWN = [
-    node.drain_node,
     node.reset_node,
-    node.delete_node,
 ]
 
 
@@ -95,17 +90,12 @@ class Placed:
     step: Step
 
 
-def target(step: Step, ctx: Context) -> Host:
-    """The host `step`, rendered for `ctx`, runs on."""
-    return ctx.master0 if step.on is On.MASTER0_FOR_NODE else ctx.host
-
-
 def render(chain: Sequence, ctx: Context, skip: Sequence[str] = ()) -> list[Placed]:
     """The steps of `chain` for the host of `ctx`, in order, each with the host it runs on;
     steps whose `on` excludes the host's role, that have nothing to do, or that are in
     `skip`, are left out."""
     made = (fn(ctx) for fn in chain)
-    return [Placed(target(s, ctx), s) for s in made if s is not None and s.name not in skip]
+    return [Placed(ctx.host, s) for s in made if s is not None and s.name not in skip]
 
 
 def master_chain(ctx: Context) -> list[Placed]:

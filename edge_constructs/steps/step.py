@@ -26,8 +26,6 @@ class On(enum.Enum):
     MASTER0 = "master 0"
     JOINING_MASTERS = "every master but master 0"
     EDGE_NODE = "the edge node"
-    #: On master 0 (with its admin.conf), for one edge node: what the centre records about it.
-    MASTER0_FOR_NODE = "master 0, for one edge node"
 
     def applies_to(self, role: str) -> bool:
         """Whether a chain rendered for a host of `role` holds this step."""
@@ -40,7 +38,6 @@ _ROLES = {
     On.MASTER0: {MASTER0},
     On.JOINING_MASTERS: {MASTER},
     On.EDGE_NODE: {EDGE},
-    On.MASTER0_FOR_NODE: {EDGE},
 }
 
 
@@ -73,17 +70,15 @@ class Upload:
 @dataclass(frozen=True)
 class Step:
     """One idempotent POSIX-sh script for one host. `script` never holds a secret:
-    secrets reach the host as `uploads`. `subject` names the edge node a MASTER0_FOR_NODE
-    step acts for, so the scripts of many nodes never share a path on master 0."""
+    secrets reach the host as `uploads`."""
     name: str
     script: str
     uploads: tuple[Upload, ...] = ()
     on: On = On.EVERY_HOST
-    subject: Optional[str] = None
 
     @property
     def _dir_name(self) -> str:
-        return f"{self.subject}/{self.name}" if self.subject else self.name
+        return self.name
 
     @property
     def remote_path(self) -> str:
@@ -119,7 +114,9 @@ class Step:
 # runner), prints one line naming host, step, command and exit code plus the last lines of
 # output, and stops the script with that exit code. `say` prints progress in the one voice
 # `[host] Step: message` that the runner uses too. `put` writes stdin to a file atomically,
-# with its final mode from the start, and only when the content differs. `secret VALUE`
+# with its final mode from the start, and only when the content differs (it returns 1 when
+# nothing changed, so callers write `put F || true`: a failed write therefore stops the
+# script itself, through `fail`, like `run`). `secret VALUE`
 # registers a value (a token read from an uploaded file) that `run` masks as *** in
 # everything it prints.
 PRELUDE = r'''set -eu
@@ -135,26 +132,33 @@ say() {{ echo "[$HOST] $STEP: $*"; }}
 secret() {{ _secrets="$_secrets $1"; }}
 masked() {{ if [ -z "$_secrets" ]; then cat; else
   _sed=""; for _s in $_secrets; do _sed="$_sed -e s/$_s/***/g"; done; sed $_sed; fi; }}
+fail() {{
+  _rc=$1; shift
+  {{ echo "$_rc"; echo "$*" | masked; }} > "$STEP_RESULT"
+  echo "edge_constructs: step $STEP failed on host $HOST: command '$*' exited $_rc" | masked >&2
+  echo "edge_constructs: last lines of output:" >&2
+  tail -n 20 "$_log" | sed 's/^/    /' | masked >&2
+  # From a subshell (`... | put F`), `exit` alone would end only the subshell: the script
+  # stops through its TERM trap, with the recorded exit code.
+  kill -s TERM "$_main" 2>/dev/null || true
+  exit "$_rc"
+}}
 run() {{
   rc=0; "$@" >"$_log" 2>&1 || rc=$?
   masked < "$_log"
-  if [ "$rc" -ne 0 ]; then
-    {{ echo "$rc"; echo "$*" | masked; }} > "$STEP_RESULT"
-    echo "edge_constructs: step $STEP failed on host $HOST: command '$*' exited $rc" | masked >&2
-    echo "edge_constructs: last lines of output:" >&2
-    tail -n 20 "$_log" | sed 's/^/    /' | masked >&2
-    rm -f "$_log"
-    exit "$rc"
-  fi
+  if [ "$rc" -ne 0 ]; then fail "$rc" "$@"; fi
 }}
 put() {{
   _dst=$1; _mode=${{2:-0644}}; _tmp="$_dst.edge-tmp.$$"
-  mkdir -p "$(dirname "$_dst")"
-  (umask 077; : >"$_tmp"); chmod "$_mode" "$_tmp"; cat >"$_tmp"
+  run mkdir -p "$(dirname "$_dst")"
+  run sh -c 'umask 077 && : >"$1" && chmod "$2" "$1"' put "$_tmp" "$_mode"
+  cat >"$_tmp" 2>"$_log" || fail $? write "$_dst"
   if [ -f "$_dst" ] && cmp -s "$_tmp" "$_dst"; then rm -f "$_tmp"; return 1; fi
-  mv -f "$_tmp" "$_dst"
+  run mv -f "$_tmp" "$_dst"
 }}
+_main=$$
 trap 'rm -f "$_log"' EXIT
+trap 'exit "$(head -n 1 "$STEP_RESULT" 2>/dev/null || echo 1)"' TERM
 '''
 
 
@@ -165,9 +169,10 @@ def staged_path(step: Step, index: int) -> str:
 
 def full_script(step: Step, host: Optional[str] = None) -> str:
     """The script as it runs on the host: prelude, staged uploads installed, then the body.
-    `host` is the name progress lines carry (left out: the host's own hostname)."""
+    `host` is the name progress lines carry (left out: $EDGE_NODE_NAME, else the host's
+    own hostname)."""
     q = shlex.quote
-    lines = [PRELUDE.format(name=q(step.name), host=q(host) if host else '"$(hostname)"',
+    lines = [PRELUDE.format(name=q(step.name), host=q(host) if host else '"${EDGE_NODE_NAME:-$(hostname)}"',
                             result=q(step.result_path))]
     for i, up in enumerate(step.uploads):
         src, dst = q(staged_path(step, i)), q(up.destination)
@@ -193,8 +198,7 @@ def step(name: str, *, on: On):
             if out is None:
                 return None
             body, uploads = (out, ()) if isinstance(out, str) else out
-            subject = ctx.node_name if on is On.MASTER0_FOR_NODE else None
-            return Step(name, body, tuple(uploads), on, subject)
+            return Step(name, body, tuple(uploads), on)
         make.step_name = name
         make.on = on
         return make
