@@ -766,6 +766,12 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
     names = _host_fields(hosts, field)
     for name, host in zip(names, hosts):
         validate_node_host(host, name)
+        if host.name is None:
+            raise ValidationError(f"{name}.name", None, "an edge node needs a name: it is its "
+                                  "Node's name and the key of its resource, so that a new "
+                                  "address for the same name moves the connection instead of "
+                                  "replacing the node; give a DNS-1123 subdomain, e.g. "
+                                  f"Host({host.address!r}, name='shop-12')")
     masters = {(m.address, m.port): i for i, m in enumerate(spec.masters)}
     master_keys = {m.key: i for i, m in enumerate(spec.masters)}
     seen: dict[str, str] = {}

@@ -8,15 +8,19 @@ from typing import Optional
 from constructs import Construct
 
 from edge_constructs.core.props import ClusterSpec, Host
-from edge_constructs.steps import chains, node as node_steps
+from edge_constructs.steps import bundle, chains, node as node_steps
 from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
-from edge_constructs.steps.step import On
-from edge_constructs.terraform.cdk import TerraformOutput, stack_of
+from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
+                                           TerraformProviderGeneratorMetadata, stack_of)
+from edge_constructs.terraform.provider import install
 from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, embed
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
 from edge_constructs.validation import cluster_spec, validate_host_claims
+
+
+STATUS_TYPE = "edge_cluster_status"
 
 
 class EdgeCluster(Construct):
@@ -63,7 +67,8 @@ class EdgeCluster(Construct):
             self._master_resources[host.key] = made
             prev = [made[-1]]
         self._ready = prev
-
+        self._bundle = self._node_bundle()
+        self._status = self._status_source()
         self._outputs()
 
     def context(self, host: Host, role: str, **kw) -> Context:
@@ -126,16 +131,46 @@ class EdgeCluster(Construct):
         return self.join_command_for()
 
     @property
+    def node_bundle(self) -> str:
+        """The node chain as one sh script (`steps.bundle`): what each `edge_node` runs on
+        its host, and the `<id>_join_script` output (cloud-init user-data). A Terraform
+        expression: it holds the token."""
+        return self._bundle.as_string
+
+    @property
     def join_script(self) -> str:
-        """A self-contained sh script (cloud-init user-data) that prepares a host and joins
-        it: a Terraform expression, since it holds the token."""
-        # The node-side steps of the node chain, the very scripts Terraform runs on nodes;
-        # uploads embedded with filebase64() (local files) or base64encode() of the identity's
-        # values in state (token, CA hash), so the JSON holds no secret.
+        return self.node_bundle
+
+    def _node_bundle(self) -> TerraformLocal:
+        # The node-side steps, the very scripts the runner would run one by one; uploads
+        # embedded with filebase64() (local files) or base64encode() of the identity's values
+        # in state (token, CA hash), so the JSON holds no secret. One per cluster: every
+        # node's resource refers to it, so the JSON does not grow with the number of nodes.
         ctx = self.context(Host("127.0.0.1", name="join-script"), EDGE)
-        steps = [p.step for p in chains.node_chain(ctx) if p.step.on is not On.MASTER0_FOR_NODE]
-        return node_steps.join_script(
-            ctx, steps, embed=embed, literal=tf_literal)
+        steps = [p.step for p in chains.node_chain(ctx)]
+        local = TerraformLocal(self, "node_bundle",
+                               bundle.node_bundle(ctx, steps, embed=embed, literal=tf_literal))
+        local.override_logical_id(f"{logical_id(self._id)}_node_bundle")
+        return local
+
+    def status_after(self, address: str) -> None:
+        """The status is read once the resource at `address` (an edge node pool's) is
+        applied too."""
+        self._status_after.append(address)
+        self._status.add_override("depends_on", list(self._status_after))
+
+    def _status_source(self) -> TerraformDataSource:
+        data = TerraformDataSource(
+            self, "status", terraform_resource_type=STATUS_TYPE,
+            terraform_generator_metadata=TerraformProviderGeneratorMetadata(
+                provider_name="edge",
+                provider_version_constraint=install.required_providers()["edge"]["version"]))
+        self._status_after = [f"{r.terraform_resource_type}.{r.friendly_unique_id}"
+                              for r in self._ready]
+        data.override_logical_id(f"{logical_id(self._id)}_status")
+        data.add_override("kubeconfig", self.kubeconfig)
+        data.add_override("depends_on", list(self._status_after))
+        return data
 
     @property
     def kubeconfig(self) -> str:
@@ -151,6 +186,13 @@ class EdgeCluster(Construct):
                         "joins it as an edge node (holds a token; usable as user-data)")
         TerraformOutput(self, f"{i}_kubeconfig", value=self.kubeconfig, sensitive=True,
                         static_id=True, description="admin kubeconfig of the cluster")
+        status = f"data.{STATUS_TYPE}.{logical_id(i)}_status"
+        TerraformOutput(self, f"{i}_nodes", value="${jsondecode(%s.nodes)}" % status,
+                        static_id=True, description="each node as the API server reports it: "
+                        "ready, kubelet_version, node_units, unschedulable")
+        TerraformOutput(self, f"{i}_edge_components",
+                        value="${jsondecode(%s.edge_components)}" % status, static_id=True,
+                        description="SuperEdge's components: workloads found, ready, desired")
         TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)

@@ -1,32 +1,54 @@
 """EdgeNode and EdgeNodePool: edge nodes that join an EdgeCluster, and leave it cleanly.
 
-Joining: one step chain per host (`steps.chains.NODE_CHAIN`), one `terraform_data` per
-step, each on the host its step names (the node, or master 0 for what the centre records
-about the node); hosts are independent of each other, so a pool joins in parallel, bounded
-only by Terraform's `-parallelism`. Every resource is keyed by `Host.key` (name, else
-address), never by list position.
-
-Removal: one `for_each` resource per pool/node (`<id>/Removal`, keyed by `Host.key`) whose
-destroy runs the node's teardown chain (`steps.chains.NODE_TEARDOWN`: drain from master 0,
-reset the host, delete the Node) through the SSH runner. Dropping a host from the map
-destroys that one instance, so its teardown runs, while the block itself stays in the
-configuration (Terraform does not run destroy provisioners of a removed block). See
-docs/DESIGN_NOTES.md, "Edge nodes".
+Each host is one instance of an `edge_node` resource of the `edge` provider
+(`terraform.provider.nodes`), keyed by its name in the pool's `for_each`:
+- create runs the cluster's node bundle (the node chain as one script, `steps.bundle`) on the
+  host over one SSH connection, waits for the Node to be Ready, and sets labels, taints and
+  node unit by the Kubernetes API;
+- read sees a Node that is gone (the plan joins it again), a managed label or taint changed by
+  hand (the plan repairs it), and a NotReady node (a warning in the plan);
+- delete drains by the eviction API, resets the host with the package's SSH runner and
+  deletes the Node; Terraform calls it for an instance that left the configuration, so it
+  runs when one host is dropped, when the whole pool is removed from the code, and on
+  destroy, with nothing but state.
+Hosts are independent of each other, so a pool joins in parallel, bounded only by
+Terraform's `-parallelism`. A changed address or port of the same name updates the instance
+in place; a rename is a removal plus a join. See docs/DESIGN_NOTES.md, "Edge nodes".
 """
 from __future__ import annotations
 
-import sys
+import json
+import os
 from typing import Mapping, Optional, Sequence
 
 from constructs import Construct
 
-from edge_constructs.core.props import Host
+from edge_constructs.core.props import Host, logical_id
 from edge_constructs.ssh import teardown
 from edge_constructs.steps import chains
 from edge_constructs.steps.context import EDGE, NodeOptions
-from edge_constructs.terraform.resources import (TerraformData, chain_resources, logical_id,
-                                                  teardown_provisioner, tf_literal)
+from edge_constructs.steps.node import reset_node
+from edge_constructs.terraform.cdk import TerraformProviderGeneratorMetadata, TerraformResource
+from edge_constructs.terraform.provider import install
+from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.validation import validate_edge_nodes
+
+NODE_TYPE = "edge_node"
+
+
+class EdgeNodeResource(TerraformResource):
+    """`edge_node` with `for_each` over hosts: one instance per node, keyed by its name."""
+
+    def __init__(self, scope: Construct, id: str, *, each: dict, config: dict, depends_on):
+        super().__init__(scope, id, terraform_resource_type=NODE_TYPE,
+                         terraform_generator_metadata=TerraformProviderGeneratorMetadata(
+                             provider_name="edge",
+                             provider_version_constraint=install.required_providers()["edge"]["version"]),
+                         depends_on=list(depends_on))
+        self.add_override("for_each", each)
+        for k, v in config.items():
+            if v is not None:
+                self.add_override(k, v)
 
 
 class _EdgeNodes(Construct):
@@ -34,7 +56,7 @@ class _EdgeNodes(Construct):
 
     def __init__(self, scope: Construct, id: str, *, cluster, hosts: Sequence[Host],
                  hosts_field: str, labels: Optional[Mapping[str, str]],
-                 taints: Sequence[str], node_unit: Optional[str]):
+                 taints: Sequence[str], node_unit: Optional[str], force_drain: bool = False):
         labels = dict(labels or {})
         validate_edge_nodes(cluster.spec, hosts, hosts_field, labels, taints, node_unit)
         cluster.claim_edge_hosts(hosts, hosts_field, owner=f"{scope.node.path}/{id}")
@@ -42,13 +64,28 @@ class _EdgeNodes(Construct):
         self._cluster = cluster
         self._hosts = tuple(hosts)
         self._options = NodeOptions(labels=labels, taints=tuple(taints), node_unit=node_unit)
-        contexts = {h.key: cluster.context(h, EDGE, node=self._options) for h in self._hosts}
-
-        self._removal = self._removal_resource(cluster, contexts)
-        self._resources: dict[str, list[TerraformData]] = {
-            key: chain_resources(Construct(self, logical_id(key)), chains.node_chain(ctx),
-                                 after=[self._removal], ssh_timeout=cluster.spec.ssh_timeout)
-            for key, ctx in contexts.items()}
+        ctx = cluster.context(self._hosts[0], EDGE, node=self._options)
+        spec = cluster.spec
+        pkg = spec.install_package
+        each = {h.key: {"host": json.dumps(teardown.host_dict(h), sort_keys=True)}
+                for h in self._hosts}
+        self._resource = EdgeNodeResource(self, "Nodes", each=each, depends_on=cluster.ready, config={
+            "name": "${each.key}",
+            "host": "${each.value.host}",
+            "kubeconfig": cluster.kubeconfig,
+            "bundle": cluster.node_bundle,
+            "package": json.dumps({"local_path": os.path.abspath(pkg.path),
+                                   "remote_path": ctx.package_path, "sha256": pkg.sha256})
+                       if pkg.path else None,
+            "reset": tf_literal(reset_node(ctx).script),
+            "labels": labels or None,
+            "taints": list(taints) or None,
+            "node_unit": node_unit,
+            "force_drain": True if force_drain else None,
+        })
+        # Named after the construct's path in its stack: stable, and unique per pool.
+        self._resource.override_logical_id(logical_id("_".join(self.node.path.split("/")[1:])))
+        cluster.status_after(f"{NODE_TYPE}.{self._resource.friendly_unique_id}")
 
     # --- attributes ---------------------------------------------------------------------
 
@@ -65,47 +102,32 @@ class _EdgeNodes(Construct):
         return [h.key for h in self._hosts]
 
     @property
-    def resources(self) -> dict[str, list[TerraformData]]:
-        """The step resources of each host, by `Host.key`, in chain order."""
-        return {k: list(v) for k, v in self._resources.items()}
+    def resource(self) -> EdgeNodeResource:
+        """The `edge_node` resource (one instance per host, keyed by name)."""
+        return self._resource
 
     @property
     def ready(self) -> list:
         """Resources that, once applied, mean every node of this construct has joined."""
-        return [r[-1] for r in self._resources.values() if r]
-
-    # --- removal ------------------------------------------------------------------------
-
-    def _removal_resource(self, cluster, contexts) -> TerraformData:
-        """One instance per host; destroying an instance runs that node's teardown chain.
-        Destroy provisioners may read only `self`, so each instance's input carries the
-        chain: scripts, paths and names, never key material."""
-        each = {key: {"teardown": tf_literal(teardown.encode(
-                          chains.render(chains.NODE_TEARDOWN, ctx))),
-                      "python": sys.executable}
-                for key, ctx in contexts.items()}
-        res = TerraformData(self, "Removal", depends_on=list(cluster.ready))
-        res.add_override("for_each", each)
-        res.add_override("input", "${each.value}")
-        res.add_override("provisioner", [teardown_provisioner("${self.input.teardown}")])
-        return res
+        return [self._resource]
 
 
 class EdgeNode(_EdgeNodes):
     """One edge node: `host` prepared with the masters' own host steps, joined with the
-    cluster's join command, then labelled, tainted and put in `node_unit` from master 0.
+    cluster's join command, then labelled, tainted and put in `node_unit` by the API.
 
     `labels` left out: only SuperEdge's own labels. `taints` left out: none.
-    `node_unit` left out: the node belongs to no NodeUnit. Destroying it (or removing it from
-    the stack's code while keeping it in state… see the DESIGN_NOTES) drains it, resets the
-    host and deletes the Node.
+    `node_unit` left out: the node belongs to no NodeUnit. `force_drain` left out: a drain
+    that times out stops the removal. Removing it from the code (or destroying it) drains
+    it, resets the host and deletes the Node.
     """
 
     def __init__(self, scope: Construct, id: str, *, cluster, host: Host,
                  labels: Optional[Mapping[str, str]] = None, taints: Sequence[str] = (),
-                 node_unit: Optional[str] = None):
+                 node_unit: Optional[str] = None, force_drain: bool = False):
         super().__init__(scope, id, cluster=cluster, hosts=[host], hosts_field="host",
-                         labels=labels, taints=taints, node_unit=node_unit)
+                         labels=labels, taints=taints, node_unit=node_unit,
+                         force_drain=force_drain)
 
     @property
     def host(self) -> Host:
@@ -119,12 +141,14 @@ class EdgeNode(_EdgeNodes):
 class EdgeNodePool(_EdgeNodes):
     """Many edge nodes with the same labels, taints and node unit, joined in parallel.
 
-    Resources are keyed by each host's `name` (else its address): adding a host joins only
-    it; dropping one from `hosts` drains, resets and deletes only it.
+    Each host is keyed by its `name` (required for edge nodes): adding a host joins only it;
+    dropping one, or removing the whole pool from the code, drains, resets and deletes each
+    node that left; a new address for the same name only updates how it is reached.
     """
 
     def __init__(self, scope: Construct, id: str, *, cluster, hosts: Sequence[Host],
                  labels: Optional[Mapping[str, str]] = None, taints: Sequence[str] = (),
-                 node_unit: Optional[str] = None):
+                 node_unit: Optional[str] = None, force_drain: bool = False):
         super().__init__(scope, id, cluster=cluster, hosts=hosts, hosts_field="hosts",
-                         labels=labels, taints=taints, node_unit=node_unit)
+                         labels=labels, taints=taints, node_unit=node_unit,
+                         force_drain=force_drain)

@@ -5,6 +5,7 @@ import json
 import os
 import posixpath
 import re
+import shlex
 import sys
 from typing import Optional, Sequence
 
@@ -134,10 +135,10 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
     hosts travel as JSON (paths and names, never key material)."""
     inventory = json.dumps({"hosts": [host_to_dict(h) for h in hosts]}, sort_keys=True)
     res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
-                        input={"python": sys.executable, "hosts": tf_literal(inventory)},
+                        input={"hosts": tf_literal(inventory)},
                         triggers_replace={"hosts": tf_literal(inventory)})
     res.add_override("provisioner", [{"local-exec": {
-        "command": '"${self.input.python}" -m edge_constructs.ssh check --timeout %g' % timeout,
+        "command": f"{_python()} -m edge_constructs.ssh check --timeout {timeout:g}",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}])
     return res
 
@@ -152,8 +153,7 @@ def chain_resources(scope: Construct, placed: Sequence[Placed],
     prev: list[ITerraformDependable] = list(after)
     own: dict[str, Host] = {}
     for p in placed:
-        if p.step.on is not On.MASTER0_FOR_NODE:
-            own.setdefault(p.host.key, p.host)
+        own.setdefault(p.host.key, p.host)
     if own:
         prev = [check_resource(scope, list(own.values()), prev,
                                min(CHECK_TIMEOUT, float(ssh_timeout)))]
@@ -164,11 +164,19 @@ def chain_resources(scope: Construct, placed: Sequence[Placed],
     return made
 
 
+def _python() -> str:
+    """The interpreter that synthesizes the stack, quoted for the local-exec's shell. It is
+    part of the provisioner's command, read from the configuration of the run (destroy-time
+    provisioners too), never from state: a fresh pipeline runner with its own Python synthesizes
+    its own, and no plan shows a change for it."""
+    return shlex.quote(tf_literal(sys.executable))
+
+
 def teardown_provisioner(chain_expr: str) -> dict:
     """A destroy-time local-exec running a teardown chain (`edge_constructs.ssh.teardown`)
-    with the interpreter that synthesized the stack."""
+    with the interpreter that synthesized the configuration of the run."""
     return {"local-exec": {"when": "destroy",
-                           "command": '"${self.input.python}" -m edge_constructs.ssh.teardown',
+                           "command": f"{_python()} -m edge_constructs.ssh.teardown",
                            "environment": {"EDGE_TEARDOWN": chain_expr}}}
 
 
@@ -179,7 +187,6 @@ def teardown_resource(scope: Construct, placed: Sequence[Placed],
     only read `self`, so the chain travels in `input` as JSON: scripts, paths and names,
     never key material. Created before the chain it undoes, so destroyed after it."""
     res = TerraformData(scope, name, depends_on=list(depends_on),
-                        input={"teardown": tf_literal(teardown.encode(placed)),
-                               "python": sys.executable})
+                        input={"teardown": tf_literal(teardown.encode(placed))})
     res.add_override("provisioner", [teardown_provisioner("${self.input.teardown}")])
     return res

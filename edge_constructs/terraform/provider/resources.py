@@ -254,7 +254,9 @@ class EdgeProvider(Provider):
         pass
 
     def get_data_sources(self) -> list:
-        return []
+        from edge_constructs.terraform.provider.status import ClusterStatus
+        return [ClusterStatus]
 
     def get_resources(self) -> list:
-        return [ClusterIdentity]
+        from edge_constructs.terraform.provider.nodes import EdgeNode
+        return [ClusterIdentity, EdgeNode]
