@@ -1,8 +1,12 @@
 """Join 1, 10 and 50 simulated edge nodes with EdgeNodePool (`terraform apply`), and compare:
 
-* baseline: the same node step scripts run one node after another over SSH
-  (`edge_constructs.ssh.runner.run_chain`, what an operator does by hand with the join command);
+* baseline: the same node bundle run one node after another over SSH
+  (`edge_constructs.ssh.node.run_bundle`, what an operator does by hand with the join script);
 * floor: opening SSH to every node and running nothing, all in parallel.
+
+For each size it also prints the SSH connections each joining node accepted (its sshd's
+log) and the CPU seconds the joining hosts spent (their processes and reaped children), so the
+wall time can be held against what two cores allow.
 
     python -m benchmarks.join_pool [--sizes 1,10,50] [--parallelism N]
 
@@ -12,6 +16,7 @@ each size joins fresh hosts, the baseline uses other fresh hosts.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import tempfile
@@ -39,54 +44,48 @@ def apply(work: Path, inventory: dict, pool: list[str], parallelism: int) -> flo
     return time.monotonic() - t0
 
 
-def node_steps_for(work: Path, inventory: dict, sim_hosts):
-    """(host, master 0, [Placed(target, step)…]) per host, from the same constructs the
-    stack uses."""
-    import os
-    os.environ["EDGE_WORKDIR"] = str(work)
-    from cdktf import App, TerraformStack
-    from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
-    from edge_constructs.steps import chains as chain
-    from edge_constructs.steps.context import EDGE, Context, NodeOptions
-
-    def host(h: dict) -> Host:
-        return Host(h["address"], port=h["port"], user=h["user"],
-                    private_key_file=h["private_key_file"], host_key=h["host_key"],
-                    name=h["name"])
-    master = host(inventory["hosts"][0])
-    cluster = EdgeCluster(TerraformStack(App(outdir=tempfile.mkdtemp()), "b"), "edge",
-                          name="edge-pool", masters=[master],
-                          install_package=InstallPackage(**inventory["install_package"]),
-                          superedge=SuperEdge(version="v0.9.0"))
-    creds = identity_files(work)
-    opts = NodeOptions(labels={"topology.superedge.io/site": "site-a", "zone": "a"},
-                       taints=("dedicated=camera:NoSchedule",), node_unit="site-a")
-    by_name = {h["name"]: host(h) for h in inventory["hosts"]}
-    out = []
-    for sh in sim_hosts:
-        h = by_name[sh.name]
-        ctx = Context(cluster.spec, h, EDGE, creds, node=opts)
-        out.append((h, master, chain.node_chain(ctx)))
-    return out
-
-
-def identity_files(work: Path):
-    """The deployed identity's values (from state) as files: the SSH runner uploads files."""
-    from simsite.identity import identity_files as as_files
+def bundle_for(work: Path, inventory: dict) -> tuple[str, object]:
+    """The cluster's node bundle with the deployed identity's values in it (what Terraform
+    renders from state), and the package to place."""
     stack = work / "out" / "stacks" / "edge_pool"
     shown = json.loads(tf.terraform(["show", "-json"], stack).check().output)
     (values,) = [r["values"] for r in shown["values"]["root_module"]["resources"]
                  if r["type"] == "edge_cluster_identity"]
-    return as_files(work / "identity", values)
+    from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
+    from edge_constructs.ssh.node import Package
+    from edge_constructs.steps import bundle, chains
+    from edge_constructs.steps.context import EDGE
+    from edge_constructs.steps.step import parse_identity_source
+    from edge_constructs.terraform.cdk import App, TerraformStack
+    m = inventory["hosts"][0]
+    cluster = EdgeCluster(TerraformStack(App(outdir=tempfile.mkdtemp()), "b"), "edge",
+                          name="edge-pool", masters=[Host(m["address"], name=m["name"],
+                                                          private_key_file=m["private_key_file"],
+                                                          host_key=m["host_key"])],
+                          install_package=InstallPackage(**inventory["install_package"]),
+                          superedge=SuperEdge(version="v0.9.0"))
+    ctx = cluster.context(Host("127.0.0.1", name="bench"), EDGE)
+
+    def embed(source: str) -> str:
+        ref = parse_identity_source(source)
+        raw = values[ref[1]] if ref else Path(source).read_text()
+        return base64.b64encode(raw.encode()).decode()
+    script = bundle.node_bundle(ctx, [p.step for p in chains.node_chain(ctx)], embed=embed)
+    pkg = inventory["install_package"]
+    return script, Package(pkg["path"], ctx.package_path, pkg["sha256"])
 
 
-def baseline(plan) -> float:
-    """Node after node: the node's steps over one connection, then master 0's for it."""
-    from edge_constructs.ssh.runner import run_chain
+def baseline(inventory: dict, script: str, package, hosts) -> float:
+    """Node after node: the node bundle over one connection each."""
+    from edge_constructs.core.props import Host
+    from edge_constructs.ssh.node import run_bundle
+    by_name = {h["name"]: h for h in inventory["hosts"]}
     t0 = time.monotonic()
-    for h, master, placed in plan:
-        run_chain(h, [p.step for p in placed if p.host == h], log=lambda m: None)
-        run_chain(master, [p.step for p in placed if p.host == master], log=lambda m: None)
+    for sh in hosts:
+        h = by_name[sh.name]
+        run_bundle(Host(h["address"], name=h["name"], private_key_file=h["private_key_file"],
+                        host_key=h["host_key"]), h["name"], script, package=package,
+                   log=lambda m: None)
     return time.monotonic() - t0
 
 
@@ -123,21 +122,26 @@ def main() -> int:
             base_hosts, free = free[:n], free[n:]
             p = args.parallelism or max(10, n)
             pool += [h.name for h in tf_hosts]
+            logins0 = sum(site.ssh_logins(h) for h in tf_hosts)
+            cpu0 = site.cpu_seconds(tf_hosts)
             wall = apply(work, inventory, pool, p)
+            cpu = site.cpu_seconds(tf_hosts) - cpu0
+            conns = (sum(site.ssh_logins(h) for h in tf_hosts) - logins0) / n
             fl = floor(site, tf_hosts)
-            base = baseline(node_steps_for(work, inventory, base_hosts))
-            rows.append((n, p, wall, base, fl))
-            print(f"n={n}: terraform {wall:.1f}s, baseline {base:.1f}s, floor {fl:.2f}s",
-                  flush=True)
+            script, package = bundle_for(work, inventory)
+            base = baseline(inventory, script, package, base_hosts)
+            rows.append((n, p, wall, base, fl, conns, cpu))
+            print(f"n={n}: terraform {wall:.1f}s, baseline {base:.1f}s, floor {fl:.2f}s, "
+                  f"{conns:.1f} SSH connections per node, hosts' CPU {cpu:.1f}s", flush=True)
     finally:
         site.close()
     print()
-    print("| nodes | -parallelism | wall time (s) | sequential baseline (s) | wall / baseline "
-          "| floor (s) | wall / floor |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for n, p, wall, base, fl in rows:
-        print(f"| {n} | {p} | {wall:.1f} | {base:.1f} | {wall / base:.2f} | {fl:.2f} "
-              f"| {wall / fl:.0f} |")
+    print("| nodes | -parallelism | wall time (s) | sequential baseline (s) | baseline / wall "
+          "| floor (s) | SSH connections per node | hosts' CPU (s) | CPU / (2 cores x wall) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, p, wall, base, fl, conns, cpu in rows:
+        print(f"| {n} | {p} | {wall:.1f} | {base:.1f} | {base / wall:.2f}x | {fl:.2f} "
+              f"| {conns:.1f} | {cpu:.1f} | {cpu / (2 * wall):.0%} |")
     return 0
 
 

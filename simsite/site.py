@@ -539,6 +539,42 @@ class Site:
                     raise SiteError(f"sshd of {st.name} did not come back; log:\n{self._log_tail(st)}")
             return self._publish(st)
 
+    def add_address(self, h: SimHost | str, address: str) -> None:
+        """Give the host a second address on 198.18.0.0/24 and let its sshd listen on it too
+        (a host that moved, for tests of a changed address)."""
+        if not address.startswith(_NET):
+            raise SiteError(f"{address}: simulated hosts live on {SUBNET} only")
+        self._check_live()
+        with self._lock:
+            st = self._state(h)
+            _run(["ip", "-n", st.netns, "addr", "add", f"{address}/24", "dev", "eth0"])
+            cfg = st.dir / "sshd" / "sshd_config"
+            cfg.write_text(f"ListenAddress {address}:22\n" + cfg.read_text())
+            if st.sshd is not None:
+                self._stop_popen(st.sshd)
+            self._spawn_sshd(st)
+            if not _wait_ssh_banner(address, 22, time.monotonic() + self.start_timeout, st.sshd):
+                raise SiteError(f"sshd of {st.name} does not answer on {address}; log:\n"
+                                f"{self._log_tail(st)}")
+
+    def ssh_logins(self, h: SimHost | str) -> int:
+        """How many SSH connections the host's sshd has accepted (its log's "Accepted" lines)."""
+        return self._state(h).log.read_text(errors="replace").count("Accepted publickey for ")
+
+    def cpu_seconds(self, hosts: Sequence[SimHost | str]) -> float:
+        """CPU seconds used so far by the processes of `hosts` and by their reaped children
+        (utime + stime + cutime + cstime of each live process in their namespaces)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in _netns_pids(*(self._state(h).netns for h in hosts)):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in fields[11:15])
+        return total / tick
+
     def write_inventory(self, path: str | os.PathLike) -> Path:
         data = {"hosts": [
             {"name": h.name, "address": h.address, "port": h.port, "user": h.user,

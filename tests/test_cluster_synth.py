@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import os
 import re
 import sys
@@ -221,7 +222,7 @@ def test_ssh_timeout_is_a_prop_and_each_host_is_checked_before_its_chain(synth_e
     # Python, carrying the host as JSON (the key's path, never the key)
     check = s.resources[s.check_key(host)]
     assert check["provisioner"] == [{"local-exec": {
-        "command": '"${self.input.python}" -m edge_constructs.ssh check --timeout 10',
+        "command": f"{shlex.quote(sys.executable)} -m edge_constructs.ssh check --timeout 10",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}]
     hosts = json.loads(check["input"]["hosts"])["hosts"]
     assert hosts == [{"address": host, "port": 22, "user": "root",
@@ -300,11 +301,11 @@ def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
                             "host_key": None}
     assert item["step"]["name"] == "ResetMaster" and item["step"]["on"] == "MASTERS"
     assert "edgeadm reset --force" in item["step"]["script"]
-    assert reset["input"]["python"] == sys.executable
+    assert "python" not in reset["input"]     # the interpreter is not kept in state
     [prov] = reset["provisioner"]
     lexec = prov["local-exec"]
     assert lexec["when"] == "destroy"
-    assert lexec["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown'
+    assert lexec["command"] == f"{shlex.quote(sys.executable)} -m edge_constructs.ssh.teardown"
     assert lexec["environment"] == {"EDGE_TEARDOWN": "${self.input.teardown}"}
     # destroy-time provisioners may reference only self
     exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(lexec))
@@ -345,7 +346,8 @@ def test_kubeconfig_endpoint_and_ca_hash_outputs(synth_env):
     assert s.outputs["edge_api_server_endpoint"] == {"value": "203.0.113.10:6443"}
     assert s.outputs["edge_ca_cert_hash"] == {
         "value": "${edge_cluster_identity.edge_identity.ca_cert_hash}"}
-    assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig",
+    assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig", "edge_nodes",
+                             "edge_edge_components",
                               "edge_api_server_endpoint", "edge_ca_cert_hash"}
 
 
@@ -382,6 +384,7 @@ def test_fails_when_credentials_dir_is_given(synth_env):
 def test_outputs_are_named_after_the_construct_id(synth_env):
     s = synth_env.synth("shenzhen")
     assert set(s.outputs) == {"shenzhen_join_command", "shenzhen_join_script", "shenzhen_kubeconfig",
+                             "shenzhen_nodes", "shenzhen_edge_components",
                               "shenzhen_api_server_endpoint", "shenzhen_ca_cert_hash"}
 
 

@@ -1,13 +1,18 @@
 """Edge nodes end to end: examples/edge_pool on a simulated site with real Terraform.
 
 One cluster (master h0) for the whole module; the tests run in order and each changes the
-pool the way an operator would: join 10, add an 11th, drop one, drop one whose sshd is
-down, join a host Terraform does not know with the join script, then destroy it all.
+pool or its hosts the way an operator (or an accident) would: join 10, add an 11th, move one
+to a new address, reset one by hand, remove a label by hand, stop a kubelet, fail a join
+half-way and resume it, drop one, drop one whose sshd is down, join a host Terraform does
+not know with the join script, remove the whole pool from the code (from a fresh checkout),
+then destroy it all.
 """
 from __future__ import annotations
 
 import json
 import re
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +27,10 @@ pytestmark = pytest.mark.site
 
 MAIN = Path(__file__).resolve().parents[1] / "examples" / "edge_pool" / "main.py"
 POOL = [f"h{i}" for i in range(1, 11)]
-ELEVENTH, DOWN_AT_DESTROY, REMOVED, STRANGER = "h11", "h4", "h3", "h12"
+ELEVENTH, DOWN_AT_DESTROY, REMOVED, STRANGER, HALFWAY = "h11", "h4", "h3", "h12", "h13"
+MOVED, RESET_BY_HAND, RELABELLED, STOPPED = "h5", "h6", "h7", "h8"
+#: The second address MOVED answers on (simulated hosts: 198.18.0.10 and up, one site at a time).
+NEW_ADDRESS = "198.18.0.200"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 
 
@@ -33,20 +41,22 @@ class Env:
     inventory: dict
     stack: Path | None = None
 
-    def apply(self, pool: list[str]) -> tf.Run:
+    out: str = "out"
+
+    def synth(self, pool: list[str]) -> Path:
         inv = dict(self.inventory, pool=pool)
         (self.work / "inventory.json").write_text(json.dumps(inv))
-        self.stack = tf.synth(MAIN, self.work / "out", self.extra)
+        self.stack = tf.synth(MAIN, self.work / self.out, self.extra)
         if not (self.stack / ".terraform").exists():
             tf.terraform(["init", "-input=false"], self.stack).check()
+        return self.stack
+
+    def apply(self, pool: list[str]) -> tf.Run:
         return tf.terraform(["apply", "-auto-approve", "-input=false", "-no-color",
-                             "-parallelism=20"], self.stack)
+                             "-parallelism=20"], self.synth(pool))
 
     def plan(self, pool: list[str]) -> tf.Run:
-        inv = dict(self.inventory, pool=pool)
-        (self.work / "inventory.json").write_text(json.dumps(inv))
-        self.stack = tf.synth(MAIN, self.work / "out", self.extra)
-        return tf.terraform(["plan", "-input=false", "-no-color"], self.stack)
+        return tf.terraform(["plan", "-input=false", "-no-color"], self.synth(pool))
 
     @property
     def extra(self) -> dict:
@@ -67,7 +77,7 @@ class Env:
 def env(tmp_path_factory):
     require_site_prerequisites()
     work = tmp_path_factory.mktemp("edge-nodes")
-    site = Site(n=13, host_tools=host_tools_dir(work / "tools"))
+    site = Site(n=14, host_tools=host_tools_dir(work / "tools"))
     site.start()
     try:
         pkg, sha = build_package(work / "pkg")
@@ -82,6 +92,17 @@ def env(tmp_path_factory):
 def _calls(ledger: list[dict], tool: str, *words: str) -> list[list[str]]:
     return [e["argv"] for e in ledger
             if e["tool"] == tool and all(w in e["argv"] for w in words)]
+
+
+def _changes(plan_output: str) -> list[tuple[str, str]]:
+    """(address, action) of each resource instance the plan changes."""
+    return [(m.group(1), m.group(2) or m.group(3)) for m in re.finditer(
+        r"# (\S+) (?:will be (created|destroyed|updated in-place|read during apply)|must be (replaced))",
+        plan_output)]
+
+
+def _node(name: str) -> str:
+    return f'edge_node.site-a["{name}"]'
 
 
 def test_pool_of_10_joins_in_one_deploy(env):
@@ -102,35 +123,121 @@ def test_pool_of_10_joins_in_one_deploy(env):
     for name in POOL:
         calls = _calls(env.ledger(name), "edgeadm", "join")
         assert join[1:] + ["--node-name", name, "--skip-phases=init-node"] in calls, calls
-    rc, unit, err = env.site.ssh("h0", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodeunits site-a -o json")
+        log = (env.stack / "edge-logs" / f"{name}.log").read_text()
+        assert f"[{name}] EnsureJoinNode: joined the cluster as {name}" in log
+    rc, unit, err = env.site.ssh("h0", f"{KUBECTL} get nodeunits site-a -o json")
     assert rc == 0, err
     unit = json.loads(unit)
     assert unit["apiVersion"] == "site.superedge.io/v1alpha2" and unit["kind"] == "NodeUnit"
     assert unit["spec"]["selector"]["matchLabels"] == {"site-a": "nodeunits.superedge.io"}
+    # what the centre sees, as outputs
+    for name in POOL:
+        assert out["edge_nodes"][name]["ready"] is True
+        assert out["edge_nodes"][name]["kubelet_version"] == "v1.22.6"
+        assert out["edge_nodes"][name]["node_units"] == ["site-a"]
+    assert set(out["edge_edge_components"]) == {"tunnel-cloud", "tunnel-edge", "edge-health",
+                                                "application-grid", "lite-apiserver"}
+    assert out["edge_edge_components"]["tunnel-cloud"]["found"] is True
+
+
+def test_a_fresh_checkout_plans_no_change(env):
+    run = tf.terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode"],
+                       env.synth(POOL))
+    assert run.returncode == 0, run.output
 
 
 def test_adding_an_11th_host_changes_only_it(env):
     plan = env.plan(POOL + [ELEVENTH]).check()
-    changed = re.findall(r"# (\S+) will be (created|destroyed|updated in-place|replaced)|# (\S+) must be (replaced)",
-                         plan.output)
-    assert changed and all(what == "created" for _, what, _, _ in changed), changed
-    assert all(ELEVENTH in addr for addr, _, _, _ in changed), changed
+    changed = [c for c in _changes(plan.output) if c[1] != "read during apply"]
+    assert changed == [(_node(ELEVENTH), "created")], changed
     env.apply(POOL + [ELEVENTH]).check()
     assert ELEVENTH in env.nodes()
 
 
+def test_a_new_address_for_the_same_name_updates_in_place(env):
+    env.site.add_address(MOVED, NEW_ADDRESS)
+    for h in env.inventory["hosts"]:
+        if h["name"] == MOVED:
+            h["address"] = NEW_ADDRESS
+    before = len(env.ledger(MOVED))
+    plan = env.plan(POOL + [ELEVENTH]).check()
+    assert [c for c in _changes(plan.output) if c[1] != "read during apply"] == \
+        [(_node(MOVED), "updated in-place")], plan.output
+    env.apply(POOL + [ELEVENTH]).check()
+    assert len(env.ledger(MOVED)) == before      # no step, no reset, no re-join on the host
+    out = tf.terraform(["show", "-json"], env.stack).check().output
+    state = json.loads(out[out.index("{"):])
+    node = [r for r in state["values"]["root_module"]["resources"]
+            if r["address"] == _node(MOVED)][0]
+    assert json.loads(node["values"]["host"])["address"] == NEW_ADDRESS
+
+
+def test_a_node_reset_by_hand_is_joined_again(env):
+    rc, _, err = env.site.ssh(RESET_BY_HAND, "edgeadm reset --force")
+    assert rc == 0, err
+    rc, _, err = env.site.ssh("h0", f"{KUBECTL} delete node {RESET_BY_HAND}")
+    assert rc == 0, err
+    plan = env.plan(POOL + [ELEVENTH]).check()
+    assert (_node(RESET_BY_HAND), "created") in _changes(plan.output), plan.output
+    env.apply(POOL + [ELEVENTH]).check()
+    node = env.nodes()[RESET_BY_HAND]
+    assert node["metadata"]["labels"]["zone"] == "a"
+    assert len(_calls(env.ledger(RESET_BY_HAND), "edgeadm", "join")) == 2
+
+
+def test_a_label_removed_by_hand_is_put_back(env):
+    rc, _, err = env.site.ssh("h0", f"{KUBECTL} label node {RELABELLED} zone-")
+    assert rc == 0, err
+    plan = env.plan(POOL + [ELEVENTH]).check()
+    assert [c for c in _changes(plan.output) if c[1] != "read during apply"] == \
+        [(_node(RELABELLED), "updated in-place")], plan.output
+    env.apply(POOL + [ELEVENTH]).check()
+    assert env.nodes()[RELABELLED]["metadata"]["labels"]["zone"] == "a"
+
+
+def test_a_stopped_node_shows_as_not_ready_in_the_plan(env):
+    rc, _, err = env.site.ssh(STOPPED, "systemctl stop kubelet")
+    assert rc == 0, err
+    try:
+        deadline = time.monotonic() + 60
+        while env.nodes()[STOPPED]["status"]["conditions"][-1]["status"] == "True":
+            assert time.monotonic() < deadline, "the node stayed Ready"
+            time.sleep(2)
+        plan = env.plan(POOL + [ELEVENTH]).check()
+        assert f"Warning: edge node {STOPPED} is NotReady" in plan.output, plan.output
+        refresh = tf.terraform(["apply", "-refresh-only", "-auto-approve", "-input=false",
+                                "-no-color"], env.stack).check()
+        assert tf.outputs(env.stack)["edge_nodes"][STOPPED]["ready"] is False, refresh.output
+    finally:
+        env.site.ssh(STOPPED, "systemctl start kubelet")
+
+
+def test_a_join_that_fails_half_way_resumes_after_the_finished_steps(env):
+    # the kubelet drop-in directory is a file: EnsureKubeletUnit cannot write into it
+    rc, _, err = env.site.ssh(HALFWAY, "mkdir -p /etc/systemd/system && "
+                              ": > /etc/systemd/system/kubelet.service.d")
+    assert rc == 0, err
+    run = env.apply(POOL + [ELEVENTH, HALFWAY])
+    assert run.returncode != 0
+    assert f"edge node {HALFWAY}: the join failed" in run.output
+    assert re.search(rf"step EnsureKubeletUnit failed on host {HALFWAY}: command '.+' exited \d+",
+                     run.output), run.output
+    rc, _, err = env.site.ssh(HALFWAY, "rm -f /etc/systemd/system/kubelet.service.d")
+    assert rc == 0, err
+    env.apply(POOL + [ELEVENTH, HALFWAY]).check()
+    log = (env.stack / "edge-logs" / f"{HALFWAY}.log").read_text().split("node bundle: start")[-1]
+    assert f"[{HALFWAY}] EnsureSysctl: done in an earlier run (ledger)" in log
+    assert f"[{HALFWAY}] EnsureKubeletUnit: done (" in log
+    assert HALFWAY in env.nodes()
+
+
 def test_removing_one_drains_deletes_and_resets_only_it(env):
-    others = [h for h in POOL + [ELEVENTH] if h != REMOVED]
+    others = [h for h in POOL + [ELEVENTH, HALFWAY] if h != REMOVED]
     before = {h: len(env.ledger(h)) for h in others}
     run = env.apply(others)
     run.check()
-    assert re.search(r"Resources: 0 added, 0 changed, \d+ destroyed", run.output)
-    destroyed = re.findall(r"(terraform_data\.\S+): Destroying", run.output)
-    assert destroyed and all(f"_{REMOVED}_" in a or f'["{REMOVED}"]' in a
-                             for a in destroyed), destroyed
-    master = env.ledger("h0")
-    assert _calls(master, "kubectl", "drain", REMOVED)
-    assert _calls(master, "kubectl", "delete", "node", REMOVED)
+    assert re.search(r"Resources: 0 added, 0 changed, 1 destroyed", run.output), run.output
+    assert re.findall(r"(edge_node\.\S+): Destroying", run.output) == [_node(REMOVED)]
     assert _calls(env.ledger(REMOVED), "edgeadm", "reset", "--force")
     rc, _, _ = env.site.ssh(REMOVED, "test -e /etc/systemd/system/lite-apiserver.service")
     assert rc == 1  # the lite-apiserver unit is gone
@@ -147,21 +254,23 @@ def test_removing_one_drains_deletes_and_resets_only_it(env):
     assert REMOVED not in nodes and set(others) <= set(nodes)
     for h in others:    # the others saw nothing
         assert len(env.ledger(h)) == before[h], h
-    assert not _calls(master, "kubectl", "drain", others[0])
+        assert not nodes[h]["spec"].get("unschedulable"), h
+    log = (env.stack / "edge-logs" / f"{REMOVED}.log").read_text()
+    assert log.index("cordoned") < log.index("drained") < log.index("ResetNode: done") \
+        < log.index("Node deleted")
 
 
-def test_node_whose_sshd_is_down_at_destroy_is_reported_and_left_cordoned(env):
+def test_node_whose_sshd_is_down_at_removal_is_reported_and_left_cordoned(env):
     env.site.stop_sshd(DOWN_AT_DESTROY)
-    keep = [h for h in POOL + [ELEVENTH] if h not in (REMOVED, DOWN_AT_DESTROY)]
+    keep = [h for h in POOL + [ELEVENTH, HALFWAY] if h not in (REMOVED, DOWN_AT_DESTROY)]
     run = env.apply(keep)   # returns at all: the unreachable host did not hang the run
     run.check()
     # the exact reset to run by hand, and the Node left in the cluster, cordoned: deleted,
     # it would come back as soon as the host's kubelet reached the API server again
+    assert f"edge node {DOWN_AT_DESTROY}: the host was not reset; its Node stays cordoned" in run.output
     assert f"run ResetNode on {DOWN_AT_DESTROY} by hand:" in run.output
-    assert f"DeleteNode: skipped: the host did not reset" in run.output
     node = env.nodes()[DOWN_AT_DESTROY]
     assert node["spec"].get("unschedulable") is True
-    assert not _calls(env.ledger("h0"), "kubectl", "delete", "node", DOWN_AT_DESTROY)
     env.site.start_sshd(DOWN_AT_DESTROY)
 
 
@@ -176,24 +285,35 @@ def test_join_script_joins_a_host_terraform_does_not_know(env):
     with env.site.connect(stranger) as conn:
         conn.run(f"mkdir -p {Path(pkg_path).parent}")
         conn.put(env.inventory["install_package"]["path"], pkg_path, "0644")
-    rc, out, err = env.site.ssh(stranger, "sh -s", input=script, timeout=300)
+    rc, out, err = env.site.ssh(stranger, f"EDGE_NODE_NAME={STRANGER} sh -s", input=script,
+                                timeout=300)
     assert rc == 0, out + err
     assert STRANGER in env.nodes()
     token = re.search(r"--token (\S+)", tf.outputs(env.stack)["edge_join_command"]).group(1)
     assert token not in out + err
 
 
-def test_destroy_removes_every_node_before_it_resets_the_master(env):
-    kept = [h for h in POOL + [ELEVENTH] if h not in (REMOVED, DOWN_AT_DESTROY)]
+def test_removing_the_whole_pool_from_a_fresh_checkout_removes_every_node(env):
+    left = [h for h in POOL + [ELEVENTH, HALFWAY] if h not in (REMOVED, DOWN_AT_DESTROY)]
+    env.out = "fresh-checkout"      # a new runner: new synth dir, the same state
+    run = env.apply([])             # the example leaves the EdgeNodePool out: no block at all
+    run.check()
+    # (the node whose host was down left state at its removal, its Node cordoned)
+    assert sorted(re.findall(r'edge_node\.site-a\["(\S+)"\]: Destruction complete', run.output)) \
+        == sorted(left)
+    nodes = env.nodes()
+    assert not set(left) & set(nodes), sorted(nodes)
+    for h in left:
+        assert _calls(env.ledger(h), "edgeadm", "reset", "--force"), h
+    state = (env.work / "terraform.edge_pool.tfstate").read_text()
+    assert sys.executable not in state      # nothing in state names the synth-time interpreter
+
+
+def test_destroy_resets_the_master(env):
     run = tf.terraform(["destroy", "-auto-approve", "-input=false", "-no-color",
                         "-parallelism=20"], env.stack)
     run.check()
     master = env.ledger("h0")
-    resets = [i for i, e in enumerate(master) if e["tool"] == "edgeadm" and e["argv"][:1] == ["reset"]]
-    deletes = [i for i, e in enumerate(master)
-               if e["tool"] == "kubectl" and "delete" in e["argv"] and "node" in e["argv"]]
-    assert resets and len(deletes) >= len(kept) and max(deletes) < resets[0]
-    for h in kept:
-        assert _calls(env.ledger(h), "edgeadm", "reset", "--force"), h
+    assert any(e["tool"] == "edgeadm" and e["argv"][:1] == ["reset"] for e in master)
     rc, out, _ = env.site.ssh("h0", "ls /etc/kubernetes 2>&1")
     assert "No such file" in out

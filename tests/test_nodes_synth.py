@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 from edge_constructs.terraform.cdk import TerraformStack, Testing as CdktfTesting
@@ -38,46 +39,43 @@ def synth_pool(env, names=("cam-1", "cam-2", "cam-3"), **kw):
     return cluster, pool, text, json.loads(text)
 
 
-def path_of(key: str) -> str:
-    """'site-a_cam-1_EnsureJoinNode_1A2B3C4D' -> 't/site-a/cam-1/EnsureJoinNode'."""
-    return "t/" + re.sub(r"_[0-9A-F]{8}$", "", key).replace("_", "/")
+def nodes_of(doc, name="site-a") -> dict:
+    return doc["resource"]["edge_node"][name]
 
 
-def by_path(doc) -> dict:
-    return {path_of(k): r for k, r in doc["resource"]["terraform_data"].items()}
-
-
-def test_each_host_gets_the_node_chain_keyed_by_its_name(synth_env):
-    _, _, _, doc = synth_pool(synth_env)
-    res = doc["resource"]["terraform_data"]
-    removal = "terraform_data." + next(k for k in res if path_of(k) == "t/site-a/Removal")
-    for name in ("cam-1", "cam-2", "cam-3"):
-        mine, cur = [], removal
-        while True:      # follow the chain: each step depends on the one before, only
-            nxt = [k for k, r in res.items() if r.get("depends_on") == [cur]
-                   and path_of(k).startswith(f"t/site-a/{name}/")]
-            if not nxt:
-                break
-            assert len(nxt) == 1, nxt
-            mine.append(path_of(nxt[0]).split("/")[-1])
-            cur = "terraform_data." + nxt[0]
-        assert mine == ["CheckSSH"] + NODE_STEPS + ["EnsureNodeLabels", "EnsureNodeTaints",
-                                                    "EnsureNodeUnit"]
+def test_each_host_is_one_edge_node_instance_keyed_by_its_name(synth_env):
+    cluster, _, _, doc = synth_pool(synth_env)
+    nodes = nodes_of(doc)
+    assert sorted(nodes["for_each"]) == ["cam-1", "cam-2", "cam-3"]
+    assert nodes["name"] == "${each.key}" and nodes["host"] == "${each.value.host}"
+    host = json.loads(nodes["for_each"]["cam-2"]["host"])
+    assert (host["address"], host["name"], host["port"]) == ("198.51.100.21", "cam-2", 22)
+    # labels, taints and node unit are set by the API, from the resource's own attributes
+    assert nodes["labels"] == {"zone": "a"} and nodes["taints"] == ["dedicated=camera:NoSchedule"]
+    assert nodes["node_unit"] == "site-a"
+    # one resource per node: no per-step resources on nodes, none on master 0 for them
+    assert not [k for k in doc["resource"]["terraform_data"] if "site-a" in k]
+    # it waits for the cluster
+    assert nodes["depends_on"] == [f"terraform_data.{cluster.ready[0].friendly_unique_id}"]
 
 
 def test_hosts_are_keyed_by_name_not_list_position(synth_env):
     _, _, _, a = synth_pool(synth_env, ("cam-1", "cam-2", "cam-3"))
     _, _, _, b = synth_pool(synth_env, ("cam-3", "cam-1"))
-    pa, pb = by_path(a), by_path(b)
-    for p in pb:
-        # (a CheckSSH carries the address, which here follows the list position)
-        if ("/cam-1/" in p or "/cam-3/" in p) and not p.endswith("/CheckSSH"):
-            assert pa[p]["triggers_replace"] == pb[p]["triggers_replace"], p
-    ka = {k for k in a["resource"]["terraform_data"] if "cam-1" in k}
-    kb = {k for k in b["resource"]["terraform_data"] if "cam-1" in k}
-    assert ka == kb
-    (removal,) = [r for p, r in pb.items() if p.endswith("/Removal")]
-    assert sorted(removal["for_each"]) == ["cam-1", "cam-3"]
+    fa, fb = nodes_of(a)["for_each"], nodes_of(b)["for_each"]
+    assert sorted(fb) == ["cam-1", "cam-3"]
+    # (the test hosts' addresses follow the list position; the key does not)
+    assert json.loads(fb["cam-1"]["host"])["name"] == "cam-1"
+
+
+def test_the_nodes_run_the_clusters_one_bundle_of_the_node_chain(synth_env):
+    cluster, _, _, doc = synth_pool(synth_env)
+    assert nodes_of(doc)["bundle"] == "${local.edge_node_bundle}"
+    bundle = doc["locals"]["edge_node_bundle"]
+    names = re.findall(r"^# --- (\S+)$", bundle, re.M)
+    assert names == NODE_STEPS
+    assert "EnsureNodeLabels" not in chain.step_names()
+    assert doc["output"]["edge_join_script"]["value"] == "${local.edge_node_bundle}"
 
 
 def test_node_chain_reuses_the_masters_host_steps(synth_env):
@@ -88,30 +86,7 @@ def test_node_chain_reuses_the_masters_host_steps(synth_env):
     node = Context(cluster.spec, hosts(synth_env, "cam-1")[0], EDGE, cluster.credentials)
     master = Context(cluster.spec, cluster.spec.masters[0], MASTER0, cluster.credentials)
     assert host_steps.ensure_sysctl(node) == host_steps.ensure_sysctl(master)
-    assert "EnsureNodeLabels" in chain.step_names() and "EnsureJoinNode" in chain.step_names()
-
-
-def test_chain_waits_for_the_cluster_and_master0_steps_connect_to_master0(synth_env):
-    cluster, _, _, doc = synth_pool(synth_env)
-    paths = by_path(doc)
-    removal = paths["t/site-a/Removal"]
-    ready = [f"terraform_data.{k}" for k in doc["resource"]["terraform_data"]
-             if path_of(k) == cluster.ready[0].node.path]
-    assert removal["depends_on"] == ready
-    removal_key = [k for k in doc["resource"]["terraform_data"]
-                   if path_of(k) == "t/site-a/Removal"][0]
-    check_key = [k for k in doc["resource"]["terraform_data"]
-                 if path_of(k) == "t/site-a/cam-1/CheckSSH"][0]
-    assert paths["t/site-a/cam-1/CheckSSH"]["depends_on"] == [f"terraform_data.{removal_key}"]
-    assert paths["t/site-a/cam-1/EnsureKernelModule"]["depends_on"] == [f"terraform_data.{check_key}"]
-    # the node's check covers the node only (master 0 has its own)
-    assert '"address": "198.51.100' in paths["t/site-a/cam-1/CheckSSH"]["input"]["hosts"]
-    assert "203.0.113.10" not in paths["t/site-a/cam-1/CheckSSH"]["input"]["hosts"]
-    labels = paths["t/site-a/cam-1/EnsureNodeLabels"]
-    assert labels["connection"]["host"] == "203.0.113.10"
-    # on master 0, each node's steps have their own script path
-    assert any("/steps/cam-1/EnsureNodeLabels.sh" in str(p) for p in labels["provisioner"])
-    assert paths["t/site-a/cam-1/EnsureJoinNode"]["connection"]["host"] == "198.51.100.20"
+    assert "EnsureJoinNode" in chain.step_names()
 
 
 def test_join_step_runs_the_clusters_join_command_plus_name_and_skip(synth_env):
@@ -130,51 +105,47 @@ def test_join_step_runs_the_clusters_join_command_plus_name_and_skip(synth_env):
 
 def test_no_token_in_the_synthesized_json(synth_env):
     cluster, _, text, doc = synth_pool(synth_env)
-    # the token exists only in state: every step and the join script refer to it there
-    join = by_path(doc)["t/site-a/cam-1/EnsureJoinNode"]
-    assert {"file": {"content": "${edge_cluster_identity.edge_identity.bootstrap_token}",
-                     "destination": "/var/lib/edge_constructs/stage/EnsureJoinNode/0"}} \
-        in join["provisioner"]
-    assert join["triggers_replace"]["bootstrap_token"] == \
-        '${edge_cluster_identity.edge_identity.digests["bootstrap_token"]}'
-    script = doc["output"]["edge_join_script"]
-    assert script["sensitive"] is True
-    assert "${base64encode(edge_cluster_identity.edge_identity.bootstrap_token)}" in script["value"]
-    assert "${base64encode(edge_cluster_identity.edge_identity.ca_cert_hash)}" in script["value"]
-    assert "filebase64" not in script["value"].split("EnsureInstallPackage")[0]
+    # the token exists only in state: the bundle refers to it there
+    bundle = doc["locals"]["edge_node_bundle"]
+    assert "${base64encode(edge_cluster_identity.edge_identity.bootstrap_token)}" in bundle
+    assert "${base64encode(edge_cluster_identity.edge_identity.ca_cert_hash)}" in bundle
+    assert "filebase64" not in bundle.split("EnsureInstallPackage")[0]
+    assert doc["output"]["edge_join_script"]["sensitive"] is True
+    assert nodes_of(doc)["kubeconfig"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
+    assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
 
 
-def test_removal_is_one_for_each_resource_running_the_node_teardown_chain(synth_env):
+def test_removal_needs_nothing_but_state(synth_env):
     _, _, _, doc = synth_pool(synth_env)
-    removal = by_path(doc)["t/site-a/Removal"]
-    assert sorted(removal["for_each"]) == ["cam-1", "cam-2", "cam-3"]
-    assert removal["input"] == "${each.value}"
-    # the teardown chain of each node, in kubeadm's order, each step on its host
-    chain_ = json.loads(removal["for_each"]["cam-2"]["teardown"])
-    assert [(c["step"]["name"], c["host"]["address"]) for c in chain_] == [
-        ("DrainNode", "203.0.113.10"), ("ResetNode", "198.51.100.21"),
-        ("DeleteNode", "203.0.113.10")]
-    assert all(c["step"]["subject"] == "cam-2" for c in chain_ if c["step"]["name"] != "ResetNode")
-    [prov] = removal["provisioner"]
-    body = prov["local-exec"]
-    assert body["when"] == "destroy"
-    assert body["command"] == '"${self.input.python}" -m edge_constructs.ssh.teardown'
-    assert body["environment"] == {"EDGE_TEARDOWN": "${self.input.teardown}"}
-    for other in ("terraform_data.", "var.", "each.", "local.", "count."):
-        assert other not in json.dumps(body), (other, body)
-    assert "on_failure" not in body
-    assert "PRIVATE KEY" not in json.dumps(removal["for_each"])
+    nodes = nodes_of(doc)
+    # the reset runs over the provider's own SSH runner: no local-exec, no interpreter path
+    assert "provisioner" not in nodes
+    assert "edgeadm reset --force" in nodes["reset"]
+    assert sys.executable not in json.dumps(nodes)
+    assert "PRIVATE KEY" not in json.dumps(nodes["for_each"])
 
 
 def test_an_edge_node_is_a_pool_of_one(synth_env):
     cluster = synth_env.cluster()
     EdgeNode(TerraformStack.of(cluster), "camera-01", cluster=cluster,
-             host=synth_env.host("198.51.100.20"), labels={"zone": "a"})
+             host=synth_env.host("198.51.100.20", name="camera-01"), labels={"zone": "a"})
     doc = json.loads(CdktfTesting.synth(TerraformStack.of(cluster)))
-    paths = by_path(doc)
-    assert sorted(paths["t/camera-01/Removal"]["for_each"]) == ["198.51.100.20"]
-    assert "t/camera-01/198-51-100-20/EnsureNodeLabels" in paths
-    assert not any("EnsureNodeTaints" in p or "EnsureNodeUnit" in p for p in paths)
+    node = nodes_of(doc, "camera-01")
+    assert sorted(node["for_each"]) == ["camera-01"]
+    assert node["labels"] == {"zone": "a"}
+    assert "taints" not in node and "node_unit" not in node
+
+
+def test_the_status_is_read_after_the_cluster_and_every_pool(synth_env):
+    cluster, _, _, doc = synth_pool(synth_env)
+    status = doc["data"]["edge_cluster_status"]["edge_status"]
+    assert status["kubeconfig"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
+    assert status["depends_on"] == [f"terraform_data.{cluster.ready[0].friendly_unique_id}",
+                                    "edge_node.site-a"]
+    assert doc["output"]["edge_nodes"]["value"] == \
+        "${jsondecode(data.edge_cluster_status.edge_status.nodes)}"
+    assert doc["output"]["edge_edge_components"]["value"] == \
+        "${jsondecode(data.edge_cluster_status.edge_status.edge_components)}"
 
 
 def test_synthesized_pool_is_valid_terraform(synth_env):
@@ -251,3 +222,24 @@ def test_fails_when_a_node_name_cannot_be_a_kubernetes_name(synth_env):
         EdgeNode(TerraformStack.of(cluster), "n", cluster=cluster,
                  host=synth_env.host("2001:db8::20"))
     assert str(e.value).startswith("host.name: got None; the address '2001:db8::20' cannot be")
+
+
+def test_fails_when_an_edge_node_has_no_name(synth_env):
+    cluster = synth_env.cluster()
+    with pytest.raises(ValidationError) as e:
+        EdgeNodePool(TerraformStack.of(cluster), "p", cluster=cluster,
+                     hosts=[synth_env.host("198.51.100.20", name="cam-1"),
+                            synth_env.host("cam-2.example.com")])
+    assert str(e.value) == (
+        "hosts[1].name: got None; an edge node needs a name: it is its Node's name and the "
+        "key of its resource, so that a new address for the same name moves the connection "
+        "instead of replacing the node; give a DNS-1123 subdomain, e.g. "
+        "Host('cam-2.example.com', name='shop-12')")
+
+
+def test_fails_when_a_node_name_is_not_a_dns1123_subdomain(synth_env):
+    cluster = synth_env.cluster()
+    with pytest.raises(ValidationError) as e:
+        EdgeNodePool(TerraformStack.of(cluster), "p", cluster=cluster,
+                     hosts=[synth_env.host("198.51.100.20", name="Cam_1")])
+    assert str(e.value).startswith("hosts[0].name: got 'Cam_1'; ")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
 
-from edge_constructs import EdgeNodePool, Host
+from edge_constructs import HA, EdgeNodePool, Host
 from edge_constructs.core.errors import ValidationError
 from edge_constructs.terraform.cdk import TerraformStack, Testing as CdkTesting
 
@@ -26,9 +26,11 @@ def test_password_variables_keep_the_case_of_their_environment_names(synth_env, 
     monkeypatch.setenv("PW", "upper")
     monkeypatch.setenv("pw", "lower")
     monkeypatch.chdir(synth_env.tmp_path)
-    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW")])
-    EdgeNodePool(TerraformStack.of(cluster), "site-a", cluster=cluster,
-                 hosts=[Host("198.51.100.20", password_env="pw", name="cam-1")])
+    # (edge nodes are reached by the provider's runner, which reads $pw itself: no variable)
+    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW"),
+                                         Host("203.0.113.11", password_env="pw"),
+                                         Host("203.0.113.12", password_env="PW")],
+                                ha=HA(endpoint="203.0.113.9:6443"))
     doc = json.loads(CdkTesting.synth(TerraformStack.of(cluster)))
     assert {"ssh_password_PW", "ssh_password_pw"} <= set(doc["variable"])
     assert all(v["sensitive"] is True for v in doc["variable"].values())

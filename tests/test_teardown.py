@@ -1,6 +1,6 @@
-"""Destroy-time teardown chains (`python -m edge_constructs.ssh.teardown`): through a bastion,
-an unreachable leaving host reported with the manual commands rendered from the same step
-(its Node left cordoned, not deleted), and an unreachable master 0 failing the run."""
+"""Destroy-time teardown chains of masters (`python -m edge_constructs.ssh.teardown`): through
+a bastion, and an unreachable host reported with the manual commands rendered from the same
+step. (Edge nodes leave through their `edge_node` resource: tests/test_nodes_e2e.py.)"""
 from __future__ import annotations
 
 import subprocess
@@ -14,7 +14,7 @@ from edge_constructs.core.props import ClusterSpec, Host, InstallPackage
 from edge_constructs.ssh.runner import Connection, RunnerSettings
 from edge_constructs.ssh.teardown import encode
 from edge_constructs.steps import chains
-from edge_constructs.steps.context import EDGE, MASTER0, Context
+from edge_constructs.steps.context import MASTER0, Context
 from edge_constructs.steps.step import full_script
 
 pytestmark = pytest.mark.site
@@ -55,38 +55,21 @@ def on(host, cmd: str) -> str:
         return conn.run(cmd).stdout.strip()
 
 
-def test_an_unreachable_node_is_reported_and_its_node_not_deleted(site_factory):
-    site = site_factory(2)
-    master, node = as_host(site.hosts[0]), as_host(site.hosts[1])
-    site.stop_sshd(site.hosts[1])
-    placed = chains.render(chains.NODE_TEARDOWN, context(master, node, EDGE))
-    run = teardown(placed)
-    assert run.returncode == 0, run.stdout + run.stderr
-    # drained from master 0 (nothing to drain: no such Node here), then the reset fails
-    assert f"[{master.name}] DrainNode: node {node.name} is not in the cluster" in run.stdout
-    assert f"[{node.name}] ResetNode: WARNING:" in run.stdout
-    assert f"{node.address}:22" in run.stdout          # the runner's own words on what failed
-    # the manual reset is the very step the runner would have run
-    reset = next(p for p in placed if p.step.name == "ResetNode")
-    assert (f"run ResetNode on {node.name} by hand:\nssh root@{node.address} sh -s "
-            f"<<'EDGE_TEARDOWN_EOF'\n{full_script(reset.step, node.name)}EDGE_TEARDOWN_EOF"
-            in run.stdout)
-    # the Node is left cordoned: the delete is skipped and says why
-    assert f"[{master.name}] DeleteNode: skipped: the host did not reset" in run.stdout
-    assert "DeleteNode: done" not in run.stdout
-
-
-def test_an_unreachable_master0_fails_the_removal(site_factory):
-    site = site_factory(2)
-    master, node = as_host(site.hosts[0]), as_host(site.hosts[1])
+def test_an_unreachable_master_is_reported_with_the_manual_reset(site_factory):
+    site = site_factory(1)
+    master = as_host(site.hosts[0])
     site.stop_sshd(site.hosts[0])
-    run = teardown(chains.render(chains.NODE_TEARDOWN, context(master, node, EDGE)))
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert f"[{master.name}] DrainNode: ERROR:" in run.stdout
-    assert "stays in Terraform's state" in run.stdout
-    # nothing ran on the node
-    rc, out, _ = site.ssh(site.hosts[1], f"ls /var/lib/edge_constructs/steps 2>&1; echo rc=$?")
-    assert "ResetNode" not in out
+    placed = chains.render(chains.MASTER_TEARDOWN, context(master, master, MASTER0))
+    run = teardown(placed)
+    # best effort: the destroy goes on, and says what to run by hand
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"[{master.name}] ResetMaster: WARNING:" in run.stdout
+    assert f"{master.address}:22" in run.stdout          # the runner's own words on what failed
+    # the manual reset is the very step the runner would have run
+    (reset,) = placed
+    assert (f"run ResetMaster on {master.name} by hand:\nssh root@{master.address} sh -s "
+            f"<<'EDGE_TEARDOWN_EOF'\n{full_script(reset.step, master.name)}EDGE_TEARDOWN_EOF"
+            in run.stdout)
 
 
 def test_a_call_without_a_chain_says_how_to_call_it():
