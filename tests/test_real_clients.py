@@ -199,6 +199,7 @@ def _eviction(name: str, ns: str) -> k8s.V1Eviction:
 def test_eviction_through_the_client_respects_the_disruption_budget(cluster):
     _, api = cluster
     v1, ns = k8s.CoreV1Api(api), "evict"
+    v1.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
     for i, node in enumerate(["edge-a", "edge-a", "cloud-b"]):
         v1.create_namespaced_pod(ns, _pod("web-%d" % i, node))
     assert sorted(p.metadata.name for p in v1.list_namespaced_pod(ns, field_selector="spec.nodeName=edge-a").items) == [
@@ -224,6 +225,11 @@ def test_eviction_through_the_client_respects_the_disruption_budget(cluster):
     assert again.value.status == 404
     v1.delete_collection_namespaced_pod(ns, label_selector="app=web")
     assert v1.list_namespaced_pod(ns).items == []
+    v1.create_namespaced_pod(ns, _pod("left", "edge-a"))
+    v1.delete_namespace(ns)
+    assert v1.list_pod_for_all_namespaces(field_selector="metadata.namespace=" + ns).items == []
+    namespaces = {n.metadata.name for n in v1.list_namespace().items}
+    assert ns not in namespaces and {"default", "kube-system", "kube-public", "kube-node-lease"} <= namespaces
 
 
 # --- what the real server refuses, the stand-in refuses --------------------------------------
@@ -238,6 +244,10 @@ def test_refusals_are_status_objects_like_the_real_servers(cluster):
          'Node "" is invalid: metadata.name: Required value: name or generateName is required'),
         (lambda: v1.create_node(k8s.V1Node(metadata=k8s.V1ObjectMeta(name="edge-a"))), 409, "AlreadyExists",
          'nodes "edge-a" already exists'),
+        (lambda: v1.create_namespaced_config_map("nowhere", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="x"))),
+         404, "NotFound", 'namespaces "nowhere" not found'),
+        (lambda: v1.delete_namespace("kube-system"), 403, "Forbidden",
+         'namespaces "kube-system" is forbidden: this namespace may not be deleted'),
         (lambda: v1.replace_namespaced_config_map("absent", "default", k8s.V1ConfigMap(
             metadata=k8s.V1ObjectMeta(name="absent"))), 404, "NotFound", 'configmaps "absent" not found'),
         (lambda: v1.replace_node("edge-a", k8s.V1Node(metadata=k8s.V1ObjectMeta(name="cloud-b"))), 400, "BadRequest",
@@ -322,6 +332,7 @@ def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
     assert resources["nodes"] == ["nodes", "no", "v1", "false", "Node"]
     assert resources["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     v1, ns = k8s.CoreV1Api(api), "drain"
+    v1.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
     for name, node in (("keep", "cloud-b"), ("move", "edge-a")):
         v1.create_namespaced_pod(ns, k8s.V1Pod(
             metadata=k8s.V1ObjectMeta(name=name, owner_references=[k8s.V1OwnerReference(

@@ -68,6 +68,18 @@ DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 #: ValidateServiceName); RBAC objects take any path segment; the rest a DNS-1123 subdomain.
 LABEL_NAMED = {"namespaces", "services"}
 PATH_SEGMENT_NAMED = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+#: the namespaces kube-apiserver's bootstrap controller keeps (`pkg/controlplane/controller.go`).
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def ensure_system_namespaces():
+    """The API server creates its system namespaces when it starts, as kube-apiserver does."""
+    with store.locked(write=True) as data:
+        for ns in SYSTEM_NAMESPACES:
+            k = store.key("", "namespaces", "", ns)
+            if k not in data["objects"]:
+                data["objects"][k] = store.stamp(data, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
+                                                        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
 
 def bad_name(kind, plural, name):
@@ -480,6 +492,8 @@ class Handler(BaseHTTPRequestHandler):
         if problem:
             return self.status(*problem)
         name = body["metadata"]["name"]
+        if req.ns and store.key("", "namespaces", "", req.ns) not in objs:
+            return self.not_found("", "namespaces", req.ns)  # the NamespaceLifecycle admission plugin
         k = store.key(req.group, req.plural, req.ns, name)
         if k in objs:
             what = req.plural if not req.group else "%s.%s" % (req.plural, req.group)
@@ -530,6 +544,12 @@ class Handler(BaseHTTPRequestHandler):
                                    "metadata": {"resourceVersion": str(data["rv"])}})
         if req.key() not in objs:
             return self.not_found(req.group, req.plural, req.name)
+        if (req.group, req.plural) == ("", "namespaces"):
+            if req.name in SYSTEM_NAMESPACES:
+                return self.status(403, "Forbidden", 'namespaces "%s" is forbidden: this namespace may not be deleted' % req.name,
+                                   {"name": req.name, "kind": "namespaces"})
+            for kk in [kk for kk in objs if kk.split("|")[2] == req.name]:
+                del objs[kk]  # the namespace controller empties it (at once here: no Terminating phase)
         data["rv"] += 1
         return self.send(200, objs.pop(req.key()))
 
@@ -690,6 +710,7 @@ class Server(ThreadingHTTPServer):
 
 def serve():
     conf = json.loads(read(CONF))
+    ensure_system_namespaces()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(P(pki.PKI + "/apiserver.crt"), P(pki.PKI + "/apiserver.key"))
     ctx.load_verify_locations(P(pki.PKI + "/ca.crt"))
