@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,29 @@ def test_join_fails_with_a_wrong_token_or_hash(quickstart, package, bad):
     rc, o, e = site.ssh(node, cmd, timeout=120)
     assert rc != 0 and expect in o + e
     assert "h2" not in node_names(site, site.hosts[0])
+
+
+def test_real_clients_read_the_cluster_with_the_kubeconfig_output(quickstart, tmp_path):
+    """The `kubernetes` client and the machine's kubectl, with the kubeconfig users get from the
+    outputs (the operator's side of the site's bridge); more in tests/test_real_clients.py."""
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+    site, _, _, _, out = quickstart
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(out["edge_kubeconfig"])
+    kubeconfig.chmod(0o600)
+    cfg = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+    master = k8s.CoreV1Api(k8s.ApiClient(cfg)).read_node("h0")
+    assert master.status.node_info.kubelet_version == "v1.22.6" and master.status.node_info.boot_id
+    assert {(a.type, a.address) for a in master.status.addresses} >= {("InternalIP", site.hosts[0].address)}
+    if shutil.which("kubectl") is None:
+        pytest.skip("no kubectl on this machine: the real-kubectl check needs one (see simsite/STANDINS.md)")
+    p = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"), "get", "nodes",
+                        "-l", "node-role.kubernetes.io/control-plane", "-o", "wide"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    row = p.stdout.splitlines()[1].split()
+    assert (row[0], row[2], row[4], row[5]) == ("h0", "control-plane,master", "v1.22.6", site.hosts[0].address), p.stdout
 
 
 def test_a_second_deploy_changes_nothing(quickstart):

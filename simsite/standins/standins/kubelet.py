@@ -234,7 +234,7 @@ def initial_node(name, vals, runtime):
     labels.update(vals.get("node-labels") or {})
     ip = vals.get("node-ip") or default_ip()
     machine = (read("/etc/machine-id") or "0" * 32).strip()
-    boot = (read("/proc/sys/kernel/random/boot_id") or "").strip()
+    boot = _boot_id()
     rel = platform.release()
     spec = {}
     if vals.get("register-with-taints"):
@@ -254,6 +254,15 @@ def initial_node(name, vals, runtime):
                                         "containerd://1.5.9" if runtime == "remote" else "docker://20.10.12",
                                     "kubeletVersion": VERSION, "kubeProxyVersion": VERSION,
                                     "operatingSystem": "linux", "architecture": "amd64"}}}
+
+
+def _boot_id():
+    """The kernel's boot id: /proc is the running kernel's, never under STANDIN_ROOT."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def _mem_kib():
