@@ -57,6 +57,10 @@ CERT_LEAVES = ["ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", 
                "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client"]
 
 
+#: SuperEdge components that run on every edge node (DaemonSets in SuperEdge's manifests).
+EDGE_DAEMONSETS = {"tunnel-edge", "edge-health", "application-grid-wrapper-node", "edge-coredns"}
+
+
 def _certs_sub():
     subs = [("all", CERT_BASE + APISERVER_CERT)]
     for c in CERT_LEAVES:
@@ -635,7 +639,12 @@ def init_steps(cfg, only, state, whole):
             names = {"service-group": ["application-grid-controller", "application-grid-wrapper-node"], "tunnel": ["tunnel-cloud", "tunnel-edge"],
                      "edge-health": ["edge-health"], "site-manager": ["site-manager"], "edge-coredns": ["edge-coredns"]}[which]
             for nm in names:
-                put_obj({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": nm, "namespace": "edge-system"}}, "apps", "deployments")
+                # SuperEdge's manifests: agents on every edge node are DaemonSets, the rest
+                # Deployments (pkg/edgeadm/constant/manifests). No controller runs here, so
+                # they carry no status: nothing claims pods are ready.
+                kind, plural = (("DaemonSet", "daemonsets") if nm in EDGE_DAEMONSETS
+                                else ("Deployment", "deployments"))
+                put_obj({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": nm, "namespace": "edge-system"}}, "apps", plural)
                 print("Deploy %s success!" % nm)
         return run
 
