@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
+from tests.synth_fixtures import HOST_KEY, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import EdgeNodePool, Host
 from edge_constructs.core.errors import ValidationError
@@ -26,9 +26,10 @@ def test_password_variables_keep_the_case_of_their_environment_names(synth_env, 
     monkeypatch.setenv("PW", "upper")
     monkeypatch.setenv("pw", "lower")
     monkeypatch.chdir(synth_env.tmp_path)
-    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW")])
+    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW", host_key=HOST_KEY)])
     EdgeNodePool(TerraformStack.of(cluster), "site-a", cluster=cluster,
-                 hosts=[Host("198.51.100.20", password_env="pw", name="cam-1")])
+                 hosts=[Host("198.51.100.20", password_env="pw", name="cam-1",
+                                   host_key=HOST_KEY)])
     doc = json.loads(CdkTesting.synth(TerraformStack.of(cluster)))
     assert {"ssh_password_PW", "ssh_password_pw"} <= set(doc["variable"])
     assert all(v["sensitive"] is True for v in doc["variable"].values())
