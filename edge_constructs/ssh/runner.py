@@ -306,7 +306,8 @@ class Connection:
         where, name = _where(h), _known_hosts_name(h)
         line = f"{got.get_name()} {got.get_base64()}"
         if h.host_key:
-            update = f"set host_key to \"{line}\""
+            update = (f"set host_key to \"{line}\" (and drop the old key from your own "
+                      f"known_hosts: ssh-keygen -R '{name}')")
             pins = "host_key pins"
         else:
             update = (f"replace the entry for {name} in {h.known_hosts_file} (ssh-keygen -R "
