@@ -3,6 +3,7 @@ exactly one of host_key, known_hosts_file or insecure_ignore_host_key; a known_h
 read at synth and its key pinned in Terraform's connection."""
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from tests.synth_fixtures import HOST_KEY, new_private_key, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import Host
-from edge_constructs.core.errors import ValidationError
+from edge_constructs.core.errors import SSHError, ValidationError
 
 ADDRESS = "203.0.113.10"
 
@@ -146,3 +147,81 @@ def test_the_warning_reaches_stderr_without_any_logging_setup(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith(f"WARNING: host {ADDRESS} ({ADDRESS}:22): "
                                "insecure_ignore_host_key=True")
+
+
+# --- a host whose key is replaced between two applies (simulated site, real Terraform) -------
+
+APP = Path(__file__).resolve().parent / "apps" / "host_key_app.py"
+STEPS = ["HostKeyProbeUpload", "HostKeyProbeWrite"]
+
+
+def _fingerprint(line: str, tmp_path: Path) -> str:
+    """The key's fingerprint as OpenSSH prints it (ssh-keygen -lf), SHA256:…"""
+    p = tmp_path / "fp.pub"
+    p.write_text(line + "\n")
+    out = subprocess.run(["ssh-keygen", "-lf", str(p)], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split()[1]
+
+
+def _host_files(site, h) -> str:
+    """What the steps leave on the host: every file under the step and stage directories,
+    with size and modification time, and the files the steps write."""
+    from edge_constructs.steps.step import STAGE_DIR, STEP_DIR
+    rc, out, err = site.ssh(h.name, f"find {STEP_DIR} {STAGE_DIR} /root/payload /root/version "
+                                    "/root/runner-ran -printf '%p %s %T@\\n' 2>/dev/null | sort; "
+                                    "cat /root/payload /root/version")
+    assert rc == 0, err
+    return out
+
+
+@pytest.mark.site
+def test_a_replaced_host_key_stops_the_next_apply_before_any_upload(site_factory, tmp_path):
+    from edge_constructs.ssh.runner import run_chain
+    from edge_constructs.steps.step import Step
+    from simsite import tf
+
+    # given one simulated host, pinned by a known_hosts file, and a chain applied once
+    site = site_factory(1)
+    h = site.hosts[0]
+    old = h.host_public_key
+    known = _known_hosts(tmp_path, {h.address: old}, hashed=True)
+    host = {"address": h.address, "port": h.port, "user": h.user, "name": h.name,
+            "private_key_file": h.private_key_file, "known_hosts_file": str(known)}
+    spec = tmp_path / "spec.json"
+
+    def apply(version: str):
+        spec.write_text(json.dumps({"host": host, "workdir": str(tmp_path), "version": version,
+                                    "steps": STEPS}))
+        stack = tf.synth(APP, tmp_path / "out", {"EDGE_TEST_SPEC": str(spec)})
+        if not (stack / ".terraform").exists():
+            tf.terraform(["init", "-input=false"], stack).check()
+        return tf.terraform(["apply", "-auto-approve", "-input=false", "-no-color"], stack)
+
+    apply("1").check()
+    before = _host_files(site, h)
+    assert before.endswith("payload 1\n1\n") and "HostKeyProbeWrite.sh" in before, before
+    # when the host's key is replaced and a changed chain is applied again
+    new = site.replace_host_key(h).host_public_key
+    assert new != old
+    run = apply("2")
+    # then the apply stops at the chain's first resource, CheckSSH, naming both
+    # fingerprints and what to do, and no step ran or uploaded anything
+    assert run.returncode != 0
+    out = " ".join(run.output.split())
+    assert f"[{h.name}] CheckSSH: failed (host key)" in out, run.output
+    assert (f"known_hosts_file {known} pins ssh-ed25519 {_fingerprint(old, tmp_path)}, the "
+            f"host offered ssh-ed25519 {_fingerprint(new, tmp_path)}.") in out, run.output
+    assert "Verify the new fingerprint out of band" in out
+    for step in STEPS:   # (a replaced step is destroyed first: that runs nothing on hosts)
+        assert f"{step}: Creating" not in out and f"{step}: Provisioning" not in out, run.output
+    assert "CheckSSH: Provisioning with 'local-exec'" in out
+    assert _host_files(site, h) == before
+
+    # and the runner, given the same host, stops before its first upload too
+    with pytest.raises(SSHError) as caught:
+        run_chain(Host(**host), [Step(STEPS[0], "touch /root/runner-ran")], log=lambda _: None)
+    assert caught.value.kind == "host key"
+    assert _fingerprint(old, tmp_path) in str(caught.value)
+    assert _fingerprint(new, tmp_path) in str(caught.value)
+    assert _host_files(site, h) == before
