@@ -149,6 +149,23 @@ def test_the_warning_reaches_stderr_without_any_logging_setup(tmp_path):
                                "insecure_ignore_host_key=True")
 
 
+def test_teardown_and_check_inventories_carry_the_host_identity(tmp_path, monkeypatch):
+    # destroy-time teardown and CheckSSH run the runner from Terraform's directory: the
+    # known_hosts path travels absolute, the opt-out as it was given
+    from edge_constructs.ssh import check, teardown
+    from edge_constructs.steps.chains import Placed
+    from edge_constructs.steps.step import Step
+    monkeypatch.chdir(tmp_path)
+    bastion = Host("198.51.100.1", private_key_file="k", insecure_ignore_host_key=True)
+    host = Host(ADDRESS, private_key_file="k", known_hosts_file="known", bastion=bastion)
+    [back] = teardown.decode(teardown.encode([Placed(host, Step("S", "true"))]))
+    assert back.host.known_hosts_file == str(tmp_path / "known")
+    assert back.host.bastion.insecure_ignore_host_key is True and back.host.host_key is None
+    again = check.host_from_dict(check.host_to_dict(host))
+    assert again.known_hosts_file == str(tmp_path / "known")
+    assert again.bastion.insecure_ignore_host_key is True
+
+
 # --- a host whose key is replaced between two applies (simulated site, real Terraform) -------
 
 APP = Path(__file__).resolve().parent / "apps" / "host_key_app.py"

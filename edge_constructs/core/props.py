@@ -27,7 +27,8 @@ class Host:
     OpenSSH known_hosts file holding the host, as `addr` on port 22 and `[addr]:port`
     otherwise, plain or hashed: the key is read from it at synth and pinned, and the runner
     reads it at connect) or `insecure_ignore_host_key=True` (any key is accepted; a warning
-    naming the host is logged to stderr at synth and at every connection of the runner).
+    naming the host goes to the Python logger `edge_constructs.hostkeys`, stderr unless
+    logging is configured, at synth and at every connection of the runner).
     Get the key with `ssh-keyscan`, then compare its fingerprint (`ssh-keygen -lf`) with
     the host's own, read out of band. A bastion needs one of the three too. `name` keys the
     host's resources and is its node name; left out, the address is used.
