@@ -110,6 +110,19 @@ def test_a_known_hosts_entry_is_pinned_in_every_connection(synth_env, tmp_path, 
     assert check["triggers_replace"]["host_keys"] == {ADDRESS: mine}
 
 
+def test_with_several_keys_for_the_host_the_ed25519_one_is_pinned(tmp_path):
+    # Terraform's connection takes one key: ssh-keyscan lists ECDSA (and RSA) too
+    from edge_constructs.core.hostkeys import key_from_known_hosts
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-C", "", "-f",
+                    str(tmp_path / "ec")], check=True)
+    ecdsa, ed = (tmp_path / "ec.pub").read_text().strip(), _public_line(tmp_path, "ed")
+    known = tmp_path / "known_hosts"
+    known.write_text(f"{ADDRESS} {ecdsa}\n{ADDRESS} {ed}\n")
+    assert key_from_known_hosts(str(known), ADDRESS, 22) == ed
+    known.write_text(f"{ADDRESS} {ecdsa}\n")
+    assert key_from_known_hosts(str(known), ADDRESS, 22) == ecdsa
+
+
 def test_a_bastion_known_hosts_entry_is_pinned_as_bastion_host_key(synth_env, tmp_path):
     jump = _public_line(tmp_path, "jump")
     known = _known_hosts(tmp_path, {"198.51.100.1": jump, ADDRESS: HOST_KEY})

@@ -19,7 +19,7 @@ LOGGER = logging.getLogger("edge_constructs.hostkeys")
 #: With several keys of one host in a known_hosts file, the first of these types is pinned
 #: (Terraform's connection takes one key).
 _PREFERRED = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-              "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+              "ecdsa-sha2-nistp521", "ssh-rsa")
 
 
 class HostKeyError(ValueError):
