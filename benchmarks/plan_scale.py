@@ -28,15 +28,19 @@ import os, sys
 from cdktf import App, LocalBackend, TerraformStack
 from edge_constructs import EdgeCluster, EdgeNodePool, Host, InstallPackage
 n = int(os.environ["NODES"]); work = os.environ["WORK"]
+# a well-formed host key to pin (the plan never connects)
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILXchbf1Kc2mj4sbAi2X0es3/XbCgcrXBfyZZhCT22Q9"
 key = os.path.join(work, "id_ed25519"); pkg = os.path.join(work, "kube-linux-amd64-v1.22.6.tar.gz")
 app = App(outdir=os.path.join(work, "out"))
 stack = TerraformStack(app, "scale")
 LocalBackend(stack, path=os.path.join(work, "terraform.tfstate"))
 cluster = EdgeCluster(stack, "edge", name="scale",
-                      masters=[Host("master-0.example.com", private_key_file=key, name="master-0")],
+                      masters=[Host("master-0.example.com", private_key_file=key,
+                                    name="master-0", host_key=HOST_KEY)],
                       install_package=InstallPackage(path=pkg, sha256=os.environ["SHA"]))
 EdgeNodePool(stack, "pool", cluster=cluster, hosts=[
-    Host(f"node-{i:04d}.example.com", private_key_file=key, name=f"node-{i:04d}")
+    Host(f"node-{i:04d}.example.com", private_key_file=key, name=f"node-{i:04d}",
+         host_key=HOST_KEY)
     for i in range(n)])
 app.synth()
 '''

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
+from edge_constructs.core import hostkeys
 from edge_constructs.core.errors import ValidationError
 from edge_constructs.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, logical_id)
@@ -289,6 +290,46 @@ def _validate_password_env(value: object, field: str) -> None:
                               "set it to the SSH password")
 
 
+_HOST_KEY_CHOICES = ("host_key='ssh-ed25519 AAAA…' (the host's public key line), "
+                      "known_hosts_file='~/.ssh/known_hosts' (a known_hosts file that holds "
+                      "the host) or insecure_ignore_host_key=True (accept any key: anyone "
+                      "who holds the address gets the cluster's secrets)")
+
+
+def _validate_host_identity(host: Host, field: str) -> None:
+    """Exactly one of host_key, known_hosts_file, insecure_ignore_host_key; a pinned key
+    must be readable now (the constructs pin it at synth)."""
+    if not isinstance(host.insecure_ignore_host_key, bool):
+        raise ValidationError(f"{field}.insecure_ignore_host_key", host.insecure_ignore_host_key,
+                              "must be True or False")
+    given = [name for name, on in (("host_key", host.host_key is not None),
+                                   ("known_hosts_file", host.known_hosts_file is not None),
+                                   ("insecure_ignore_host_key", host.insecure_ignore_host_key))
+             if on]
+    if not given:
+        raise ValidationError(f"{field}.host_key", None, "the host's identity is not "
+                              f"verified: give one of {_HOST_KEY_CHOICES}")
+    if len(given) > 1:
+        raise ValidationError(f"{field}.{given[1]}", getattr(host, given[1]), f"give only one "
+                              f"of host_key, known_hosts_file and insecure_ignore_host_key; "
+                              f"{given[0]} is given too")
+    if host.host_key is not None and (not isinstance(host.host_key, str)
+                                      or not _HOST_KEY.fullmatch(host.host_key.strip())):
+        raise ValidationError(f"{field}.host_key", host.host_key, "must be one OpenSSH public "
+                              "key line, '<type> <base64>', e.g. the output of "
+                              "'ssh-keyscan -t ed25519 <host>' without the host name")
+    if host.known_hosts_file is not None:
+        if not isinstance(host.known_hosts_file, str) or not host.known_hosts_file.strip():
+            raise ValidationError(f"{field}.known_hosts_file", host.known_hosts_file,
+                                  "must be the path of an OpenSSH known_hosts file")
+        try:
+            hostkeys.key_from_known_hosts(host.known_hosts_file, host.address, host.port)
+        except hostkeys.HostKeyError as e:
+            raise ValidationError(f"{field}.{e.field}", e.value, e.allowed) from None
+    if host.insecure_ignore_host_key:
+        hostkeys.warn_insecure(host, "Terraform")
+
+
 def validate_host(host: Host, field: str) -> None:
     """An SSH-reachable host; `field` is its path, e.g. 'masters[0]'. A bastion is checked
     the same way, as `<field>.bastion`."""
@@ -316,11 +357,7 @@ def validate_host(host: Host, field: str) -> None:
         _validate_private_key_file(host.private_key_file, f"{field}.private_key_file")
     if host.password_env is not None:
         _validate_password_env(host.password_env, f"{field}.password_env")
-    if host.host_key is not None and (not isinstance(host.host_key, str)
-                                      or not _HOST_KEY.fullmatch(host.host_key.strip())):
-        raise ValidationError(f"{field}.host_key", host.host_key, "must be one OpenSSH public "
-                              "key line, '<type> <base64>', e.g. the output of "
-                              "'ssh-keyscan -t ed25519 <host>' without the host name")
+    _validate_host_identity(host, field)
     if host.name is not None:
         validate_dns1123_subdomain(host.name, f"{field}.name")
     if host.bastion is not None:

@@ -293,6 +293,27 @@ def _wait_ssh_banner(address: str, port: int, deadline: float,
     return False
 
 
+def _wait_host_key(address: str, port: int, want: str, deadline: float) -> bool:
+    """Wait until the SSH server at address:port offers the host key `want` ("type base64")."""
+    import paramiko
+
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=2) as s:
+                t = paramiko.Transport(s)
+                try:
+                    t.start_client(timeout=5)
+                    key = t.get_remote_server_key()
+                    if f"{key.get_name()} {key.get_base64()}" == " ".join(want.split()[:2]):
+                        return True
+                finally:
+                    t.close()
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
+        time.sleep(0.05)
+    return False
+
+
 # ---------------------------------------------------------------- process-wide registry
 
 
@@ -574,6 +595,25 @@ class Site:
                 continue
             total += sum(int(x) for x in fields[11:15])
         return total / tick
+
+    def replace_host_key(self, h: SimHost | str) -> SimHost:
+        """Give the host a new SSH host key, as a reinstall (or an impostor) would: new key
+        files, then SIGHUP to its sshd's PID (sshd re-executes and reads them); returns once
+        sshd serves the new key, with `host_public_key` the new key."""
+        self._check_live()
+        with self._lock:
+            st = self._state(h)
+            if st.sshd is None or st.sshd.poll() is not None:
+                raise SiteError(f"sshd of {st.name} is not running; start_sshd first")
+            priv, pub = _gen_ed25519()
+            _write(st.dir / "sshd" / "ssh_host_ed25519_key", priv, 0o600)
+            _write(st.dir / "sshd" / "ssh_host_ed25519_key.pub", pub + "\n")
+            st.host_public_key = pub
+            os.kill(st.sshd.pid, signal.SIGHUP)
+            if not _wait_host_key(st.address, 22, pub, time.monotonic() + self.start_timeout):
+                raise SiteError(f"sshd of {st.name} does not serve its new host key; log:\n"
+                                f"{self._log_tail(st)}")
+            return self._publish(st)
 
     def write_inventory(self, path: str | os.PathLike) -> Path:
         data = {"hosts": [

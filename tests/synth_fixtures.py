@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge  # noqa: E402
 from edge_constructs.terraform.binary import embedded_terraform  # noqa: E402
 
+#: A public key line the synthesized hosts pin (any well-formed key: nothing connects).
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILXchbf1Kc2mj4sbAi2X0es3/XbCgcrXBfyZZhCT22Q9"
 PACKAGE_BYTES = b"stand-in kube-linux-amd64-v1.22.6.tar.gz for synth tests\n"
 
 
@@ -123,6 +125,8 @@ class SynthEnv:
 
     def host(self, address: str = "203.0.113.10", **kw) -> Host:
         kw.setdefault("private_key_file", str(self.key_file))
+        if "known_hosts_file" not in kw and "insecure_ignore_host_key" not in kw:
+            kw.setdefault("host_key", HOST_KEY)
         return Host(address, **kw)
 
     def stack(self) -> TerraformStack:

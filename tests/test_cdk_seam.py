@@ -14,7 +14,7 @@ import pytest
 
 from edge_constructs.terraform import cdk
 from edge_constructs.terraform.binary import terraform_env
-from tests.synth_fixtures import new_private_key
+from tests.synth_fixtures import HOST_KEY, new_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def inventory(tmp: Path) -> Path:
     pkg = tmp / "kube-linux-amd64-v1.22.6.tar.gz"
     pkg.write_bytes(b"a stand-in package for synth only\n")
     hosts = [{"name": n, "address": f"198.51.100.{10 + i}", "port": 22, "user": "root",
-              "private_key_file": str(key), "host_key": None}
+              "private_key_file": str(key), "host_key": HOST_KEY}
              for i, n in enumerate(["master-0", "cam-1", "cam-2"])]
     path = tmp / "inventory.json"
     path.write_text(json.dumps({"hosts": hosts, "install_package": {
@@ -91,7 +91,7 @@ from edge_constructs import EdgeCluster, Host, InstallPackage
 app = App(outdir=os.environ['OUT'])
 stack = TerraformStack(app, 's')
 try:
-    EdgeCluster(stack, 'edge', name='x', masters=[Host('198.51.100.10', private_key_file=os.environ['KEY'])],
+    EdgeCluster(stack, 'edge', name='x', masters=[Host('198.51.100.10', private_key_file=os.environ['KEY'], insecure_ignore_host_key=True)],
                 install_package=InstallPackage(path=os.environ['PKG'], sha256='2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'))
 except TypeError as e:
     print('REFUSED', e)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.synth_fixtures import assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
+from tests.synth_fixtures import HOST_KEY, assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs.terraform.cdk import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
 from cryptography import x509
@@ -225,10 +225,15 @@ def test_ssh_timeout_is_a_prop_and_each_host_is_checked_before_its_chain(synth_e
         "command": f"{shlex.quote(sys.executable)} -m edge_constructs.ssh check --timeout 10",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}]
     hosts = json.loads(check["input"]["hosts"])["hosts"]
-    assert hosts == [{"address": host, "port": 22, "user": "root",
+    assert hosts == [{"address": host, "port": 22, "user": "root", "host_key": HOST_KEY,
                       "private_key_file": str(synth_env.key_file)}]
     assert "PRIVATE KEY" not in s.text
-    assert check["triggers_replace"] == {"hosts": check["input"]["hosts"]}
+    # re-checked when the hosts or their pinned keys change, and whenever a step of the
+    # chain runs again (its triggers are the chain's): a changed host key stops there
+    chain_triggers = [s.resource(host, step)[1]["triggers_replace"] for step in s.chain(host)]
+    assert check["triggers_replace"] == {"hosts": check["input"]["hosts"],
+                                         "host_keys": {host: HOST_KEY},
+                                         "steps": chain_triggers}
 
 
 @pytest.mark.parametrize("value", [0, 3601, "30s", 2.5, True])
@@ -298,7 +303,7 @@ def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     [item] = json.loads(reset["input"]["teardown"])
     assert item["host"] == {"address": "203.0.113.10", "port": 22, "user": "root", "name": None,
                             "private_key_file": str(synth_env.key_file), "password_env": None,
-                            "host_key": None}
+                            "host_key": HOST_KEY}
     assert item["step"]["name"] == "ResetMaster" and item["step"]["on"] == "MASTERS"
     assert "edgeadm reset --force" in item["step"]["script"]
     assert "python" not in reset["input"]     # the interpreter is not kept in state
@@ -316,7 +321,8 @@ def test_reset_of_a_password_host_carries_the_env_var_name_never_the_password(
         synth_env, monkeypatch):
     monkeypatch.setenv("EDGE_SSH_PASSWORD", "correct horse battery staple")
     monkeypatch.chdir(synth_env.tmp_path)
-    s = synth_env.synth(masters=[Host("203.0.113.10", password_env="EDGE_SSH_PASSWORD")])
+    s = synth_env.synth(masters=[Host("203.0.113.10", password_env="EDGE_SSH_PASSWORD",
+                                      host_key=HOST_KEY)])
     [item] = json.loads(s.resources[s.reset_key("203.0.113.10")]["input"]["teardown"])
     host = item["host"]
     assert host["private_key_file"] is None and host["password_env"] == "EDGE_SSH_PASSWORD"
@@ -415,11 +421,13 @@ def test_no_secret_in_the_synthesized_json(synth_env, monkeypatch):
     # a bastion, a password host, files, hooks and a registry
     monkeypatch.setenv("EDGE_SSH_PASSWORD", "pa55word-that-must-not-leak")
     keys = [new_private_key(synth_env.tmp_path / f"key{i}") for i in range(4)]
-    bastion = Host("198.51.100.1", private_key_file=str(keys[3]))
+    bastion = Host("198.51.100.1", private_key_file=str(keys[3]), host_key=HOST_KEY)
     masters = [Host("10.0.0.11", name="master-0", private_key_file=str(keys[0]),
-                    bastion=bastion),
-               Host("10.0.0.12", name="master-1", private_key_file=str(keys[1])),
-               Host("10.0.0.13", name="master-2", password_env="EDGE_SSH_PASSWORD")]
+                    bastion=bastion, host_key=HOST_KEY),
+               Host("10.0.0.12", name="master-1", private_key_file=str(keys[1]),
+                    host_key=HOST_KEY),
+               Host("10.0.0.13", name="master-2", password_env="EDGE_SSH_PASSWORD",
+                    host_key=HOST_KEY)]
     src = synth_env.tmp_path / "app.conf"
     src.write_text("x=1\n")
     s = synth_env.synth(masters=masters, ha=HA(vip="10.0.0.100"), files=[File(str(src), "/etc/a")],

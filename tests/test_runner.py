@@ -54,8 +54,12 @@ class Sshd:
     workdir: Path
 
     def host(self, **changes) -> Host:
+        """The sshd as a Host, its key pinned by host_key unless `changes` say otherwise."""
+        if "known_hosts_file" in changes or changes.get("insecure_ignore_host_key"):
+            changes.setdefault("host_key", None)
         return replace(Host(address=self.address, port=self.port, user=self.user,
-                            private_key_file=self.private_key_file, name="loop"), **changes)
+                            private_key_file=self.private_key_file, name="loop",
+                            host_key=self.host_public_key), **changes)
 
 
 def _children(pid: int) -> list[int]:
@@ -310,6 +314,77 @@ def _fingerprint_of_line(line: str, tmp_path: Path) -> str:
     return _fingerprint(p)
 
 
+def _known_hosts(tmp_path: Path, name: str, line: str, hashed: bool = False) -> Path:
+    p = tmp_path / "known_hosts"
+    p.write_text(f"other.example.com {line}\n{name} {line}\n")
+    if hashed:   # OpenSSH's own hashing: |1|salt|hash entries, no name left in clear
+        subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(p)], check=True, capture_output=True)
+        assert name not in p.read_text() and p.read_text().count("|1|") == 2
+    return p
+
+
+@pytest.mark.parametrize("hashed", [False, True], ids=["plain", "hashed"])
+def test_a_known_hosts_file_pins_the_key(sshd, tmp_path, hashed):
+    known = _known_hosts(tmp_path, f"[127.0.0.1]:{sshd.port}", sshd.host_public_key, hashed)
+    with Connection(sshd.host(known_hosts_file=str(known)), FAST) as conn:
+        assert conn.run("echo pinned").stdout == "pinned\n"
+
+
+def test_a_changed_key_stops_a_step_before_anything_is_uploaded(sshd, tmp_path, logged):
+    # given a known_hosts file that holds another key for the host (it was replaced)
+    _keygen(tmp_path / "old")
+    old = (tmp_path / "old.pub").read_text().strip()
+    known = _known_hosts(tmp_path, f"[127.0.0.1]:{sshd.port}", old)
+    (tmp_path / "payload").write_text("secret\n")
+    step = Step(name=f"{PREFIX}NeverUploaded", script=f"touch {tmp_path}/ran",
+                uploads=(Upload(str(tmp_path / "payload"), f"{tmp_path}/landed", "0600"),))
+    # when the step runs
+    with pytest.raises(SSHError) as caught:
+        run_step(sshd.host(known_hosts_file=str(known)), step, FAST, log=logged.append)
+    # then it names both fingerprints and what to do, and nothing reached the host
+    msg = str(caught.value)
+    assert caught.value.kind == "host key"
+    assert (f"known_hosts_file {known} pins ssh-ed25519 {_fingerprint(tmp_path / 'old.pub')}, "
+            f"the host offered ssh-ed25519 "
+            f"{_fingerprint_of_line(sshd.host_public_key, tmp_path)}.") in msg
+    assert "Verify the new fingerprint out of band" in msg
+    assert f"ssh-keygen -R '[127.0.0.1]:{sshd.port}' -f {known}" in msg
+    assert not Path(step.remote_path).exists() and not Path(step.stage_dir).exists()
+    assert not (tmp_path / "landed").exists() and not (tmp_path / "ran").exists()
+
+
+def test_fails_when_the_known_hosts_file_does_not_hold_the_host(sshd, tmp_path):
+    # an entry for the address on port 22 is not one for the port the host listens on
+    known = _known_hosts(tmp_path, "127.0.0.1", sshd.host_public_key)
+    with pytest.raises(SSHError) as caught:
+        Connection(sshd.host(known_hosts_file=str(known)), FAST).connect()
+    assert caught.value.kind == "setup"
+    assert str(caught.value).startswith(
+        f"host loop: known_hosts_file {str(known)!r} must hold an entry for "
+        f"[127.0.0.1]:{sshd.port}")
+
+
+def test_a_host_without_a_pinned_key_is_not_connected_to(sshd):
+    with pytest.raises(SSHError) as caught:
+        Connection(sshd.host(host_key=None), FAST).connect()
+    assert caught.value.kind == "setup"
+    assert str(caught.value) == (
+        "host loop: its host key is not verified, so it is not connected to; give host_key "
+        "(its OpenSSH public key line), known_hosts_file (a known_hosts file holding "
+        f"[127.0.0.1]:{sshd.port}) or insecure_ignore_host_key=True")
+
+
+def test_insecure_ignore_host_key_connects_with_a_warning_each_time(sshd, caplog):
+    host = sshd.host(insecure_ignore_host_key=True)
+    for _ in range(2):
+        with Connection(host, FAST) as conn:
+            assert conn.run("true").ok
+    warned = [r.getMessage() for r in caplog.records if r.name == "edge_constructs.hostkeys"]
+    assert len(warned) == 2, warned
+    assert all(w.startswith(f"WARNING: host loop (127.0.0.1:{sshd.port}): "
+                            "insecure_ignore_host_key=True, so the SSH runner accepts") for w in warned)
+
+
 def test_fails_when_the_port_refuses_connections_after_retrying(sshd):
     port = _free_port()
     settings = replace(FAST, connect_retries=2, retry_delay=0.05)
@@ -401,7 +476,7 @@ def test_check_fails_when_the_inventory_is_not_one(tmp_path):
     assert p.returncode == 2
     assert p.stderr == (f"edge_constructs: {bad}: hosts[0]: unknown field(s) keyfile; allowed: "
                         "address, port, user, private_key_file, password_env, host_key, name, "
-                        "bastion\n")
+                        "known_hosts_file, insecure_ignore_host_key, bastion\n")
 
 
 def test_cli_runs_a_script_as_a_step(sshd, tmp_path):
@@ -422,8 +497,11 @@ def test_cli_exits_with_the_step_exit_code(sshd, tmp_path):
     script = tmp_path / "fail.sh"
     script.write_text("run sh -c 'echo broken; exit 5'\n")
 
+    known = tmp_path / "known_hosts"      # the host key pinned from a known_hosts file
+    known.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_public_key}\n")
     p = _cli("run", "--host", "127.0.0.1", "--port", str(sshd.port), "--key",
-             sshd.private_key_file, "--script", str(script), "--name", f"{PREFIX}CliFail")
+             sshd.private_key_file, "--known-hosts", str(known), "--script", str(script),
+             "--name", f"{PREFIX}CliFail")
 
     assert p.returncode == 5
     assert f"step {PREFIX}CliFail failed on host 127.0.0.1: command " in p.stderr

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
+from tests.synth_fixtures import HOST_KEY, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import HA, EdgeNodePool, Host
 from edge_constructs.core.errors import ValidationError
@@ -27,9 +27,9 @@ def test_password_variables_keep_the_case_of_their_environment_names(synth_env, 
     monkeypatch.setenv("pw", "lower")
     monkeypatch.chdir(synth_env.tmp_path)
     # (edge nodes are reached by the provider's runner, which reads $pw itself: no variable)
-    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW"),
-                                         Host("203.0.113.11", password_env="pw"),
-                                         Host("203.0.113.12", password_env="PW")],
+    cluster = synth_env.cluster(masters=[Host("203.0.113.10", password_env="PW", host_key=HOST_KEY),
+                                         Host("203.0.113.11", password_env="pw", host_key=HOST_KEY),
+                                         Host("203.0.113.12", password_env="PW", host_key=HOST_KEY)],
                                 ha=HA(endpoint="203.0.113.9:6443"))
     doc = json.loads(CdkTesting.synth(TerraformStack.of(cluster)))
     assert {"ssh_password_PW", "ssh_password_pw"} <= set(doc["variable"])

@@ -27,6 +27,7 @@ def _new_key_text() -> str:
 
 
 KEY_TEXT = _new_key_text()
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILXchbf1Kc2mj4sbAi2X0es3/XbCgcrXBfyZZhCT22Q9"
 
 
 @pytest.fixture
@@ -47,6 +48,8 @@ def package(tmp_path):
 def host(key):
     def make(address="203.0.113.10", **kw):
         kw.setdefault("private_key_file", key)
+        if "known_hosts_file" not in kw and "insecure_ignore_host_key" not in kw:
+            kw.setdefault("host_key", HOST_KEY)
         return Host(address, **kw)
     return make
 
@@ -122,7 +125,8 @@ def test_tilde_in_key_path_is_expanded(spec, tmp_path, monkeypatch):
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "id_ed25519").write_text(KEY_TEXT)
     validate_cluster(with_(spec, masters=[Host("203.0.113.10",
-                                               private_key_file="~/.ssh/id_ed25519")]),
+                                               private_key_file="~/.ssh/id_ed25519",
+                                               host_key=HOST_KEY)]),
                      step_names=STEPS)
 
 

@@ -21,10 +21,17 @@ class Host:
     """An existing machine reached over SSH.
 
     Leave `private_key_file` and `password_env` out only when an SSH agent holds the key
-    (not supported yet: one of the two is required). `host_key` (an OpenSSH public key
-    line, e.g. "ssh-ed25519 AAAA…") pins the host's identity; left out, Terraform
-    does not check it. `name` keys the host's resources and is its node name; left out,
-    the address is used.
+    (not supported yet: one of the two is required). The host's identity is verified on
+    every connection, by Terraform and by the SSH runner: give exactly one of `host_key`
+    (its OpenSSH public key line, e.g. "ssh-ed25519 AAAA…"), `known_hosts_file` (an
+    OpenSSH known_hosts file holding the host, as `addr` on port 22 and `[addr]:port`
+    otherwise, plain or hashed: the key is read from it at synth and pinned, and the runner
+    reads it at connect) or `insecure_ignore_host_key=True` (any key is accepted; a warning
+    naming the host goes to the Python logger `edge_constructs.hostkeys`, stderr unless
+    logging is configured, at synth and at every connection of the runner).
+    Get the key with `ssh-keyscan`, then compare its fingerprint (`ssh-keygen -lf`) with
+    the host's own, read out of band. A bastion needs one of the three too. `name` keys the
+    host's resources and is its node name; left out, the address is used.
     """
     address: str
     _: KW_ONLY
@@ -35,6 +42,8 @@ class Host:
     bastion: Optional["Host"] = None
     host_key: Optional[str] = None
     name: Optional[str] = None
+    known_hosts_file: Optional[str] = None
+    insecure_ignore_host_key: bool = False
 
     @property
     def key(self) -> str:

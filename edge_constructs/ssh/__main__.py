@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="check that each host of an inventory can be reached and logged into",
         description="Connect once to each host of an inventory ({\"hosts\": [{\"address\", "
                     "\"port\", \"user\", \"private_key_file\", \"password_env\", "
-                    "\"host_key\", \"name\", \"bastion\"}]}), in parallel, and run `true`: "
+                    "\"host_key\" or \"known_hosts_file\" or \"insecure_ignore_host_key\", "
+                    "\"name\", \"bastion\"}]}), in parallel, and run `true`: "
                     "one line per host saying which of reach, authentication or host key "
                     f"failed. Exits {SSH_FAILED_EXIT_CODE} when any host failed.")
     check.add_argument("inventory", nargs="?", metavar="INVENTORY",
@@ -47,9 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=22, help="SSH port (default: 22)")
     run.add_argument("--user", default="root", help="SSH user (default: root)")
     run.add_argument("--key", required=True, metavar="FILE", help="private key file")
-    run.add_argument("--host-key", metavar="LINE",
-                     help='pin the host key, an OpenSSH public key line such as '
-                          '"ssh-ed25519 AAAA..." (default: accept any key)')
+    ident = run.add_mutually_exclusive_group(required=True)
+    ident.add_argument("--host-key", metavar="LINE",
+                       help='pin the host key, an OpenSSH public key line such as '
+                            '"ssh-ed25519 AAAA..."')
+    ident.add_argument("--known-hosts", metavar="FILE",
+                       help="pin the host key held for the host in this OpenSSH known_hosts "
+                            "file")
+    ident.add_argument("--insecure-ignore-host-key", action="store_true",
+                       help="accept any host key (a warning is printed; whoever holds the "
+                            "address sees the script)")
     run.add_argument("--script", required=True, metavar="FILE", help="POSIX-sh script")
     run.add_argument("--name", metavar="STEP",
                      help="step name (default: from the script file name, e.g. Script)")
@@ -106,7 +114,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               file=sys.stderr)
         return 2
     host = Host(address=args.host, port=args.port, user=args.user,
-                private_key_file=args.key, host_key=args.host_key)
+                private_key_file=args.key, host_key=args.host_key,
+                known_hosts_file=args.known_hosts,
+                insecure_ignore_host_key=args.insecure_ignore_host_key)
     settings = RunnerSettings(command_timeout=args.timeout,
                               connect_retries=args.connect_retries)
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class Checked:
 
 def check_host(host: Host, timeout: float = CHECK_TIMEOUT) -> Checked:
     """Connect once (no retry) and run `true`: the host is reachable, lets us in, and is
-    the host whose key is pinned (when `host_key` is given)."""
+    the host whose key is pinned (by `host_key` or `known_hosts_file`)."""
     started = time.monotonic()
     settings = RunnerSettings(connect_timeout=timeout, connect_retries=0)
     try:
@@ -66,7 +67,8 @@ def check_hosts(hosts: Sequence[Host], timeout: float = CHECK_TIMEOUT,
     return results
 
 
-_HOST_FIELDS = ("address", "port", "user", "private_key_file", "password_env", "host_key", "name")
+_HOST_FIELDS = ("address", "port", "user", "private_key_file", "password_env", "host_key", "name",
+                "known_hosts_file", "insecure_ignore_host_key")
 
 
 def host_from_dict(d: Mapping, where: str = "host") -> Host:
@@ -86,7 +88,9 @@ def host_from_dict(d: Mapping, where: str = "host") -> Host:
 
 def host_to_dict(h: Host) -> dict:
     """A host as JSON (paths and names only: never key material or a password)."""
-    d = {k: getattr(h, k) for k in _HOST_FIELDS if getattr(h, k) is not None}
+    d = {k: getattr(h, k) for k in _HOST_FIELDS if getattr(h, k) not in (None, False)}
+    if h.known_hosts_file is not None:   # read where the check runs, not where it was made
+        d["known_hosts_file"] = os.path.abspath(os.path.expanduser(h.known_hosts_file))
     if h.bastion is not None:
         d["bastion"] = host_to_dict(h.bastion)
     return d

@@ -17,6 +17,7 @@ import paramiko
 
 from edge_constructs.core.masking import mask
 from edge_constructs.core.errors import SSHError, StepFailed
+from edge_constructs.core.hostkeys import HostKeyError, known_hosts_name, pinned_key, warn_insecure
 from edge_constructs.core.props import Host
 from edge_constructs.steps.step import Step, full_script, staged_path
 
@@ -85,30 +86,51 @@ def _where(host: Host) -> str:
 
 
 def _known_hosts_name(host: Host) -> str:
-    return host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+    return known_hosts_name(host.address, host.port)
 
 
-def _parse_host_key(host: Host) -> paramiko.PKey:
-    parts = (host.host_key or "").split()
+def _pinned(host: Host) -> Optional[paramiko.PKey]:
+    """The key `host` pins (host_key, or its known_hosts_file entry, read now); None only
+    with insecure_ignore_host_key=True, after a warning naming the host."""
+    source = "host_key" if host.host_key else "known_hosts_file"
+    try:
+        line = pinned_key(host)
+    except HostKeyError as e:
+        raise SSHError(f"host {host.key}: {e.field} {e.value!r} {e.allowed}", "setup") from None
+    if line is None:
+        if host.insecure_ignore_host_key:
+            warn_insecure(host, "the SSH runner")
+            return None
+        raise SSHError(f"host {host.key}: its host key is not verified, so it is not "
+                       f"connected to; give host_key (its OpenSSH public key line), "
+                       f"known_hosts_file (a known_hosts file holding "
+                       f"{_known_hosts_name(host)}) or insecure_ignore_host_key=True", "setup")
+    parts = line.split()
     try:
         return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
     except Exception as e:  # noqa: BLE001 - any parse failure means the same advice
         raise SSHError(
-            f"host {host.key}: host_key {host.host_key!r} is not an OpenSSH public key line "
-            f"(\"ssh-ed25519 AAAA...\", as in the host's /etc/ssh/ssh_host_*_key.pub): {e}",
-            "setup") from None
+            f"host {host.key}: {source} gives {line!r}, which is not an OpenSSH public key "
+            f"line (\"ssh-ed25519 AAAA...\", as in the host's /etc/ssh/ssh_host_*_key.pub): "
+            f"{e}", "setup") from None
 
 
-class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
-    """With a pinned key, a server key of another type is a changed key; without one,
-    any key is accepted (as Terraform does when host_key is left out)."""
+class _RejectOtherKeys(paramiko.MissingHostKeyPolicy):
+    """With a pinned key, a server key of another type is a changed key: rejected before
+    authentication, so nothing is sent to that server."""
 
-    def __init__(self, pinned: Optional[paramiko.PKey]):
+    def __init__(self, pinned: paramiko.PKey):
         self.pinned = pinned
 
     def missing_host_key(self, client, hostname, key):
-        if self.pinned is not None:
-            raise paramiko.BadHostKeyException(hostname, key, self.pinned)
+        raise paramiko.BadHostKeyException(hostname, key, self.pinned)
+
+
+class _AcceptAnyKey(paramiko.MissingHostKeyPolicy):
+    """insecure_ignore_host_key=True: any key (the warning was logged at connect)."""
+
+    def missing_host_key(self, client, hostname, key):
+        return None
 
 
 class Connection:
@@ -185,7 +207,7 @@ class Connection:
     def _connect_once(self) -> paramiko.SSHClient:
         h, s = self.host, self.settings
         auth = self._auth()
-        pinned = _parse_host_key(h) if h.host_key else None
+        pinned = _pinned(h)
         sock = None
         if h.bastion is not None:
             if self._bastion is None:
@@ -195,7 +217,8 @@ class Connection:
         if pinned is not None:
             # Known to paramiko: it prefers that key type and rejects a different key.
             client.get_host_keys().add(_known_hosts_name(h), pinned.get_name(), pinned)
-        client.set_missing_host_key_policy(_PinnedKeyPolicy(pinned))
+        client.set_missing_host_key_policy(_AcceptAnyKey() if pinned is None
+                                           else _RejectOtherKeys(pinned))
         made: list[paramiko.Transport] = []
 
         def transport_factory(*args, **kwargs) -> paramiko.Transport:
@@ -241,14 +264,7 @@ class Connection:
         where = _where(h)
         via = f" via bastion {h.bastion.key}" if h.bastion else ""
         if isinstance(e, paramiko.BadHostKeyException):
-            got = f"{e.key.get_name()} {e.key.get_base64()}"
-            return SSHError(
-                f"host key of {h.key} ({where}) changed (the login itself was not tried): "
-                f"host_key pins {e.expected_key.get_name()} {fingerprint(e.expected_key)}, the "
-                f"host offered {e.key.get_name()} {fingerprint(e.key)}. If the host was "
-                f"reinstalled on purpose, set host_key to \"{got}\" and clear the old entry "
-                f"with: ssh-keygen -R '{_known_hosts_name(h)}'; if not, find out who answers "
-                f"at {where} before going on.", "host key")
+            return SSHError(self._changed_key_text(e.expected_key, e.key), "host key")
         if isinstance(e, paramiko.AuthenticationException):
             how = []
             if "key_filename" in auth:
@@ -284,6 +300,27 @@ class Connection:
         if isinstance(e, Exception):
             return SSHError(f"SSH connection to {where}{via} ({h.key}) failed: {e!r}")
         raise e  # KeyboardInterrupt and friends
+
+    def _changed_key_text(self, expected: paramiko.PKey, got: paramiko.PKey) -> str:
+        h = self.host
+        where, name = _where(h), _known_hosts_name(h)
+        line = f"{got.get_name()} {got.get_base64()}"
+        if h.host_key:
+            update = (f"set host_key to \"{line}\" (and drop the old key from your own "
+                      f"known_hosts: ssh-keygen -R '{name}')")
+            pins = "host_key pins"
+        else:
+            update = (f"replace the entry for {name} in {h.known_hosts_file} (ssh-keygen -R "
+                      f"'{name}' -f {h.known_hosts_file}, then ssh-keyscan"
+                      f"{f' -p {h.port}' if h.port != 22 else ''} {h.address} >> "
+                      f"{h.known_hosts_file})")
+            pins = f"known_hosts_file {h.known_hosts_file} pins"
+        return (f"host key of {h.key} ({where}) changed; nothing was sent and the login was "
+                f"not tried: {pins} {expected.get_name()} {fingerprint(expected)}, the host "
+                f"offered {got.get_name()} {fingerprint(got)}. Verify the new fingerprint out "
+                f"of band (on the host's console: ssh-keygen -lf /etc/ssh/ssh_host_"
+                f"{_short_type(got)}_key.pub); only if it matches, {update}. If the host was "
+                f"not reinstalled on purpose, find out who answers at {where} before going on.")
 
     def close(self) -> None:
         """Close the SFTP session, the connection and the bastion's; safe to call twice."""
@@ -417,6 +454,12 @@ class Connection:
                     pass
             raise SSHError(f"could not upload {what} to {h.key}:{remote_path}: {e}; does "
                            f"the directory exist and may {h.user} write to it?") from None
+
+
+def _short_type(key: paramiko.PKey) -> str:
+    """The file-name part of a host key type: ssh-ed25519 -> ed25519, ecdsa-… -> ecdsa."""
+    name = key.get_name()
+    return "ecdsa" if name.startswith("ecdsa") else name.removeprefix("ssh-")
 
 
 class _Transient(Exception):

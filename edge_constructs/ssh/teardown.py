@@ -36,10 +36,15 @@ Log = Callable[[str], None]
 def host_dict(host: Host) -> dict:
     """A Host as JSON-able data: paths and names only."""
     def one(h: Host) -> dict:
-        return {"address": h.address, "port": h.port, "user": h.user, "name": h.name,
-                "private_key_file": (os.path.abspath(os.path.expanduser(h.private_key_file))
-                                     if h.private_key_file else None),
-                "password_env": h.password_env, "host_key": h.host_key}
+        d = {"address": h.address, "port": h.port, "user": h.user, "name": h.name,
+             "private_key_file": (os.path.abspath(os.path.expanduser(h.private_key_file))
+                                  if h.private_key_file else None),
+             "password_env": h.password_env, "host_key": h.host_key}
+        if h.known_hosts_file is not None:
+            d["known_hosts_file"] = os.path.abspath(os.path.expanduser(h.known_hosts_file))
+        if h.insecure_ignore_host_key:
+            d["insecure_ignore_host_key"] = True
+        return d
     d = one(host)
     if host.bastion:
         d["bastion"] = one(host.bastion)

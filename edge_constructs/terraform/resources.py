@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 from constructs import Construct
 
+from edge_constructs.core.hostkeys import pinned_key
 from edge_constructs.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
 from edge_constructs.ssh import teardown
 from edge_constructs.ssh.check import CHECK_TIMEOUT, host_to_dict
@@ -64,12 +65,13 @@ def _password_expr(scope: Construct, env_name: str) -> str:
 def connection_for(scope: Construct, host: Host,
                    timeout: int = DEFAULT_SSH_TIMEOUT) -> SSHProvisionerConnection:
     """The SSH connection of a host: key by path (read by Terraform at apply), host key
-    pinned; Terraform keeps trying to connect for `timeout` seconds (the `ssh_timeout` prop)."""
+    pinned (`host_key`, or the `known_hosts_file` entry read now; none only with
+    `insecure_ignore_host_key`, which validation warned about); Terraform keeps trying to connect for `timeout` seconds (the `ssh_timeout` prop)."""
     kw: dict = {}
     if host.bastion:
         b = host.bastion
         kw.update(bastion_host=b.address, bastion_port=b.port, bastion_user=b.user,
-                  bastion_host_key=b.host_key)
+                  bastion_host_key=pinned_key(b))
         if b.private_key_file:
             kw["bastion_private_key"] = _file_expr(b.private_key_file)
         elif b.password_env:
@@ -79,7 +81,7 @@ def connection_for(scope: Construct, host: Host,
     elif host.password_env:
         kw["password"] = _password_expr(scope, host.password_env)
     return SSHProvisionerConnection(type="ssh", host=host.address, port=host.port, user=host.user,
-                                    host_key=host.host_key, timeout=f"{timeout}s", **kw)
+                                    host_key=pinned_key(host), timeout=f"{timeout}s", **kw)
 
 
 IDENTITY_TYPE = "edge_cluster_identity"
@@ -95,6 +97,17 @@ def identity_digest_expr(resource: str, attribute: str) -> str:
     return '${%s.%s.digests["%s"]}' % (IDENTITY_TYPE, resource, attribute)
 
 
+def step_triggers(step: Step) -> dict:
+    """What replaces (re-runs) a step: its script and uploaded files (the fingerprint), and
+    the digests of the identity values it uploads."""
+    triggers = {"fingerprint": step.fingerprint()}
+    for up in step.uploads:
+        ref = parse_identity_source(up.source)
+        if ref:
+            triggers[ref[1]] = identity_digest_expr(*ref)
+    return triggers
+
+
 def step_resource(scope: Construct, host: Host, step: Step,
                   depends_on: Sequence[ITerraformDependable],
                   ssh_timeout: int = DEFAULT_SSH_TIMEOUT) -> TerraformData:
@@ -104,13 +117,11 @@ def step_resource(scope: Construct, host: Host, step: Step,
     holds only their digests."""
     provisioners: list = [RemoteExecProvisioner(type="remote-exec", inline=[
         f"mkdir -p -m 0700 {step.stage_dir} {posixpath.dirname(step.remote_path)}"])]
-    triggers = {"fingerprint": step.fingerprint()}
     for i, up in enumerate(step.uploads):
         ref = parse_identity_source(up.source)
         if ref:
             provisioners.append(FileProvisioner(type="file", content=identity_expr(*ref),
                                                 destination=staged_path(step, i)))
-            triggers[ref[1]] = identity_digest_expr(*ref)
             continue
         provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
                                             destination=staged_path(step, i)))
@@ -120,23 +131,28 @@ def step_resource(scope: Construct, host: Host, step: Step,
         "set -e", f"sh {step.remote_path}"]))
     return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
-                        triggers_replace=triggers,
+                        triggers_replace=step_triggers(step),
                         connection=connection_for(scope, host, ssh_timeout),
                         depends_on=list(depends_on), provisioners=provisioners)
 
 
 def check_resource(scope: Construct, hosts: Sequence[Host],
                    depends_on: Sequence[ITerraformDependable],
-                   timeout: float = CHECK_TIMEOUT) -> TerraformData:
+                   timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = ()) -> TerraformData:
     """`CheckSSH`: before a chain, each of its hosts is checked once (reach, authentication,
     host key; `python -m edge_constructs.ssh check`), so a wrong key or a changed host key
     is reported in seconds with what to do, instead of after Terraform's connection timeout
-    as "authentication failed". Re-checked when a host's connection props change. The
+    as "authentication failed". Re-checked when a host's connection props or pinned key
+    change, and whenever a step of the chain will run again (`steps`: the steps' triggers),
+    so a host whose key changed stops here, with both fingerprints, before any upload. The
     hosts travel as JSON (paths and names, never key material)."""
     inventory = json.dumps({"hosts": [host_to_dict(h) for h in hosts]}, sort_keys=True)
     res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
                         input={"hosts": tf_literal(inventory)},
-                        triggers_replace={"hosts": tf_literal(inventory)})
+                        triggers_replace={"hosts": tf_literal(inventory),
+                                          "host_keys": {h.key: pinned_key(h) or "insecure"
+                                                        for h in hosts},
+                                          "steps": list(steps)})
     res.add_override("provisioner", [{"local-exec": {
         "command": f"{_python()} -m edge_constructs.ssh check --timeout {timeout:g}",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}])
@@ -156,7 +172,8 @@ def chain_resources(scope: Construct, placed: Sequence[Placed],
         own.setdefault(p.host.key, p.host)
     if own:
         prev = [check_resource(scope, list(own.values()), prev,
-                               min(CHECK_TIMEOUT, float(ssh_timeout)))]
+                               min(CHECK_TIMEOUT, float(ssh_timeout)),
+                               steps=[step_triggers(p.step) for p in placed])]
     for p in placed:
         res = step_resource(scope, p.host, p.step, prev, ssh_timeout)
         made.append(res)

@@ -10,6 +10,9 @@ hosts; the first is the master, the others join the pool unless "pool" names whi
      "pool": ["camera-01", "camera-02"],
      "install_package": {"path": "kube-linux-amd64-v1.22.6.tar.gz", "sha256": "..."}}
 
+Each host pins its SSH host key: "host_key" (its public key line), or "known_hosts_file"
+(a known_hosts file that holds it), or, knowingly, "insecure_ignore_host_key": true.
+
 Add a host to "pool" and apply: only it joins. Drop one and apply: only it is drained,
 reset and deleted. `terraform output -raw edge_join_script` prints a script that joins a
 host Terraform cannot reach (cloud-init user-data).
@@ -38,6 +41,8 @@ def load_inventory() -> dict:
 def host(h: dict) -> Host:
     return Host(h["address"], port=h.get("port", 22), user=h.get("user", "root"),
                 private_key_file=h["private_key_file"], host_key=h.get("host_key"),
+                known_hosts_file=h.get("known_hosts_file"),
+                insecure_ignore_host_key=h.get("insecure_ignore_host_key", False),
                 name=h.get("name"))
 
 

@@ -9,6 +9,9 @@ for a deploy.
     {"hosts": [{"name": "master-0", "address": "203.0.113.10", "port": 22, "user": "root",
                 "private_key_file": "~/.ssh/id_ed25519", "host_key": "ssh-ed25519 AAAA..."}],
      "install_package": {"path": "kube-linux-amd64-v1.22.6.tar.gz", "sha256": "..."}}
+
+Each host pins its SSH host key: "host_key" (its public key line), or "known_hosts_file"
+(a known_hosts file that holds it), or, knowingly, "insecure_ignore_host_key": true.
 """
 import json
 import os
@@ -61,7 +64,10 @@ class Quickstart(TerraformStack):
                           user=master.get("user", "root"),
                           private_key_file=master.get("private_key_file"),
                           password_env=master.get("password_env"),
-                          host_key=master.get("host_key"), name=master.get("name"))],
+                          host_key=master.get("host_key"),
+                          known_hosts_file=master.get("known_hosts_file"),
+                          insecure_ignore_host_key=master.get("insecure_ignore_host_key", False),
+                          name=master.get("name"))],
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
