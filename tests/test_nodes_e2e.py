@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -137,7 +139,28 @@ def test_pool_of_10_joins_in_one_deploy(env):
         assert out["edge_nodes"][name]["node_units"] == ["site-a"]
     assert set(out["edge_edge_components"]) == {"tunnel-cloud", "tunnel-edge", "edge-health",
                                                 "application-grid", "lite-apiserver"}
-    assert out["edge_edge_components"]["tunnel-cloud"]["found"] is True
+    assert out["edge_edge_components"]["tunnel-cloud"]["workloads"] == "Deployment/tunnel-cloud"
+    assert out["edge_edge_components"]["tunnel-edge"]["workloads"] == "DaemonSet/tunnel-edge"
+
+
+def test_real_clients_list_the_nodes_with_the_kubeconfig_output(env, tmp_path):
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(tf.outputs(env.stack)["edge_kubeconfig"])
+    kubeconfig.chmod(0o600)
+    cfg = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+    listed = k8s.CoreV1Api(k8s.ApiClient(cfg)).list_node(label_selector="zone=a").items
+    assert sorted(n.metadata.name for n in listed) == sorted(POOL)
+    assert all(n.status.node_info.kubelet_version == "v1.22.6" for n in listed)
+    if shutil.which("kubectl") is None:
+        pytest.skip("no kubectl on this machine: the real-kubectl check needs one (see simsite/STANDINS.md)")
+    p = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"),
+                        "get", "nodes", "-l", "site-a=nodeunits.superedge.io", "-o", "name"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.split()) == sorted(f"node/{h}" for h in POOL)
 
 
 def test_a_fresh_checkout_plans_no_change(env):
