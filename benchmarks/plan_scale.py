@@ -81,9 +81,14 @@ def hand_written(resources: int, out: Path) -> None:
 
 
 def resource_instances(doc: dict) -> int:
-    """Resource instances the plan creates: a block with for_each counts once per key."""
-    return sum(len(r["for_each"]) if isinstance(r.get("for_each"), dict) else 1
-               for blocks in doc.get("resource", {}).values() for r in blocks.values())
+    """Resource instances the plan creates: a block with for_each counts once per key (of
+    its map, or of the local it names)."""
+    def count(r: dict) -> int:
+        each = r.get("for_each")
+        if isinstance(each, str) and each.startswith("${local."):
+            each = doc["locals"][each[len("${local."):-1]]
+        return len(each) if isinstance(each, dict) else 1
+    return sum(count(r) for blocks in doc.get("resource", {}).values() for r in blocks.values())
 
 
 def plan(stack: Path, env: dict, tf: str) -> tuple[float, float]:

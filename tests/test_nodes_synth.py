@@ -43,12 +43,18 @@ def nodes_of(doc, name="site-a") -> dict:
     return doc["resource"]["edge_node"][name]
 
 
+def instances_of(doc, name="site-a") -> dict:
+    """The pool's for_each map: a local (evaluated once, not once per instance)."""
+    assert nodes_of(doc, name)["for_each"] == "${local.%s_hosts}" % name
+    return doc["locals"][f"{name}_hosts"]
+
+
 def test_each_host_is_one_edge_node_instance_keyed_by_its_name(synth_env):
     cluster, _, _, doc = synth_pool(synth_env)
     nodes = nodes_of(doc)
-    assert sorted(nodes["for_each"]) == ["cam-1", "cam-2", "cam-3"]
+    assert sorted(instances_of(doc)) == ["cam-1", "cam-2", "cam-3"]
     assert nodes["name"] == "${each.key}" and nodes["host"] == "${each.value.host}"
-    host = json.loads(nodes["for_each"]["cam-2"]["host"])
+    host = json.loads(instances_of(doc)["cam-2"]["host"])
     assert (host["address"], host["name"], host["port"]) == ("198.51.100.21", "cam-2", 22)
     # labels, taints and node unit are set by the API, from the resource's own attributes
     assert nodes["labels"] == {"zone": "a"} and nodes["taints"] == ["dedicated=camera:NoSchedule"]
@@ -62,7 +68,7 @@ def test_each_host_is_one_edge_node_instance_keyed_by_its_name(synth_env):
 def test_hosts_are_keyed_by_name_not_list_position(synth_env):
     _, _, _, a = synth_pool(synth_env, ("cam-1", "cam-2", "cam-3"))
     _, _, _, b = synth_pool(synth_env, ("cam-3", "cam-1"))
-    fa, fb = nodes_of(a)["for_each"], nodes_of(b)["for_each"]
+    fb = instances_of(b)
     assert sorted(fb) == ["cam-1", "cam-3"]
     # (the test hosts' addresses follow the list position; the key does not)
     assert json.loads(fb["cam-1"]["host"])["name"] == "cam-1"
@@ -122,7 +128,7 @@ def test_removal_needs_nothing_but_state(synth_env):
     assert "provisioner" not in nodes
     assert "edgeadm reset --force" in nodes["reset"]
     assert sys.executable not in json.dumps(nodes)
-    assert "PRIVATE KEY" not in json.dumps(nodes["for_each"])
+    assert "PRIVATE KEY" not in json.dumps(instances_of(doc))
 
 
 def test_an_edge_node_is_a_pool_of_one(synth_env):
@@ -131,7 +137,7 @@ def test_an_edge_node_is_a_pool_of_one(synth_env):
              host=synth_env.host("198.51.100.20", name="camera-01"), labels={"zone": "a"})
     doc = json.loads(CdktfTesting.synth(TerraformStack.of(cluster)))
     node = nodes_of(doc, "camera-01")
-    assert sorted(node["for_each"]) == ["camera-01"]
+    assert sorted(instances_of(doc, "camera-01")) == ["camera-01"]
     assert node["labels"] == {"zone": "a"}
     assert "taints" not in node and "node_unit" not in node
 

@@ -28,7 +28,8 @@ from edge_constructs.ssh import teardown
 from edge_constructs.steps import chains
 from edge_constructs.steps.context import EDGE, NodeOptions
 from edge_constructs.steps.node import reset_node
-from edge_constructs.terraform.cdk import TerraformProviderGeneratorMetadata, TerraformResource
+from edge_constructs.terraform.cdk import (TerraformLocal, TerraformProviderGeneratorMetadata,
+                                           TerraformResource)
 from edge_constructs.terraform.provider import install
 from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.validation import validate_edge_nodes
@@ -39,7 +40,7 @@ NODE_TYPE = "edge_node"
 class EdgeNodeResource(TerraformResource):
     """`edge_node` with `for_each` over hosts: one instance per node, keyed by its name."""
 
-    def __init__(self, scope: Construct, id: str, *, each: dict, config: dict, depends_on):
+    def __init__(self, scope: Construct, id: str, *, each: str, config: dict, depends_on):
         super().__init__(scope, id, terraform_resource_type=NODE_TYPE,
                          terraform_generator_metadata=TerraformProviderGeneratorMetadata(
                              provider_name="edge",
@@ -67,9 +68,17 @@ class _EdgeNodes(Construct):
         ctx = cluster.context(self._hosts[0], EDGE, node=self._options)
         spec = cluster.spec
         pkg = spec.install_package
-        each = {h.key: {"host": json.dumps(teardown.host_dict(h), sort_keys=True)}
-                for h in self._hosts}
-        self._resource = EdgeNodeResource(self, "Nodes", each=each, depends_on=cluster.ready, config={
+        # Named after the construct's path in its stack: stable, and unique per pool.
+        name = logical_id("_".join(self.node.path.split("/")[1:]))
+        # The hosts live in a local, evaluated once: a literal for_each map is evaluated again
+        # for each instance, which made the plan grow with the square of the pool (200 nodes:
+        # 10 s instead of 2 s; benchmarks/plan_scale.py).
+        hosts = TerraformLocal(self, "hosts", {
+            h.key: {"host": tf_literal(json.dumps(teardown.host_dict(h), sort_keys=True))}
+            for h in self._hosts})
+        hosts.override_logical_id(f"{name}_hosts")
+        self._resource = EdgeNodeResource(self, "Nodes", each=f"${{local.{name}_hosts}}",
+                                          depends_on=cluster.ready, config={
             "name": "${each.key}",
             "host": "${each.value.host}",
             "kubeconfig": cluster.kubeconfig,
@@ -83,8 +92,7 @@ class _EdgeNodes(Construct):
             "node_unit": node_unit,
             "force_drain": True if force_drain else None,
         })
-        # Named after the construct's path in its stack: stable, and unique per pool.
-        self._resource.override_logical_id(logical_id("_".join(self.node.path.split("/")[1:])))
+        self._resource.override_logical_id(name)
         cluster.status_after(f"{NODE_TYPE}.{self._resource.friendly_unique_id}")
 
     # --- attributes ---------------------------------------------------------------------
