@@ -40,7 +40,9 @@ def context(ca_pem=None, cert_pem=None, key_pem=None, verify=True):
     return ctx
 
 
-def request(server, method, path, ctx, body=None, token=None, timeout=10, content_type="application/json"):
+def request(server, method, path, ctx, body=None, token=None, timeout=60, content_type="application/json"):
+    # client-go sets no timeout on a request by default (kubeadm bounds its waits instead);
+    # 60 s keeps a stand-in from giving up on a stand-in API server that 50 joins load.
     u = urllib.parse.urlparse(server)
     conn = http.client.HTTPSConnection(u.hostname, u.port or 443, context=ctx, timeout=timeout)
     headers = {"Accept": "application/json"}
