@@ -938,7 +938,7 @@ class Discovery:
         last = None
         while True:
             try:
-                cm = client.request(server, "GET", path, insecure, timeout=5)
+                cm = client.request(server, "GET", path, insecure, timeout=10)   # kubeadm: ?timeout=10s
                 data = cm.get("data") or {}
                 if "jws-kubeconfig-" + tid in data:
                     break
