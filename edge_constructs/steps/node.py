@@ -8,18 +8,19 @@ node; and what happens when the node leaves (`NODE_TEARDOWN` in `chains`, run by
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
-import shlex
 from typing import Callable
+
+import yaml
 
 from edge_constructs.core.paths import ADMIN_CONF, CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
 from edge_constructs.steps.context import Context
 from edge_constructs.steps.host import uninstall_script
-from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, On, Step, Upload, full_script, staged_path, step
+from edge_constructs.steps.step import (STAGE_DIR, STEP_DIR, On, Step, Upload, full_script, sh_quote,
+                                        sh_script, staged_path, step)
+from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
 
-q = shlex.quote
-
-KUBECTL = f"kubectl --kubeconfig {ADMIN_CONF}"
 #: site-manager reads NodeUnit membership from node labels `<unit>: nodeunits.superedge.io`
 #: (superedge pkg/site-manager constant.NodeUnitSuperedge, utils.GetUnitsByNode).
 NODE_UNIT_LABEL_VALUE = "nodeunits.superedge.io"
@@ -46,16 +47,17 @@ def join_command(spec, ca_cert_hash: str, token: str) -> str:
 
 # --- join ---------------------------------------------------------------------------------
 
-def _join_body(ctx: Context, node_name_sh: str) -> str:
-    cmd = join_command(ctx.spec, '"$CA_HASH"', '"$TOKEN"')
-    return f"""\
-if [ -f /etc/kubernetes/kubelet.conf ]; then say "already joined (/etc/kubernetes/kubelet.conf present)"; else
-  TOKEN=$(cat {TOKEN_FILE}); secret "$TOKEN"
-  CA_HASH=$(cat {CA_HASH_FILE})
-  run {cmd} --node-name {node_name_sh} --skip-phases=init-node
-  say "joined the cluster as {node_name_sh}"
-fi
-rm -f {TOKEN_FILE}"""
+def _join_body(ctx: Context, node_name: str) -> str:
+    """The join step's body; `node_name` empty: the join script's $EDGE_NODE_NAME."""
+    return sh_script("token", "EnsureJoinNode", TOKEN_FILE=TOKEN_FILE,
+                     TOKEN_PLACEHOLDER=TOKEN_PLACEHOLDER, CA_HASH_FILE=CA_HASH_FILE,
+                     ENDPOINT=ctx.spec.endpoint, INSTALL_PKG_PATH=install_pkg_path(ctx.spec),
+                     NODE_NAME=node_name)
+
+
+def _join_uploads(ctx: Context) -> tuple[Upload, ...]:
+    return (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
+            Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644"))
 
 
 @step(JOIN_STEP, on=On.EDGE_NODE)
@@ -64,31 +66,15 @@ def ensure_join_node(ctx: Context):
     `--skip-phases=init-node` (edgeadm's init-node is apt-based and fails offline, SuperEdge
     issue 521; our host-preparation steps did its work). The token is uploaded, read by the
     script, and removed from the node once it has joined."""
-    return (_join_body(ctx, q(ctx.node_name)),
-            (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
-             Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
+    return (_join_body(ctx, ctx.node_name), _join_uploads(ctx))
 
 
 # --- what master 0 records about the node -----------------------------------------------
 
-def _wait_node(name: str) -> str:
-    return f"""\
-N={q(name)}
-i=0
-until {KUBECTL} get node "$N" -o name >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -lt 30 ] || run {KUBECTL} get node "$N"; sleep 2
-done
-mkdir -p {NODE_STATE_DIR}/"$N\""""
-
-
-def _forget_dropped(kind: str, want: list[str], remove: str) -> str:
-    """Remove from the Node what an earlier apply set and the props no longer hold."""
-    words = " ".join(q(w) for w in want) or "''"
-    return f"""\
-for old in $(cat {NODE_STATE_DIR}/"$N"/{kind} 2>/dev/null); do
-  case " {' '.join(want)} " in *" $old "*) ;; *) {remove} && say "removed $old" || true ;; esac
-done
-printf '%s\\n' {words} | put {NODE_STATE_DIR}/"$N"/{kind} 0644 || true"""
+def _for_node(ctx: Context, name: str, **values) -> str:
+    """A MASTER0_FOR_NODE body: node_lib.sh (wait_node, forget_dropped), then `name`."""
+    return sh_script("node_lib", name, ADMIN_CONF=ADMIN_CONF, NODE_STATE_DIR=NODE_STATE_DIR,
+                     NODE_NAME=ctx.node_name, **values)
 
 
 @step("EnsureNodeLabels", on=On.MASTER0_FOR_NODE)
@@ -98,11 +84,8 @@ def ensure_node_labels(ctx: Context):
     labels = dict(ctx.node.labels)
     if not labels:
         return None
-    kvs = " ".join(q(f"{k}={v}") for k, v in sorted(labels.items()))
-    return f"""\
-{_wait_node(ctx.node_name)}
-{_forget_dropped("labels", sorted(labels), f'{KUBECTL} label node "$N" "$old-" >/dev/null')}
-run {KUBECTL} label node "$N" {kvs} --overwrite"""
+    return _for_node(ctx, "EnsureNodeLabels", KEYS=sorted(labels),
+                     LABELS=[f"{k}={v}" for k, v in sorted(labels.items())])
 
 
 def taint_keys(taints) -> list[str]:
@@ -118,23 +101,15 @@ def ensure_node_taints(ctx: Context):
     taints = list(ctx.node.taints)
     if not taints:
         return None
-    return f"""\
-{_wait_node(ctx.node_name)}
-{_forget_dropped("taints", taint_keys(taints), f'{KUBECTL} taint node "$N" "$old-" >/dev/null')}
-run {KUBECTL} taint node "$N" {" ".join(q(t) for t in taints)} --overwrite"""
+    return _for_node(ctx, "EnsureNodeTaints", KEYS=taint_keys(taints), TAINTS=taints)
 
 
 def node_unit_manifest(unit: str) -> str:
-    return f"""\
-apiVersion: site.superedge.io/v1alpha2
-kind: NodeUnit
-metadata:
-  name: {unit}
-spec:
-  type: edge
-  selector:
-    matchLabels:
-      {unit}: {NODE_UNIT_LABEL_VALUE}"""
+    return yaml.safe_dump({
+        "apiVersion": "site.superedge.io/v1alpha2", "kind": "NodeUnit",
+        "metadata": {"name": unit},
+        "spec": {"type": "edge", "selector": {"matchLabels": {unit: NODE_UNIT_LABEL_VALUE}}},
+    }, sort_keys=False).rstrip("\n")
 
 
 @step("EnsureNodeUnit", on=On.MASTER0_FOR_NODE)
@@ -145,21 +120,8 @@ def ensure_node_unit(ctx: Context):
     unit = ctx.node.node_unit
     if not unit:
         return None
-    marker = "EDGE_CONSTRUCTS_NODEUNIT_EOF"
-    return f"""\
-{_wait_node(ctx.node_name)}
-f=$(mktemp /tmp/edge-nodeunit.XXXXXX)
-cat <<'{marker}' > "$f"
-{node_unit_manifest(unit)}
-{marker}
-# Nodes of one pool apply the same NodeUnit at once: a create may lose the race; retry.
-i=0
-until {KUBECTL} apply -f "$f"; do
-  i=$((i + 1)); [ "$i" -lt 5 ] || run {KUBECTL} apply -f "$f"; sleep 1
-done
-rm -f "$f"
-{_forget_dropped("units", [unit], f'{KUBECTL} label node "$N" "$old-" >/dev/null')}
-run {KUBECTL} label node "$N" {q(f"{unit}={NODE_UNIT_LABEL_VALUE}")} --overwrite"""
+    return _for_node(ctx, "EnsureNodeUnit", UNIT=unit, MANIFEST=node_unit_manifest(unit),
+                     LABEL=f"{unit}={NODE_UNIT_LABEL_VALUE}")
 
 
 # --- removal (NODE_TEARDOWN in chains: drain, reset, delete, in kubeadm's order) ------------
@@ -168,13 +130,8 @@ run {KUBECTL} label node "$N" {q(f"{unit}={NODE_UNIT_LABEL_VALUE}")} --overwrite
 def drain_node(ctx: Context):
     """Master 0, for one edge node: the node is cordoned and drained, or DRAIN_TIMEOUT passed
     (removal goes on either way, and says so)."""
-    return f"""\
-N={q(ctx.node_name)}
-if {KUBECTL} get node "$N" -o name >/dev/null 2>&1; then
-  if timeout 180 {KUBECTL} drain "$N" --ignore-daemonsets --delete-emptydir-data --force --timeout={DRAIN_TIMEOUT}; then
-    say "node $N drained"
-  else say "node $N did not drain within {DRAIN_TIMEOUT}: it stays cordoned, removal goes on"; fi
-else say "node $N is not in the cluster: nothing to drain"; fi"""
+    return sh_script("DrainNode", ADMIN_CONF=ADMIN_CONF, NODE_NAME=ctx.node_name,
+                     DRAIN_TIMEOUT=DRAIN_TIMEOUT)
 
 
 @step("ResetNode", on=On.EDGE_NODE)
@@ -182,25 +139,8 @@ def reset_node(ctx: Context):
     """The edge node: no part of the cluster is left on the host (edgeadm reset, the
     lite-apiserver unit, the /etc/hosts blocks, our state), nor what the chain installed
     (`host.uninstall_script`). Each part tolerates what is already gone."""
-    return f"""\
-if command -v edgeadm >/dev/null 2>&1; then
-  edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"
-else say "no edgeadm on this host: nothing for edgeadm to reset"; fi
-for u in kubelet lite-apiserver; do systemctl disable --now "$u" >/dev/null 2>&1 || true; done
-if [ -f /etc/systemd/system/lite-apiserver.service ]; then
-  rm -f /etc/systemd/system/lite-apiserver.service; systemctl daemon-reload >/dev/null 2>&1 || true
-  say "removed the lite-apiserver unit"
-fi
-if grep -q -e '^# begin (generated by SuperEdge)$' -e '^# BEGIN edge_constructs ' /etc/hosts 2>/dev/null; then
-  sed -e '/^# begin (generated by SuperEdge)$/,/^# end (generated by SuperEdge)$/d' \\
-      -e '/^# BEGIN edge_constructs /,/^# END edge_constructs /d' /etc/hosts > /etc/hosts.edge-tmp
-  cat /etc/hosts.edge-tmp > /etc/hosts && rm -f /etc/hosts.edge-tmp
-  say "removed the SuperEdge and edge_constructs blocks from /etc/hosts"
-fi
-{uninstall_script(ctx)}
-rm -rf /etc/kubernetes /var/lib/kubelet /etc/edge_constructs {STATE_DIR}
-say "the host no longer belongs to the cluster, and holds nothing the chain installed"
-"""
+    return (sh_script("ResetNode") + uninstall_script(ctx)
+            + sh_script("ResetNode-end", STATE_DIR=STATE_DIR))
 
 
 @step("DeleteNode", on=On.MASTER0_FOR_NODE)
@@ -209,12 +149,8 @@ def delete_node(ctx: Context):
     remembered about it. Runs after the reset: deleted earlier, the node's kubelet would
     register it again the next time it (re)starts (a 1.22 kubelet does not re-register a
     Node deleted under it while it runs, kubernetes issue 71398)."""
-    return f"""\
-N={q(ctx.node_name)}
-run {KUBECTL} delete node "$N" --ignore-not-found
-rm -rf {NODE_STATE_DIR}/"$N"
-say "node $N is not in the cluster"
-"""
+    return sh_script("DeleteNode", ADMIN_CONF=ADMIN_CONF, NODE_NAME=ctx.node_name,
+                     NODE_STATE_DIR=NODE_STATE_DIR)
 
 
 # --- the join script (nodes the operator cannot reach) -----------------------------------
@@ -229,34 +165,26 @@ def join_script(ctx: Context, steps: list[Step], embed: Callable[[str], str],
     --install-pkg-path; in the URL case the script downloads and verifies it."""
     pkg = ctx.spec.install_package
     path = ctx.package_path
-    out = [literal(f"""\
-#!/bin/sh
-# edge_constructs join script for cluster {ctx.spec.name}: prepares this host and joins it
-# as an edge node (usable as cloud-init user-data). It holds a bootstrap token: keep it secret.
-set -eu
-[ "$(id -u)" = 0 ] || {{ echo "edge join script: run me as root" >&2; exit 1; }}
-EDGE_NODE_NAME=${{EDGE_NODE_NAME:-$(hostname | tr 'A-Z' 'a-z')}}
-export EDGE_NODE_NAME
-echo "edge join script: joining $(hostname) to cluster {ctx.spec.name} as node $EDGE_NODE_NAME"
-mkdir -p -m 0700 {STAGE_DIR} {STEP_DIR}""")]
-    if pkg.path:
-        out.append(literal(f"""\
-if [ ! -f {path} ]; then
-  echo "edge join script: the install package is missing: copy {ctx.package_name} (sha256 {pkg.sha256}) to {path} on this host (the join command's --install-pkg-path), then run this script again" >&2
-  exit 1
-fi"""))
+    out = [literal("#!/bin/sh\n"
+                   "# edge_constructs join script: prepares this host and joins it as an edge node\n"
+                   "# (usable as cloud-init user-data). It holds a bootstrap token: keep it secret.\n"
+                   + sh_script("join_script_head", CLUSTER=ctx.spec.name, PKG_PATH=path,
+                               PKG_NAME=ctx.package_name, SHA256=pkg.sha256,
+                               NEED_PKG=bool(pkg.path), STAGE_DIR=STAGE_DIR,
+                               STEP_DIR=STEP_DIR).rstrip("\n"))]
     for s in steps:
         if s.name == JOIN_STEP:
-            s = dataclasses.replace(s, script=_join_body(ctx, '"$EDGE_NODE_NAME"'))
+            s = dataclasses.replace(s, script=_join_body(ctx, ""))
         ups = tuple(u for u in s.uploads
                     if not (pkg.path and u.destination == f"{path}.upload"))
         s = dataclasses.replace(s, uploads=ups)
-        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {s.stage_dir}"))
+        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {sh_quote(s.stage_dir)}"))
         for i, up in enumerate(ups):
             out.append(literal("printf '%s' '") + embed(up.source)
-                       + literal(f"' | base64 -d > {staged_path(s, i)}"))
-        out.append(literal(f"cat > {s.remote_path} <<'EDGE_CONSTRUCTS_STEP_EOF'\n"
-                           f"{full_script(s)}EDGE_CONSTRUCTS_STEP_EOF\nsh {s.remote_path}"))
-    out.append(literal('echo "edge join script: $EDGE_NODE_NAME joined cluster '
-                       f'{ctx.spec.name}"'))
+                       + literal(f"' | base64 -d > {sh_quote(staged_path(s, i))}"))
+        # base64: no text of the step (a hook's lines) can end or break what carries it
+        encoded = base64.b64encode(full_script(s).encode()).decode()
+        out.append(literal(f"printf '%s' {sh_quote(encoded)} | base64 -d > {sh_quote(s.remote_path)}\n"
+                           f"sh {sh_quote(s.remote_path)}"))
+    out.append(literal('echo "edge join script: $EDGE_NODE_NAME joined cluster $CLUSTER"'))
     return "\n".join(out) + "\n"
