@@ -178,7 +178,7 @@ def join_script(ctx: Context, steps: list[Step], embed: Callable[[str], str],
         ups = tuple(u for u in s.uploads
                     if not (pkg.path and u.destination == f"{path}.upload"))
         s = dataclasses.replace(s, uploads=ups)
-        out.append(literal(f"# --- {s.name}\nmkdir -p -m 0700 {sh_quote(s.stage_dir)}"))
+        out.append(literal(f"# --- {s.name}\nmkdir -p {sh_quote(s.stage_dir)}"))
         for i, up in enumerate(ups):
             out.append(literal("printf '%s' '") + embed(up.source)
                        + literal(f"' | base64 -d > {sh_quote(staged_path(s, i))}"))

@@ -144,7 +144,11 @@ def assignments(values: dict) -> str:
     for name, value in values.items():
         if not _VAR.match(name):
             raise ValueError(f"script variable {name!r}: not an upper-case shell name")
-        lines.append(f"{name}={sh_quote(value)}")
+        word = sh_quote(value)
+        if "$" in word or "`" in word:
+            # the value is data: what looks like an expansion in it must stay literal
+            lines.append("# shellcheck disable=SC2016 # a literal value")
+        lines.append(f"{name}={word}")
     return "\n".join(lines)
 
 

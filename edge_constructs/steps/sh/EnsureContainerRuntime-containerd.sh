@@ -9,8 +9,10 @@ else
   say "containerd installed"
 fi
 mkdir -p /etc/containerd
-{ cat "$d/conf/containerd-config.toml"; printf '%s\n' "$REGISTRY_TOML"; } \
-  | put /etc/containerd/config.toml 0644 && { say "wrote /etc/containerd/config.toml"; changed=1; } || changed=0
-put /etc/systemd/system/containerd.service 0644 < "$d/conf/containerd.service" && run systemctl daemon-reload || true
+changed=0
+if { cat "$d/conf/containerd-config.toml"; printf '%s\n' "$REGISTRY_TOML"; } | put /etc/containerd/config.toml 0644; then
+  say "wrote /etc/containerd/config.toml"; changed=1
+fi
+if put /etc/systemd/system/containerd.service 0644 < "$d/conf/containerd.service"; then run systemctl daemon-reload; fi
 run systemctl enable --now containerd
 if [ "$changed" = 1 ] || ! systemctl is-active -q containerd; then run systemctl restart containerd; fi

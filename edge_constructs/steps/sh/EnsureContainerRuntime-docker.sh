@@ -9,8 +9,9 @@ else
   sha256sum "$tgz" | cut -d' ' -f1 > /usr/bin/.edge_constructs-docker
   say "docker installed"
 fi
-put /etc/systemd/system/docker.service 0644 < "$d/conf/docker.service" && run systemctl daemon-reload || true
+if put /etc/systemd/system/docker.service 0644 < "$d/conf/docker.service"; then run systemctl daemon-reload; fi
 mkdir -p /etc/docker
-printf '%s\n' "$DAEMON_JSON" | put /etc/docker/daemon.json 0644 && changed=1 || changed=0
+changed=0
+if printf '%s\n' "$DAEMON_JSON" | put /etc/docker/daemon.json 0644; then changed=1; fi
 run systemctl enable --now docker
 if [ "$changed" = 1 ]; then run systemctl restart docker; fi

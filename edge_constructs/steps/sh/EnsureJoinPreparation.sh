@@ -11,8 +11,8 @@ else
   rm -f "$cfg"; [ "$rc" = 0 ] || exit "$rc"
 fi
 # Tokens rotated out of the identity (token_rotation) no longer join.
-for old in $(cat "$RETIRED_TOKENS_FILE"); do
-  if [ "$old" != "$ID" ] && edgeadm token list 2>/dev/null | grep -q "^$old\."; then
+tr -s '[:space:]' '\n' < "$RETIRED_TOKENS_FILE" | while IFS= read -r old; do
+  if [ -n "$old" ] && [ "$old" != "$ID" ] && edgeadm token list 2>/dev/null | grep -q "^$old\."; then
     run edgeadm token delete "$old"; say "deleted rotated-out bootstrap token $old"; fi
 done
 f=$(mktemp /tmp/edge-apply.XXXXXX)

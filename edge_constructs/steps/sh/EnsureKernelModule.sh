@@ -1,6 +1,7 @@
 # In: MODULES (one a line).
-printf '%s\n' "$MODULES" | put /etc/modules-load.d/edge_constructs.conf 0644 \
-  && say "wrote /etc/modules-load.d/edge_constructs.conf" || true
+if printf '%s\n' "$MODULES" | put /etc/modules-load.d/edge_constructs.conf 0644; then
+  say "wrote /etc/modules-load.d/edge_constructs.conf"
+fi
 mods=$(printf '%s\n' "$MODULES" | tr '\n' ' ')
 mods=${mods% }
 if command -v modprobe >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 # In: SYSCTLS (`key = value`, one a line).
 changed=0
-printf '%s\n' "$SYSCTLS" | put /etc/sysctl.d/99-edge_constructs.conf 0644 && changed=1 || true
+if printf '%s\n' "$SYSCTLS" | put /etc/sysctl.d/99-edge_constructs.conf 0644; then changed=1; fi
 all_set() {
   printf '%s\n' "$SYSCTLS" | while IFS= read -r kv; do
     [ "$(sysctl -n "${kv%% = *}")" = "${kv#* = }" ] || exit 1

@@ -6,7 +6,7 @@ EDGE_NODE_NAME=${EDGE_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 export EDGE_NODE_NAME
 echo "edge join script: joining $(hostname) to cluster $CLUSTER as node $EDGE_NODE_NAME"
 umask 077
-mkdir -p -m 0700 "$STAGE_DIR" "$STEP_DIR"
+mkdir -p "$STAGE_DIR" "$STEP_DIR"  # 0700: umask 077
 if [ "$NEED_PKG" = 1 ] && [ ! -f "$PKG_PATH" ]; then
   echo "edge join script: the install package is missing: copy $PKG_NAME (sha256 $SHA256) to $PKG_PATH on this host (the join command's --install-pkg-path), then run this script again" >&2
   exit 1

@@ -16,7 +16,7 @@ forget_dropped() {
     while IFS= read -r old; do
       [ -n "$old" ] || continue
       case "$_nl$3$_nl" in *"$_nl$old$_nl"*) ;; *)
-        kubectl --kubeconfig "$ADMIN_CONF" "$2" node "$NODE_NAME" "$old-" >/dev/null && say "removed $old" || true ;;
+        if kubectl --kubeconfig "$ADMIN_CONF" "$2" node "$NODE_NAME" "$old-" >/dev/null; then say "removed $old"; fi ;;
       esac
     done < "$_rec"
   fi
