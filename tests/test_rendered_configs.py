@@ -159,3 +159,17 @@ def test_toml_strings_escape_what_the_spec_requires():
     from edge_constructs.core.toml import toml_string
     for value in ['"', "\\", "\n\r\t\b\f", "\x00\x1f\x7f", "é ü 字", 'a"b\\c\nd']:
         assert tomllib.loads(f"k = {toml_string(value)}") == {"k": value}
+
+
+def test_the_token_lives_24h_unless_told_otherwise(tmp_path):
+    token = docs(kubeadm_config(ctx(), tmp_path))["InitConfiguration"]["bootstrapTokens"][0]
+    assert token["ttl"] == "24h0m0s"
+    # EnsureJoinPreparation's token file says the same, and holds the token only as the
+    # placeholder the script fills in from the uploaded file
+    from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
+    script = cluster_steps.ensure_join_preparation(
+        Context(ctx().spec, M0, MASTER0, SimpleNamespace(bootstrap_token="/t", retired_bootstrap_token_ids="/r"))).script
+    [prep] = yaml.safe_load_all(sh_value(script, "token", "TOKEN_CONFIG"))
+    assert prep["bootstrapTokens"][0]["ttl"] == "24h0m0s"
+    assert prep["bootstrapTokens"][0]["token"] == TOKEN_PLACEHOLDER
+    kubeadmapi.decode(sh_value(script, "token", "TOKEN_CONFIG").replace(TOKEN_PLACEHOLDER, TOKEN))
