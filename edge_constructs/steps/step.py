@@ -162,7 +162,7 @@ def sh_script(*names: str, **values) -> str:
 def prelude(name: str, host: Optional[str], result: str) -> str:
     """What every script starts with: its name, the host it reports as (None: the host's own
     hostname) and where it records a failure, then `sh/prelude.sh`."""
-    return sh_script("prelude", STEP=name, HOST=host or "", STEP_RESULT=result)
+    return "set -eu\n" + sh_script("prelude", STEP=name, HOST=host or "", STEP_RESULT=result)
 
 
 def staged_path(step: Step, index: int) -> str:

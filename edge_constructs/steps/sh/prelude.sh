@@ -1,4 +1,4 @@
-# Every step starts with this, after the assignments of STEP, HOST (empty: this host's
+# Every step starts with this, after `set -eu` and the assignments of STEP, HOST (empty: this host's
 # hostname) and STEP_RESULT. `run` executes one command, keeps its output in a log and, when
 # it fails, records the command and its exit code in $STEP_RESULT (read by the SSH runner),
 # prints one line naming host, step, command and exit code plus the last lines of output,
@@ -10,7 +10,6 @@
 # staged upload into place with its mode. `split_lines` sets IFS to a newline and turns off
 # globbing, so that `set -- $LIST` makes one argument per line of a list variable;
 # `end_split` undoes it.
-set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 [ -n "$HOST" ] || HOST=$(hostname)
 _log=$(mktemp /tmp/edge-step.XXXXXX)
