@@ -129,7 +129,10 @@ def sh_quote(value) -> str:
         value = "\n".join(str(v) for v in value)
     elif isinstance(value, bool):
         value = "1" if value else ""
-    return shlex.quote(str(value))
+    value = str(value)
+    if "\0" in value:
+        raise ValueError(f"a NUL character cannot reach a shell script: {value!r}")
+    return shlex.quote(value)
 
 
 @functools.lru_cache(maxsize=None)
