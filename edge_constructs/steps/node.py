@@ -15,11 +15,11 @@ from typing import Callable
 import yaml
 
 from edge_constructs.core.paths import ADMIN_CONF, CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
+from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
 from edge_constructs.steps.context import Context
 from edge_constructs.steps.host import uninstall_script
 from edge_constructs.steps.step import (STAGE_DIR, STEP_DIR, On, Step, Upload, full_script, sh_quote,
                                         sh_script, staged_path, step)
-from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
 
 #: site-manager reads NodeUnit membership from node labels `<unit>: nodeunits.superedge.io`
 #: (superedge pkg/site-manager constant.NodeUnitSuperedge, utils.GetUnitsByNode).
@@ -38,8 +38,10 @@ def install_pkg_path(spec) -> str:
 
 
 def join_command(spec, ca_cert_hash: str, token: str) -> str:
-    """The `edgeadm join` command of a cluster. The ONE place it is built: the cluster's
-    output passes the token as a Terraform expression, node scripts pass `"$TOKEN"`."""
+    """The `edgeadm join` command of a cluster, as its output shows it (the token a Terraform
+    expression). sh/EnsureJoinNode.sh runs the same command with the token read from its
+    file, plus the node name and `--skip-phases=init-node` (tests/test_nodes_synth.py runs
+    that script and checks the two agree)."""
     return (f"edgeadm join {spec.endpoint} --token {token} "
             f"--discovery-token-ca-cert-hash {ca_cert_hash} "
             f"--install-pkg-path {install_pkg_path(spec)} --enable-edge=true")
