@@ -11,10 +11,13 @@ else
   rm -f "$cfg"; [ "$rc" = 0 ] || exit "$rc"
 fi
 # Tokens rotated out of the identity (token_rotation) no longer join.
-tr -s '[:space:]' '\n' < "$RETIRED_TOKENS_FILE" | while IFS= read -r old; do
-  if [ -n "$old" ] && [ "$old" != "$ID" ] && edgeadm token list 2>/dev/null | grep -q "^$old\."; then
+retired=$(tr -s '[:space:]' '\n' < "$RETIRED_TOKENS_FILE")
+split_lines
+for old in $retired; do
+  if [ "$old" != "$ID" ] && edgeadm token list 2>/dev/null | grep -q "^$old\."; then
     run edgeadm token delete "$old"; say "deleted rotated-out bootstrap token $old"; fi
 done
+end_split
 f=$(mktemp /tmp/edge-apply.XXXXXX)
 printf '%s\n' "$RBAC" > "$f"
 run kubectl --kubeconfig "$ADMIN_CONF" apply -f "$f"
