@@ -47,9 +47,10 @@ def run(argv: list[str], cwd: Path, extra_env: dict | None = None, echo: Echo = 
         timeout: int = 1500) -> Run:
     """Run a command, keeping its combined output. `echo`: True prints every line; a
     function prints what it returns for each line (None hides the line)."""
+    # umask 077: state, backups and plan files hold the cluster's keys (docs/GUIDE.md)
     proc = subprocess.Popen(argv, cwd=cwd, env=env(**(extra_env or {})), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, umask=0o077)
     lines = []
     assert proc.stdout
     for line in proc.stdout:

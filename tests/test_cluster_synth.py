@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.shvars import assigned
 from tests.synth_fixtures import HOST_KEY, assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs.terraform.cdk import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
@@ -26,7 +27,7 @@ from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.steps import chains as chain
 from edge_constructs.steps.cluster import EDGEADM_INIT_PHASES
 from edge_constructs.steps.context import MASTER, MASTER0, Context
-from edge_constructs.steps.step import (PRELUDE, STAGE_DIR, STEP_DIR, Step, full_script,
+from edge_constructs.steps.step import (prelude, STAGE_DIR, STEP_DIR, Step, full_script,
                                         parse_identity_source, staged_path)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "master_chain.txt"
@@ -266,8 +267,9 @@ def test_three_masters_with_a_vip_form_then_join_as_control_plane(synth_env):
     assert "EnsureJoinControlPlane" not in c0
     assert c0 == [st.name for st in expected_steps(synth_env, s, 0)]
     kube_vip = script_content(s.resource(first, "EnsureKubeadmInitPhaseKubeVIP")[1])
-    assert "edgeadm init phase kube-vip --default-ha kube-vip --control-plane-endpoint " \
-        "10.0.0.100:6443 --interface eth0" in kube_vip
+    assert assigned(kube_vip, "ARGS").split("\n") == [
+        "init", "phase", "kube-vip", "--default-ha", "kube-vip", "--control-plane-endpoint",
+        "10.0.0.100:6443", "--interface", "eth0"]
     # the others join as control plane, after the one before them is done
     prev = first
     for i, m in enumerate(others, start=1):
@@ -276,7 +278,8 @@ def test_three_masters_with_a_vip_form_then_join_as_control_plane(synth_env):
         assert "EnsureJoinControlPlane" in c
         assert not INIT_PHASES & set(c)
         join = script_content(s.resource(m, "EnsureJoinControlPlane")[1])
-        assert "edgeadm join 10.0.0.11:6443" in join and "--control-plane" in join
+        assert assigned(join, "ENDPOINT") == "10.0.0.11:6443"
+        assert "--control-plane" in assigned(join, "ARGS").split("\n")
         assert s.resources[s.reset_key(m)]["depends_on"] == [
             f"terraform_data.{s.last_key(prev)}"]
         prev = m
@@ -508,15 +511,14 @@ def render_chain(s, env) -> str:
     """Step names, uploads and scripts of the single master, tmp paths and hashes normalized."""
     host = "203.0.113.10"
     names = s.chain(host)
-    prelude = tf_literal(PRELUDE.format(name="<name>", host=host, result="<result>"))
+    prelude_text = tf_literal(prelude("<name>", host, "<result>"))
     out = ["# master chain of a single-master cluster (tests/test_cluster_synth.py;",
            "# UPDATE_SNAPSHOTS=1 rewrites it). Scripts as Terraform receives them.", "",
-           "## steps", *names, "", "## prelude of every script", prelude.rstrip("\n")]
+           "## steps", *names, "", "## prelude of every script", prelude_text.rstrip("\n")]
     for name in names:
         res = s.resource(host, name)[1]
         content = script_content(res)
-        own_prelude = tf_literal(PRELUDE.format(name=name, host=host,
-                                                result=Step(name, "").result_path))
+        own_prelude = tf_literal(prelude(name, host, Step(name, "").result_path))
         assert content.startswith(own_prelude), name
         out += ["", f"## {name}"]
         out += [f"upload {f['source']} -> {f['destination']}"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import shlex
 
 import pytest
 from edge_constructs.terraform.cdk import TerraformStack, Testing as CdktfTesting
 
+from tests.shvars import dry_run
 from tests.synth_fixtures import assert_valid_terraform, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import EdgeNode, EdgeNodePool, Host
@@ -95,13 +97,18 @@ def test_node_chain_reuses_the_masters_host_steps(synth_env):
     assert "EnsureJoinNode" in chain.step_names()
 
 
-def test_join_step_runs_the_clusters_join_command_plus_name_and_skip(synth_env):
+def test_join_step_runs_the_clusters_join_command_plus_name_and_skip(synth_env, tmp_path):
     cluster, _, _, doc = synth_pool(synth_env)
     step = node_steps.ensure_join_node(Context(cluster.spec, hosts(synth_env, "cam-1")[0], EDGE,
                                                cluster.credentials))
-    expected = (node_steps.join_command(cluster.spec, '"$CA_HASH"', '"$TOKEN"')
-                + " --node-name cam-1 --skip-phases=init-node")
-    assert f"run {expected}\n" in step.script
+    token, ca_hash = "abcdef.0123456789abcdef", "sha256:" + "b" * 64
+    (tmp_path / "token").write_text(token + "\n")
+    (tmp_path / "hash").write_text(ca_hash + "\n")
+    expected = (shlex.split(node_steps.join_command(cluster.spec, ca_hash, token))
+                + ["--node-name", "cam-1", "--skip-phases=init-node"])
+    # the step's body run by sh, `run` printing the command it was handed
+    assert dry_run(step.script, "token", TOKEN_FILE=tmp_path / "token",
+                   CA_HASH_FILE=tmp_path / "hash") == [expected]
     # the token and the CA pin come from the identity in state
     assert [u.source for u in step.uploads] == [cluster.credentials.bootstrap_token,
                                                 cluster.credentials.ca_cert_hash_file]

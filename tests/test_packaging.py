@@ -24,3 +24,8 @@ def test_the_wheel_holds_the_package_and_not_the_simulated_site(tmp_path):
                    "credentials/pki.py", "validation.py"):
         assert f"edge_constructs/{module}" in names, module
     assert not [n for n in names if "standins" in n or "simsite" in n]
+    # the step scripts are package data: every shell file of the source tree is in the wheel
+    sh = sorted(p.name for p in (REPO / "edge_constructs" / "steps" / "sh").glob("*.sh"))
+    assert "prelude.sh" in sh and "EnsureJoinNode.sh" in sh
+    assert sorted(n.rsplit("/", 1)[1] for n in names
+                  if n.startswith("edge_constructs/steps/sh/")) == sh

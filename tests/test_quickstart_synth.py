@@ -27,6 +27,11 @@ def test_cdktf_synth_of_the_quickstart_works_with_no_inventory(tmp_path):
     valid = tf.terraform(["validate", "-no-color"], stack).check()
     for text in (init.output, valid.output):
         assert not re.search(r"warning", text, re.I), text
+    # a saved plan holds the identity's values: Terraform run as the guide says (umask 077)
+    # writes it 0600
+    tf.terraform(["plan", "-input=false", "-no-color", "-out=tfplan"], stack,
+                 extra_env={"TF_VAR_ssh_password_EDGE_SSH_PASSWORD": "example-only"}).check()
+    assert (stack / "tfplan").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_named_inventory_that_is_missing_is_an_error(tmp_path):

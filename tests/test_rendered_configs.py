@@ -3,7 +3,6 @@ by the parsers that will read them: kubeadm's config as YAML with kubeadm's type
 kubelet's flags as kubelet parses them, containerd's config.toml by Debian's containerd."""
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tomllib
@@ -17,6 +16,7 @@ from edge_constructs.steps import cluster as cluster_steps
 from edge_constructs.steps.context import MASTER0, Context
 from simsite.package import UNITS
 from simsite.standins.standins import kubeadmapi, kubelet
+from tests.shvars import sh_value, with_token
 
 TOKEN = "abcdef.0123456789abcdef"
 M0 = Host("198.18.0.10", private_key_file="/k", name="m0")
@@ -27,12 +27,13 @@ def ctx(**kw) -> Context:
     return Context(spec=spec, host=M0, role=MASTER0, creds=SimpleNamespace(bootstrap_token="/creds/bootstrap-token"))
 
 
-def kubeadm_config(c: Context) -> str:
-    """The heredoc of EnsureKubeadmConfig, expanded by sh as on the host."""
+def kubeadm_config(c: Context, tmp_path) -> str:
+    """What EnsureKubeadmConfig writes: its CONFIG with the token filled in by sh/token.sh,
+    as on the host."""
     script = cluster_steps.ensure_kubeadm_config(c).script
-    body = re.search(r"<<EOF[^\n]*\n(.*?\nEOF)\n?", script, re.S).group(1)
-    out = subprocess.run(["sh", "-c", f'TOKEN={TOKEN}\ncat <<EOF\n{body}'], capture_output=True, text=True, check=True)
-    return out.stdout
+    token_file = tmp_path / "bootstrap-token"
+    token_file.write_text(TOKEN + "\n")
+    return with_token(script, "token", str(token_file), 'printf "%s\\n" "$CONFIG" | fill_token')
 
 
 def docs(text: str) -> dict:
@@ -40,8 +41,8 @@ def docs(text: str) -> dict:
 
 
 @pytest.mark.parametrize("ttl, want", [("0", "0s"), ("24h", "24h0m0s"), ("90m", "1h30m0s"), ("45s", "45s")])
-def test_the_token_ttl_is_a_duration_string_kubeadm_decodes(ttl, want):
-    text = kubeadm_config(ctx(join_token_ttl=ttl))
+def test_the_token_ttl_is_a_duration_string_kubeadm_decodes(ttl, want, tmp_path):
+    text = kubeadm_config(ctx(join_token_ttl=ttl), tmp_path)
     token = docs(text)["InitConfiguration"]["bootstrapTokens"][0]
     assert token["ttl"] == want and isinstance(token["ttl"], str)
     assert kubeadmapi.parse_go_duration(token["ttl"]) == kubeadmapi.parse_go_duration(ttl)
@@ -49,8 +50,8 @@ def test_the_token_ttl_is_a_duration_string_kubeadm_decodes(ttl, want):
     kubeadmapi.decode(text)  # kubeadm's v1beta3 types, strictly: raises on any mismatch
 
 
-def test_the_node_label_is_what_kubelets_node_labels_flag_parses():
-    init = docs(kubeadm_config(ctx()))["InitConfiguration"]
+def test_the_node_label_is_what_kubelets_node_labels_flag_parses(tmp_path):
+    init = docs(kubeadm_config(ctx(), tmp_path))["InitConfiguration"]
     extra = init["nodeRegistration"]["kubeletExtraArgs"]
     assert kubelet.convert("map", extra["node-labels"], None) == {"superedge.io/node-cloud": "enable"}
     assert kubelet.parse_flags(["--node-labels=" + extra["node-labels"]]) == {
@@ -60,9 +61,9 @@ def test_the_node_label_is_what_kubelets_node_labels_flag_parses():
     assert init["localAPIEndpoint"] == {"advertiseAddress": "198.18.0.10", "bindPort": 6443}
 
 
-def test_the_cluster_configuration_carries_the_endpoint_networking_and_sans():
+def test_the_cluster_configuration_carries_the_endpoint_networking_and_sans(tmp_path):
     c = ctx(cert_sans=("api.example.com",), ha=HA(vip="198.18.0.250"), pod_cidr="10.10.0.0/16")
-    text = kubeadm_config(c)
+    text = kubeadm_config(c, tmp_path)
     cl = docs(text)["ClusterConfiguration"]
     assert cl["controlPlaneEndpoint"] == "198.18.0.250:6443"
     assert cl["networking"] == {"podSubnet": "10.10.0.0/16", "serviceSubnet": "10.96.0.0/12", "dnsDomain": "cluster.local"}
@@ -76,13 +77,12 @@ def test_the_cluster_configuration_carries_the_endpoint_networking_and_sans():
 
 def containerd_config(c: Context, tmp_path) -> str:
     """config.toml as EnsureContainerRuntime writes it: the package's file, then the registry
-    block printed by the script's own printf."""
+    block the script is handed (REGISTRY_TOML, as sh reads it), as the script prints it."""
     script = cluster_steps.ensure_container_runtime(c).script
-    block = re.search(r"printf '%s\n' ('(?:[^']|'\"'\"')*')", script).group(1)
-    base = tmp_path / "containerd-config.toml"
-    base.write_text(UNITS["containerd-config.toml"])
-    return subprocess.run(["sh", "-c", f"cat {base}; printf '%s\\n' {block}"], capture_output=True, text=True,
-                          check=True).stdout
+    block = sh_value(script, "EnsureContainerRuntime-containerd", "REGISTRY_TOML")
+    base = UNITS["containerd-config.toml"]
+    (tmp_path / "containerd-config.toml").write_text(base)
+    return base + block + "\n"
 
 
 def dump(path) -> dict:
@@ -105,6 +105,8 @@ def flat(d, prefix=()):
 
 
 CRI = ("plugins", "io.containerd.grpc.v1.cri", "registry")
+HOSTILE = ('https://m.example.com"]\n[plugins."io.containerd.grpc.v1.cri".registry.configs."docker.io".tls]\n'
+           '  insecure_skip_verify = true\n# \\ \t')
 
 
 @pytest.mark.parametrize("registry, asked", [
@@ -116,7 +118,10 @@ CRI = ("plugins", "io.containerd.grpc.v1.cri", "registry")
     (Registry(domain="reg.example.com", insecure=True, mirrors=("https://mirror.example.com",)),
      {CRI + ("mirrors", "docker.io", "endpoint"): ["https://mirror.example.com"],
       CRI + ("configs", "reg.example.com", "tls", "insecure_skip_verify"): True}),
-], ids=["no-registry", "mirrors", "insecure-domain", "both"])
+    # a mirror URL that tries to close its string and its table to add a setting: it stays
+    # one string, escaped (core/toml.py), and nothing else appears
+    (Registry(mirrors=(HOSTILE,)), {CRI + ("mirrors", "docker.io", "endpoint"): [HOSTILE]}),
+], ids=["no-registry", "mirrors", "insecure-domain", "both", "hostile-mirror"])
 def test_containerd_reads_every_config_the_chain_writes_and_gains_only_what_was_asked(tmp_path, registry, asked):
     text = containerd_config(ctx(registry=registry), tmp_path)
     ours = tmp_path / "config.toml"
@@ -139,3 +144,32 @@ def test_containerd_refuses_a_config_that_does_not_parse(tmp_path):
         pytest.fail("Debian's containerd is not installed: run scripts/bootstrap (apt-get install containerd)", pytrace=False)
     p = subprocess.run([exe, "--config", str(bad), "config", "dump"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "failed to load TOML" in p.stderr
+
+
+def test_a_hostile_mirror_url_is_one_escaped_string_and_adds_no_key(tmp_path):
+    text = containerd_config(ctx(registry=Registry(mirrors=(HOSTILE, "https://ok.example.com"))), tmp_path)
+    base = flat(tomllib.loads(UNITS["containerd-config.toml"]))
+    got = flat(tomllib.loads(text))
+    assert set(got) - set(base) == {CRI + ("mirrors", "docker.io", "endpoint")}
+    assert got[CRI + ("mirrors", "docker.io", "endpoint")] == [HOSTILE, "https://ok.example.com"]
+    assert not any("insecure_skip_verify" in k for k in got)
+
+
+def test_toml_strings_escape_what_the_spec_requires():
+    from edge_constructs.core.toml import toml_string
+    for value in ['"', "\\", "\n\r\t\b\f", "\x00\x1f\x7f", "é ü 字", 'a"b\\c\nd']:
+        assert tomllib.loads(f"k = {toml_string(value)}") == {"k": value}
+
+
+def test_the_token_lives_24h_unless_told_otherwise(tmp_path):
+    token = docs(kubeadm_config(ctx(), tmp_path))["InitConfiguration"]["bootstrapTokens"][0]
+    assert token["ttl"] == "24h0m0s"
+    # EnsureJoinPreparation's token file says the same, and holds the token only as the
+    # placeholder the script fills in from the uploaded file
+    from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
+    script = cluster_steps.ensure_join_preparation(
+        Context(ctx().spec, M0, MASTER0, SimpleNamespace(bootstrap_token="/t", retired_bootstrap_token_ids="/r"))).script
+    [prep] = yaml.safe_load_all(sh_value(script, "token", "TOKEN_CONFIG"))
+    assert prep["bootstrapTokens"][0]["ttl"] == "24h0m0s"
+    assert prep["bootstrapTokens"][0]["token"] == TOKEN_PLACEHOLDER
+    kubeadmapi.decode(sh_value(script, "token", "TOKEN_CONFIG").replace(TOKEN_PLACEHOLDER, TOKEN))

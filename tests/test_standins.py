@@ -1,5 +1,6 @@
 """Stand-in programs and package (test fixtures): local checks in STANDIN_ROOT sandboxes."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -153,6 +154,10 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: edge-info-reade
 subjects: [{kind: Group, name: "system:bootstrappers"}]
 """)
     base = ["edgeadm", "join", "127.0.0.1:%d" % port, "--install-pkg-path", pkgpath, "--enable-edge=true", "--skip-phases=init-node", "--node-name", "edge1"]
+    # edgeadm join takes --config only without the edge flags (kubeadm's ValidateMixedArguments):
+    # --install-pkg-path and --token are refused next to it (docs/DESIGN_NOTES.md)
+    rc, out, err = run(b, node, *base, "--config", "/join.yaml", "--token", "abcdef.0123456789abcdef")
+    assert rc == 1 and "can not mix '--config' with arguments [enable-edge install-pkg-path token]" in err, err
     rc, out, err = run(b, node, *base, "--token", "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", "sha256:" + "0" * 64)
     assert rc == 1 and "none of the public keys" in err and "are pinned" in err
     rc, out, err = run(b, node, *base, "--token", "zzzzzz.0123456789abcdef", "--discovery-token-ca-cert-hash", h)
@@ -357,6 +362,29 @@ def test_token_create_of_an_existing_token_fails(master):
     assert rc == 0, err
     rc, out, err = run(b, root, "edgeadm", "token", "create", "abcdef.0123456789abcdef", "--ttl", "0")
     assert rc == 0 and out.strip() == "abcdef.0123456789abcdef", err
+
+
+def test_token_create_reads_the_token_from_a_config_file_and_refuses_mixed_flags(master, tmp_path):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    conf = root / "token.yaml"
+    conf.write_text("apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nbootstrapTokens:\n"
+                    "- token: qwerty.0123456789abcdef\n  ttl: 1h0m0s\n  description: from a file\n"
+                    "  groups: [system:bootstrappers:kubeadm:default-node-token]\n  usages: [signing, authentication]\n")
+    # kubeadm's ValidateMixedArguments: --config with --ttl or --description is refused
+    rc, out, err = run(b, root, "edgeadm", "token", "create", "--config", "/token.yaml", "--ttl", "0",
+                       "--description", "x")
+    assert rc == 1 and "can not mix '--config' with arguments [description ttl]" in err
+    rc, out, err = run(b, root, "edgeadm", "token", "create", "--config", "/token.yaml")
+    assert rc == 0 and out.strip() == "qwerty.0123456789abcdef", err
+    rc, out, err = run(b, root, "edgeadm", "token", "list")
+    [row] = [ln for ln in out.splitlines() if ln.startswith("qwerty.")]
+    assert "from a file" in row and re.search(r" (59m|1h) ", row), row
+    # strictly decoded, like kubeadm's: an unknown field is an error
+    conf.write_text(conf.read_text().replace("  ttl: 1h0m0s\n", "  ttl: 1h0m0s\n  tll: x\n")
+                    .replace("qwerty", "asdfgh"))
+    rc, out, err = run(b, root, "edgeadm", "token", "create", "--config", "/token.yaml")
+    assert rc == 1 and "tll" in err
 
 
 # --- systemctl runs units as systemd builds them ----------------------------------------------

@@ -40,3 +40,20 @@ def test_every_step_name_is_unique_and_known_to_skip_steps():
     names = [getattr(fn, "step_name") for fn in chain.MASTER_CHAIN]
     assert len(names) == len(set(names))
     assert set(names) <= set(chain.step_names())
+
+
+def test_values_reach_scripts_only_as_quoted_assignments_that_sh_reads_back_whole():
+    import subprocess
+    from edge_constructs.steps.step import assignments, sh_quote
+    hostile = ["$(touch /tmp/x)", "`id`", "a;b&c|d", "'\"", "${HOME}", "line1\nEOF\nline3", "é"]
+    text = assignments({"ONE": hostile[0], "LIST": hostile})
+    out = subprocess.run(["sh", "-c", text + '\nprintf "%s|" "$ONE"; printf "%s" "$LIST"'],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == hostile[0] + "|" + "\n".join(hostile)
+    # shell-looking data is marked as literal for shellcheck; a NUL cannot be carried at all
+    assert "# shellcheck disable=SC2016" in text
+    import pytest
+    with pytest.raises(ValueError):
+        sh_quote("a\0b")
+    with pytest.raises(ValueError):
+        assignments({"lower": "x"})

@@ -166,7 +166,8 @@ class ClusterSpec:
         "Given, it is refused with the `terraform import` command that brings an existing "
         "directory into state. Left out: nothing.", default=None)
     join_token_ttl: str = _doc("Lifetime of the bootstrap token in the join command (a Go "
-                               "duration). Left out: \"0\", never expires.", default="0")
+                               "duration); \"0\" never expires, an explicit choice. Renew it "
+                               "with `token_rotation`. Left out: \"24h\".", default="24h")
     ca_cert_file: Optional[str] = _doc(
         "Your own cluster CA certificate (PEM), with `ca_key_file`; read once, when the "
         "identity is created. Left out: the identity makes a CA.", default=None)

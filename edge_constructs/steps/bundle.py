@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 from edge_constructs.core.paths import STATE_DIR
 from edge_constructs.steps.context import Context
 from edge_constructs.steps.node import JOIN_STEP, join_body
-from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, full_script, staged_path
+from edge_constructs.steps.step import (STAGE_DIR, STEP_DIR, Step, full_script, sh_quote,
+                                        sh_script, staged_path)
 
 #: Steps that finished on this host: "<step name> <fingerprint>" per line.
 LEDGER = f"{STATE_DIR}/ledger"
@@ -44,23 +45,10 @@ def node_steps(ctx: Context, steps: Sequence[Step]) -> list[Step]:
     out = []
     for s in steps:
         if s.name == JOIN_STEP:
-            s = dataclasses.replace(s, script=join_body(ctx, f'"${NODE_NAME_VAR}"'))
+            s = dataclasses.replace(s, script=join_body(ctx, ""))
         out.append(dataclasses.replace(
             s, uploads=tuple(u for u in s.uploads if u.destination != pkg_upload)))
     return out
-
-
-def _package_check(ctx: Context) -> str:
-    """A package given by path must be on the host already (a URL is downloaded by a step)."""
-    if ctx.spec.install_package.url:
-        return ""
-    pkg = ctx.package_path
-    return f"""\
-if [ ! -f {pkg} ] && [ ! -f {pkg}.upload ]; then
-  echo "edge node bundle: the install package is missing: copy {ctx.package_name} to {pkg} on this host (the join command's --install-pkg-path), then run this script again" >&2
-  exit 1
-fi
-"""
 
 
 def node_bundle(ctx: Context, steps: Sequence[Step], embed: Callable[[str], str],
@@ -68,45 +56,35 @@ def node_bundle(ctx: Context, steps: Sequence[Step], embed: Callable[[str], str]
     """One POSIX sh script running the node-side `steps` in order with the ledger.
     `embed(source)` is how the script spells the base64 of an upload (for Terraform: an
     interpolation reading the identity in state or a local file, so the JSON holds no
-    secret); `literal(text)` escapes the rest. The package must lie at its path (or at
-    `<path>.upload`) before the run."""
+    secret); `literal(text)` escapes the rest. A package given by path must lie at its path
+    (or at `<path>.upload`) before the run."""
+    pkg = ctx.spec.install_package
     steps = node_steps(ctx, steps)
     ledger_from = next((i for i, s in enumerate(steps) if s.name == JOIN_STEP), len(steps))
-    out = [literal(f"""\
-#!/bin/sh
-# edge_constructs node bundle for cluster {ctx.spec.name}: prepares this host and joins it as
-# an edge node named ${NODE_NAME_VAR}. It holds a bootstrap token: keep it secret.
-set -eu
-[ "$(id -u)" = 0 ] || {{ echo "edge node bundle: run me as root" >&2; exit 1; }}
-{NODE_NAME_VAR}=${{{NODE_NAME_VAR}:-$(hostname | tr 'A-Z' 'a-z')}}
-export {NODE_NAME_VAR}
-umask 077
-mkdir -p -m 0700 {STATE_DIR} {STAGE_DIR} {STEP_DIR}
-rm -f {FAILED_STEP}
-if [ -f {LEDGER} ] && grep -q '^{JOIN_STEP} ' {LEDGER} && [ ! -f /etc/kubernetes/kubelet.conf ]; then
-  rm -f {LEDGER}
-  echo "[${NODE_NAME_VAR}] ledger: the host left the cluster since its last join: every step runs again"
-fi
-touch {LEDGER}
-{_package_check(ctx)}done_before() {{ grep -qx "$1" {LEDGER}; }}
-run_step() {{
-  sh "$2" || {{ rc=$?; echo "$1" > {FAILED_STEP}; exit "$rc"; }}
-}}""")]
+    out = [literal("#!/bin/sh\n# edge_constructs node bundle: prepares this host and joins it as "
+                   "an edge node\n# (also usable as cloud-init user-data). It holds a bootstrap "
+                   "token: keep it secret.\n"
+                   + sh_script("bundle_head", CLUSTER=ctx.spec.name, STATE_DIR=STATE_DIR,
+                               STAGE_DIR=STAGE_DIR, STEP_DIR=STEP_DIR, LEDGER=LEDGER,
+                               FAILED_STEP=FAILED_STEP, JOIN_STEP=JOIN_STEP,
+                               PKG_PATH=ctx.package_path, PKG_NAME=ctx.package_name,
+                               SHA256=pkg.sha256, NEED_PKG=bool(pkg.path)).rstrip("\n"))]
     for i, s in enumerate(steps):
-        entry = f"{s.name} {s.fingerprint()}"
-        body = [literal(f"mkdir -p -m 0700 {s.stage_dir}")]
+        q = sh_quote
+        body = [literal(f"mkdir -p {q(s.stage_dir)}")]
         for n, up in enumerate(s.uploads):
             body.append(literal("printf '%s' '") + embed(up.source)
-                        + literal(f"' | base64 -d > {staged_path(s, n)}"))
-        body.append(literal(f"printf '%s' '{_b64(full_script(s))}' | base64 -d > {s.remote_path}"))
-        body.append(literal(f"run_step {s.name} {s.remote_path}"))
+                        + literal(f"' | base64 -d > {q(staged_path(s, n))}"))
+        # base64: no text of the step (a hook's lines) can end or break what carries it
+        body.append(literal(f"printf '%s' {q(_b64(full_script(s)))} | base64 -d > {q(s.remote_path)}"))
+        body.append(literal(f"run_step {q(s.name)} {q(s.remote_path)}"))
         if i < ledger_from:
-            body.append(literal(f"echo '{entry}' >> {LEDGER}"))
-            out.append(literal(f"# --- {s.name}\nif done_before '{entry}'; then\n"
-                               f"  echo \"[${NODE_NAME_VAR}] {s.name}: done in an earlier run "
-                               f"(ledger)\"\nelse\n")
+            entry = q(f"{s.name} {s.fingerprint()}")
+            body.append(literal(f"echo {entry} >> \"$LEDGER\""))
+            out.append(literal(f"# --- {s.name}\nif done_before {entry}; then skip_step "
+                               f"{q(s.name)}\nelse\n")
                        + "\n".join("  " + b for b in body) + literal("\nfi"))
         else:
             out.append(literal(f"# --- {s.name}\n") + "\n".join(body))
-    out.append(literal(f'echo "[${NODE_NAME_VAR}] node bundle: every step done"'))
+    out.append(literal('echo "[$EDGE_NODE_NAME] node bundle: every step done"'))
     return "\n".join(out) + "\n"

@@ -4,7 +4,9 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import re
 import shlex
+from importlib import resources
 from dataclasses import dataclass
 from typing import Optional
 
@@ -109,57 +111,56 @@ class Step:
         return h.hexdigest()
 
 
-# Every step starts with this. `run` executes one command, keeps its output in a log and,
-# when it fails, records the command and its exit code in $STEP_RESULT (read by the SSH
-# runner), prints one line naming host, step, command and exit code plus the last lines of
-# output, and stops the script with that exit code. `say` prints progress in the one voice
-# `[host] Step: message` that the runner uses too. `put` writes stdin to a file atomically,
-# with its final mode from the start, and only when the content differs (it returns 1 when
-# nothing changed, so callers write `put F || true`: a failed write therefore stops the
-# script itself, through `fail`, like `run`). `secret VALUE`
-# registers a value (a token read from an uploaded file) that `run` masks as *** in
-# everything it prints.
-PRELUDE = r'''set -eu
-STEP={name}
-HOST={host}
-STEP_RESULT={result}
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-_log=$(mktemp /tmp/edge-step.XXXXXX)
-_secrets=""
-_t0=$(date +%s)
-rm -f "$STEP_RESULT"
-say() {{ echo "[$HOST] $STEP: $*"; }}
-secret() {{ _secrets="$_secrets $1"; }}
-masked() {{ if [ -z "$_secrets" ]; then cat; else
-  _sed=""; for _s in $_secrets; do _sed="$_sed -e s/$_s/***/g"; done; sed $_sed; fi; }}
-fail() {{
-  _rc=$1; shift
-  {{ echo "$_rc"; echo "$*" | masked; }} > "$STEP_RESULT"
-  echo "edge_constructs: step $STEP failed on host $HOST: command '$*' exited $_rc" | masked >&2
-  echo "edge_constructs: last lines of output:" >&2
-  tail -n 20 "$_log" | sed 's/^/    /' | masked >&2
-  # From a subshell (`... | put F`), `exit` alone would end only the subshell: the script
-  # stops through its TERM trap, with the recorded exit code.
-  kill -s TERM "$_main" 2>/dev/null || true
-  exit "$_rc"
-}}
-run() {{
-  rc=0; "$@" >"$_log" 2>&1 || rc=$?
-  masked < "$_log"
-  if [ "$rc" -ne 0 ]; then fail "$rc" "$@"; fi
-}}
-put() {{
-  _dst=$1; _mode=${{2:-0644}}; _tmp="$_dst.edge-tmp.$$"
-  run mkdir -p "$(dirname "$_dst")"
-  run sh -c 'umask 077 && : >"$1" && chmod "$2" "$1"' put "$_tmp" "$_mode"
-  cat >"$_tmp" 2>"$_log" || fail $? write "$_dst"
-  if [ -f "$_dst" ] && cmp -s "$_tmp" "$_dst"; then rm -f "$_tmp"; return 1; fi
-  run mv -f "$_tmp" "$_dst"
-}}
-_main=$$
-trap 'rm -f "$_log"' EXIT
-trap 'exit "$(head -n 1 "$STEP_RESULT" 2>/dev/null || echo 1)"' TERM
-'''
+#: The step scripts: POSIX sh files shipped with the package (`sh/<name>.sh`).
+SH_DIR = "sh"
+#: Names of the variables Python hands to a script: upper case, digits and underscores.
+_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def sh_quote(value) -> str:
+    """THE way a value reaches a script: one shell word, quoted (`shlex.quote`). A list or
+    tuple becomes its items, one a line (the script splits them with `split_lines`)."""
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        value = "1" if value else ""
+    value = str(value)
+    if "\0" in value:
+        raise ValueError(f"a NUL character cannot reach a shell script: {value!r}")
+    return shlex.quote(value)
+
+
+@functools.lru_cache(maxsize=None)
+def sh_file(name: str) -> str:
+    """The text of `sh/<name>.sh` (package data)."""
+    return resources.files("edge_constructs.steps").joinpath(SH_DIR, f"{name}.sh").read_text()
+
+
+def assignments(values: dict) -> str:
+    """`NAME='value'` lines, one per value, each value through `sh_quote`."""
+    lines = []
+    for name, value in values.items():
+        if not _VAR.match(name):
+            raise ValueError(f"script variable {name!r}: not an upper-case shell name")
+        word = sh_quote(value)
+        if "$" in word or "`" in word:
+            # the value is data: what looks like an expansion in it must stay literal
+            lines.append("# shellcheck disable=SC2016 # a literal value")
+        lines.append(f"{name}={word}")
+    return "\n".join(lines)
+
+
+def sh_script(*names: str, **values) -> str:
+    """A step body: the values as quoted assignments, then the files `sh/<name>.sh`
+    unchanged, in order."""
+    head = assignments(values)
+    return (head + "\n" if head else "") + "".join(sh_file(n) for n in names)
+
+
+def prelude(name: str, host: Optional[str], result: str) -> str:
+    """What every script starts with: its name, the host it reports as (None: the host's own
+    hostname) and where it records a failure, then `sh/prelude.sh`."""
+    return "set -eu\n" + sh_script("prelude", STEP=name, HOST=host or "", STEP_RESULT=result)
 
 
 def staged_path(step: Step, index: int) -> str:
@@ -171,15 +172,10 @@ def full_script(step: Step, host: Optional[str] = None) -> str:
     """The script as it runs on the host: prelude, staged uploads installed, then the body.
     `host` is the name progress lines carry (left out: $EDGE_NODE_NAME, else the host's
     own hostname)."""
-    q = shlex.quote
-    lines = [PRELUDE.format(name=q(step.name), host=q(host) if host else '"${EDGE_NODE_NAME:-$(hostname)}"',
-                            result=q(step.result_path))]
+    lines = [prelude(step.name, host, step.result_path).rstrip("\n")]
     for i, up in enumerate(step.uploads):
-        src, dst = q(staged_path(step, i)), q(up.destination)
-        tmp = q(up.destination + ".edge-tmp")
-        lines.append(
-            f'mkdir -p "$(dirname {dst})" && install -m {up.mode} {src} {tmp} && '
-            f'mv -f {tmp} {dst} && rm -f {src}')
+        words = (staged_path(step, i), up.destination, up.mode)
+        lines.append("install_upload " + " ".join(sh_quote(w) for w in words))
     lines.append(step.script.strip("\n"))
     lines.append('say "done ($(( $(date +%s) - _t0 ))s)"')
     return "\n".join(lines) + "\n"

@@ -985,6 +985,8 @@ def cmd_join(vals, pos, state, only):
             check_pkg(vals.get("install-pkg-path"))
             if vals.get("runtime", "containerd") not in ("containerd", "docker"):
                 raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % vals["runtime"])
+        # edgeadm's newJoinData: --install-pkg-path, --token... cannot go with --config
+        validate_mixed_arguments(vals)
         if not endpoint and not vals.get("discovery-file") and not vals.get("config"):
             raise CmdError("discovery: Invalid value: \"\": bootstrapToken or file must be set")
         if endpoint and not token:
@@ -1249,6 +1251,35 @@ def cmd_reset(vals, pos, state, only):
 
 
 # ------------------------------------------------------------------ token
+#: kubeadm's isAllowedFlag (SuperEdge's copy of kubeadm 1.22, app/apis/kubeadm/validation):
+#: the flags that may be given with --config; "skip-*" flags may too.
+CONFIG_ALLOWED = {"config", "ignore-preflight-errors", "dry-run", "kubeconfig", "node-name", "cri-socket",
+                  "kubeconfig-dir", "upload-certs", "print-join-command", "rootfs", "v"}
+
+
+def validate_mixed_arguments(vals):
+    """kubeadm's ValidateMixedArguments: with --config, any other flag given (pflag visits
+    them in name order) is refused."""
+    if "config" not in vals:
+        return
+    bad = sorted(f for f in vals if f not in CONFIG_ALLOWED and not f.startswith("skip-"))
+    if bad:
+        raise CmdError("can not mix '--config' with arguments [%s]" % " ".join(bad))
+
+
+def tokens_from_config(path):
+    """`token create --config`: every bootstrap token of the file's InitConfiguration, as
+    (token, Secret) (kubeadm loads the file and ignores a token argument then; left out, one
+    token is generated, as kubeadm's defaulting does)."""
+    init, _ = load_kubeadm_config(path)
+    made = []
+    for bt in init.get("bootstrapTokens") or [{}]:
+        tok = bt.get("token") or "%s.%s" % (rand(6), rand(16))
+        made.append((tok, token_secret(tok, bt.get("ttl", "24h0m0s"), tuple(bt.get("usages") or ("signing", "authentication")),
+                                       tuple(bt.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)),
+                                       bt.get("description"))))
+    return made
+
 def admin_client(kubeconfig):
     text = read(kubeconfig or "/etc/kubernetes/admin.conf")
     if text is None:
@@ -1282,18 +1313,25 @@ def cmd_token(rest, words, state):
         if sub == "create":
             if len(pos) > 1:
                 raise CmdError("accepts at most 1 arg(s), received %d" % len(pos))
-            tok = pos[0] if pos else "%s.%s" % (rand(6), rand(16))
-            sec = token_secret(tok, vals.get("ttl", "24h0m0s"), tuple(vals.get("usages") or ("signing", "authentication")),
-                               tuple(vals.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)), vals.get("description"))
-            # kubeadm's UpdateOrCreateTokens(failIfExists=true): `token create` never overwrites
-            try:
-                client.request(server, "POST", client.path_for("", "v1", "secrets", "kube-system"), ctx, body=sec)
-            except client.APIError as e:
-                if e.status != 409:
-                    raise
-                err('a token with id "%s" already exists\nTo see the stack trace of this error execute with --v=5 or higher'
-                    % sec["metadata"]["name"][len("bootstrap-token-"):])
-                raise Exit(1)
+            validate_mixed_arguments(vals)
+            if vals.get("config"):
+                made = tokens_from_config(vals["config"])
+            else:
+                tok = pos[0] if pos else "%s.%s" % (rand(6), rand(16))
+                made = [(tok, token_secret(tok, vals.get("ttl", "24h0m0s"), tuple(vals.get("usages") or ("signing", "authentication")),
+                                           tuple(vals.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",)),
+                                           vals.get("description")))]
+            tok = made[0][0]
+            for _, sec in made:
+                # kubeadm's UpdateOrCreateTokens(failIfExists=true): `token create` never overwrites
+                try:
+                    client.request(server, "POST", client.path_for("", "v1", "secrets", "kube-system"), ctx, body=sec)
+                except client.APIError as e:
+                    if e.status != 409:
+                        raise
+                    err('a token with id "%s" already exists\nTo see the stack trace of this error execute with --v=5 or higher'
+                        % sec["metadata"]["name"][len("bootstrap-token-"):])
+                    raise Exit(1)
             if vals.get("print-join-command"):
                 ca = pki.load_cert(pki.parse_kubeconfig(read(kubeconfig or "/etc/kubernetes/admin.conf"))["ca"])
                 print("edgeadm join %s --token %s --discovery-token-ca-cert-hash %s " % (server[8:], tok, pki.spki_hash(ca)))

@@ -1,0 +1,1 @@
+say "tunnel-anp client certificate in place"

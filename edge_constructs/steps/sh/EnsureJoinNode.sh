@@ -1,0 +1,13 @@
+# `edgeadm join` of an edge node: the cluster's join command, plus the node name and
+# --skip-phases=init-node. In: CA_HASH_FILE, ENDPOINT, INSTALL_PKG_PATH, NODE_NAME (empty:
+# $EDGE_NODE_NAME, which the join script sets). Token: see token.sh.
+[ -n "$NODE_NAME" ] || NODE_NAME=$EDGE_NODE_NAME
+if [ -f /etc/kubernetes/kubelet.conf ]; then say "already joined (/etc/kubernetes/kubelet.conf present)"; else
+  CA_HASH=$(cat "$CA_HASH_FILE")
+  # edgeadm join refuses --config next to --install-pkg-path (kubeadm's
+  # ValidateMixedArguments): the token is on its command line for the join's few seconds.
+  run edgeadm join "$ENDPOINT" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH" \
+    --install-pkg-path "$INSTALL_PKG_PATH" --enable-edge=true --node-name "$NODE_NAME" --skip-phases=init-node
+  say "joined the cluster as $NODE_NAME"
+fi
+rm -f "$TOKEN_FILE"
