@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import dataclasses
 import re
 from pathlib import Path, PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
@@ -716,11 +717,31 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                                   "of an existing PEM file")
 
 
+def refuse_nul(value: object, field: str) -> None:
+    """No text anywhere in a prop holds a NUL character: no file, script or command line can
+    carry one. Walks dataclasses, sequences and mappings, naming the exact field."""
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ValidationError(field, value, "holds a NUL character, which no file, script "
+                                  "or command line can carry; remove it")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            refuse_nul(getattr(value, f.name), f"{field}.{f.name}" if field else f.name)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            refuse_nul(k, f"{field}[{k!r}]")
+            refuse_nul(v, f"{field}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            refuse_nul(v, f"{field}[{i}]")
+
+
 def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
     """Check every prop of `spec`; raise `ValidationError` on the first problem.
     `step_names` are the steps of the chain, the only names `skip_steps` may hold."""
     if not isinstance(spec, ClusterSpec):
         raise ValidationError("spec", spec, "must be a ClusterSpec")
+    refuse_nul(spec, "")
     validate_dns1123_label(spec.name, "name")
     _validate_masters(spec.masters)
     _validate_ha(spec)
@@ -797,6 +818,9 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
                         node_unit: Optional[str]) -> None:
     """The props of an EdgeNode (`field` "host") or EdgeNodePool (`field` "hosts") that
     joins the cluster `spec`."""
+    for value, name in ((hosts, field), (labels, "labels"), (taints, "taints"),
+                        (node_unit, "node_unit")):
+        refuse_nul(value, name)
     if field == "hosts":
         _host_list(hosts, "hosts", "198.51.100.20", "a pool needs at least one Host; remove "
                    "the EdgeNodePool to remove all its nodes")

@@ -143,9 +143,11 @@ def assignments(values: dict) -> str:
         if not _VAR.match(name):
             raise ValueError(f"script variable {name!r}: not an upper-case shell name")
         word = sh_quote(value)
-        if "$" in word or "`" in word:
-            # the value is data: what looks like an expansion in it must stay literal
-            lines.append("# shellcheck disable=SC2016 # a literal value")
+        # the value is data: what looks like an expansion (SC2016) or an escape (SC1003) in
+        # its single quotes stays literal, as meant
+        notes = [code for code, chars in (("SC2016", "$`"), ("SC1003", "\\")) if any(c in word for c in chars)]
+        if notes:
+            lines.append(f"# shellcheck disable={','.join(notes)} # a literal value")
         lines.append(f"{name}={word}")
     return "\n".join(lines)
 
