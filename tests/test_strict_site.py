@@ -67,7 +67,18 @@ class Cluster:
         return chains.master_chain(self.ctx(self.master, MASTER0))
 
     def join(self, host, **node):
-        return run_steps(chains.node_chain(self.ctx(host, EDGE, **node)))
+        """The node chain over the runner, then what the `edge_node` resource does by API:
+        wait for Ready, set labels, taints and the node unit."""
+        results = run_steps(chains.node_chain(self.ctx(host, EDGE, **node)))
+        from tf.utils import Diagnostics
+        from edge_constructs.terraform.provider.nodes import EdgeNode
+        _, kubeconfig, _ = self.sh(self.master, "cat /etc/kubernetes/admin.conf")
+        diags = Diagnostics()
+        state = {"name": host.key, "kubeconfig": kubeconfig, "ready_timeout": 60,
+                 "labels": node.get("labels"), "taints": list(node.get("taints", ())) or None,
+                 "node_unit": node.get("node_unit")}
+        assert EdgeNode(None)._converge(diags, state, None) is not None, str(diags)
+        return results
 
     def sh(self, host, cmd, timeout=60):
         return self.site.ssh(host.name, cmd, timeout=timeout)
