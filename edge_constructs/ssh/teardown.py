@@ -58,7 +58,7 @@ def host_from_dict(d: dict) -> Host:
 
 
 def encode(placed: Sequence[Placed]) -> str:
-    """A teardown chain as the JSON a Reset/Removal resource carries."""
+    """A teardown chain as the JSON a master's Reset resource carries."""
     return json.dumps([{"host": host_dict(p.host),
                         "step": {"name": p.step.name, "script": p.step.script,
                                  "on": p.step.on.name}}
