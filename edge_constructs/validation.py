@@ -18,7 +18,8 @@ from urllib.parse import urlparse
 from edge_constructs.core import hostkeys
 from edge_constructs.core.errors import ValidationError
 from edge_constructs.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
-                                        Host, InstallPackage, Registry, SuperEdge, logical_id)
+                                        Host, InstallPackage, Registry, SuperEdge, logical_id,
+                                        split_taint)
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -204,10 +205,9 @@ def validate_taints(taints: Sequence[str], field: str) -> None:
         f = f"{field}[{i}]"
         if not isinstance(taint, str) or ":" not in taint:
             raise ValidationError(f, taint, rule)
-        key_value, _, effect = taint.rpartition(":")
+        key, value, effect = split_taint(taint)
         if effect not in TAINT_EFFECTS:
             raise ValidationError(f, taint, f"unknown effect {effect!r}; {rule}")
-        key, _, value = key_value.partition("=")
         try:
             _validate_label_key(key, f)
             _validate_label_value(value, f)

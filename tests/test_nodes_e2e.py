@@ -96,13 +96,6 @@ def _calls(ledger: list[dict], tool: str, *words: str) -> list[list[str]]:
             if e["tool"] == tool and all(w in e["argv"] for w in words)]
 
 
-def _changes(plan_output: str) -> list[tuple[str, str]]:
-    """(address, action) of each resource instance the plan changes."""
-    return [(m.group(1), m.group(2) or m.group(3)) for m in re.finditer(
-        r"# (\S+) (?:will be (created|destroyed|updated in-place|read during apply)|must be (replaced))",
-        plan_output)]
-
-
 def _node(name: str) -> str:
     return f'edge_node.site-a["{name}"]'
 
@@ -211,7 +204,7 @@ def test_a_fresh_checkout_plans_no_change(env):
 
 def test_adding_an_11th_host_changes_only_it(env):
     plan = env.plan(POOL + [ELEVENTH]).check()
-    changed = [c for c in _changes(plan.output) if c[1] != "read during apply"]
+    changed = tf.resource_changes(plan.output)
     assert changed == [(_node(ELEVENTH), "created")], changed
     env.apply(POOL + [ELEVENTH]).check()
     assert ELEVENTH in env.nodes()
@@ -224,7 +217,7 @@ def test_a_new_address_for_the_same_name_updates_in_place(env):
             h["address"] = NEW_ADDRESS
     before = len(env.ledger(MOVED))
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert [c for c in _changes(plan.output) if c[1] != "read during apply"] == \
+    assert tf.resource_changes(plan.output) == \
         [(_node(MOVED), "updated in-place")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert len(env.ledger(MOVED)) == before      # no step, no reset, no re-join on the host
@@ -241,7 +234,7 @@ def test_a_node_reset_by_hand_is_joined_again(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} delete node {RESET_BY_HAND}")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert (_node(RESET_BY_HAND), "created") in _changes(plan.output), plan.output
+    assert (_node(RESET_BY_HAND), "created") in tf.resource_changes(plan.output), plan.output
     env.apply(POOL + [ELEVENTH]).check()
     node = env.nodes()[RESET_BY_HAND]
     assert node["metadata"]["labels"]["zone"] == "a"
@@ -252,7 +245,7 @@ def test_a_label_removed_by_hand_is_put_back(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} label node {RELABELLED} zone-")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert [c for c in _changes(plan.output) if c[1] != "read during apply"] == \
+    assert tf.resource_changes(plan.output) == \
         [(_node(RELABELLED), "updated in-place")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert env.nodes()[RELABELLED]["metadata"]["labels"]["zone"] == "a"

@@ -11,6 +11,13 @@ DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
 DEFAULT_SSH_TIMEOUT = 30
 
 
+def split_taint(text: str) -> tuple[str, str, str]:
+    """(key, value, effect) of a taint written "key[=value]:Effect" (value "" when left out)."""
+    key_value, _, effect = text.rpartition(":")
+    key, _, value = key_value.partition("=")
+    return key, value, effect
+
+
 def logical_id(value: str) -> str:
     """A construct id made of what Terraform allows in resource names ('cam.1' -> 'cam-1')."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", value)

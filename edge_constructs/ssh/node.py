@@ -1,5 +1,5 @@
-"""An edge node's host over ONE SSH connection: run the node bundle (`steps.bundle`), or the
-reset when it leaves. Used by the `edge_node` resource of the provider and by the join
+"""An edge node's host over ONE SSH connection: run the node bundle (`steps.bundle`) (the
+reset when it leaves is a plain `run_step`). Used by the `edge_node` resource of the provider and by the join
 benchmark; the bundle's ledger makes a second run resume after the last finished step."""
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from typing import Optional
 
 from edge_constructs.core.errors import StepFailed
 from edge_constructs.core.props import Host
-from edge_constructs.ssh.runner import (DEFAULT_SETTINGS, Connection, Log, Result,
-                                        RunnerSettings, run_step)
+from edge_constructs.ssh.runner import DEFAULT_SETTINGS, Connection, Log, Result, RunnerSettings
 from edge_constructs.steps.bundle import BUNDLE_PATH, FAILED_STEP, NODE_NAME_VAR
 from edge_constructs.steps.step import STEP_DIR, Step
 
@@ -77,8 +76,3 @@ def _failure(conn: Connection, node_name: str, result: Result) -> StepFailed:
         if first.strip().isdigit():
             code, command = int(first), rest.strip() or command
     return StepFailed(node_name, step, command, code, result.tail())
-
-
-def reset(host: Host, step: Step, settings: RunnerSettings, log: Log = print) -> Result:
-    """Run the reset step on the leaving host (one connection)."""
-    return run_step(host, step, settings, log)

@@ -11,9 +11,8 @@ from edge_constructs.core.props import ClusterSpec, Host
 from edge_constructs.steps import bundle, chains, node as node_steps
 from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
-                                           TerraformProviderGeneratorMetadata, stack_of)
-from edge_constructs.terraform.provider import install
-from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, embed
+                                           stack_of)
+from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, edge_metadata, embed
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
@@ -162,9 +161,7 @@ class EdgeCluster(Construct):
     def _status_source(self) -> TerraformDataSource:
         data = TerraformDataSource(
             self, "status", terraform_resource_type=STATUS_TYPE,
-            terraform_generator_metadata=TerraformProviderGeneratorMetadata(
-                provider_name="edge",
-                provider_version_constraint=install.required_providers()["edge"]["version"]))
+            terraform_generator_metadata=edge_metadata())
         self._status_after = [f"{r.terraform_resource_type}.{r.friendly_unique_id}"
                               for r in self._ready]
         data.override_logical_id(f"{logical_id(self._id)}_status")

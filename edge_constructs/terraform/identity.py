@@ -56,6 +56,12 @@ class IdentityValues:
         return f"{IDENTITY_TYPE}.{self.resource_name}"
 
 
+def edge_metadata() -> TerraformProviderGeneratorMetadata:
+    """What ties a resource or data source of this package to the `edge` provider."""
+    return TerraformProviderGeneratorMetadata(
+        provider_name="edge", provider_version_constraint=install.required_providers()["edge"]["version"])
+
+
 class ClusterIdentity(TerraformResource):
     """`edge_cluster_identity`: made on the first apply, kept in state, never regenerated."""
 
@@ -64,9 +70,7 @@ class ClusterIdentity(TerraformResource):
                  leaf_validity_days: Optional[int], ca_cert_file: Optional[str],
                  ca_key_file: Optional[str], allow_replace: bool):
         super().__init__(scope, id, terraform_resource_type=IDENTITY_TYPE,
-                         terraform_generator_metadata=TerraformProviderGeneratorMetadata(
-                             provider_name="edge",
-                             provider_version_constraint=install.required_providers()["edge"]["version"]))
+                         terraform_generator_metadata=edge_metadata())
         self.override_logical_id(resource_name)
         config = {"cluster_name": cluster_name, "endpoint": endpoint,
                   "virtual_address": virtual_address, "token_rotation": token_rotation,
@@ -88,8 +92,7 @@ class EdgeProvider(TerraformProvider):
         req = install.required_providers()["edge"]
         super().__init__(scope, id, terraform_resource_type="edge",
                          terraform_provider_source=req["source"],
-                         terraform_generator_metadata=TerraformProviderGeneratorMetadata(
-                             provider_name="edge", provider_version_constraint=req["version"]))
+                         terraform_generator_metadata=edge_metadata())
 
 
 def use_provider(stack: TerraformStack) -> None:

@@ -28,9 +28,8 @@ from edge_constructs.ssh import teardown
 from edge_constructs.steps import chains
 from edge_constructs.steps.context import EDGE, NodeOptions
 from edge_constructs.steps.node import reset_node
-from edge_constructs.terraform.cdk import (TerraformLocal, TerraformProviderGeneratorMetadata,
-                                           TerraformResource)
-from edge_constructs.terraform.provider import install
+from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
+from edge_constructs.terraform.identity import edge_metadata
 from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.validation import validate_edge_nodes
 
@@ -42,9 +41,7 @@ class EdgeNodeResource(TerraformResource):
 
     def __init__(self, scope: Construct, id: str, *, each: str, config: dict, depends_on):
         super().__init__(scope, id, terraform_resource_type=NODE_TYPE,
-                         terraform_generator_metadata=TerraformProviderGeneratorMetadata(
-                             provider_name="edge",
-                             provider_version_constraint=install.required_providers()["edge"]["version"]),
+                         terraform_generator_metadata=edge_metadata(),
                          depends_on=list(depends_on))
         self.add_override("for_each", each)
         for k, v in config.items():

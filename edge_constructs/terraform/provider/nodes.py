@@ -27,7 +27,8 @@ from tf.utils import Diagnostics
 
 from edge_constructs.core.errors import SSHError, StepFailed
 from edge_constructs.ssh import node as node_ssh
-from edge_constructs.ssh.runner import RunnerSettings
+from edge_constructs.core.props import split_taint
+from edge_constructs.ssh.runner import RunnerSettings, run_step
 from edge_constructs.ssh.teardown import host_from_dict, manual_advice
 from edge_constructs.steps.chains import Placed
 from edge_constructs.steps.node import NODE_UNIT_LABEL_VALUE
@@ -49,12 +50,8 @@ _FORCE_HINT = ("Find what blocks it (a PodDisruptionBudget, a pod that does not 
 
 def parse_taint(text: str) -> dict:
     """"key=value:Effect" or "key:Effect" as a Node taint (validated at synth)."""
-    kv, _, effect = text.rpartition(":")
-    key, eq, value = kv.partition("=")
-    taint = {"key": key, "effect": effect}
-    if eq:
-        taint["value"] = value
-    return taint
+    key, value, effect = split_taint(text)
+    return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
 
 
 def taint_text(t: dict) -> str:
@@ -259,7 +256,7 @@ class EdgeNode(Resource):
         host = host_from_dict(json.loads(current["host"]))
         step = Step("ResetNode", current["reset"], on=On.EDGE_NODE)
         try:
-            node_ssh.reset(host, step, RESET_SETTINGS, log.line)
+            run_step(host, step, RESET_SETTINGS, log.line)
             return True
         except (SSHError, StepFailed) as e:
             diags.add_warning(

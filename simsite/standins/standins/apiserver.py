@@ -48,14 +48,9 @@ NODE_GRACE = "/etc/standins/node-monitor-grace-period"
 def resources(objs):
     """Every served resource: the built-in ones and those of installed CRDs (each served version)."""
     out = dict(BUILTIN)
-    for k, o in objs.items():
-        if not k.startswith("apiextensions.k8s.io|customresourcedefinitions|"):
-            continue
-        spec = o.get("spec") or {}
-        names = spec.get("names") or {}
-        for v in spec.get("versions") or []:
-            if v.get("served", True):
-                out[(spec.get("group"), v.get("name"), names.get("plural"))] = (names.get("kind"), spec.get("scope") == "Namespaced")
+    for spec, names, v in discovery.crd_versions(objs):
+        if v.get("served", True):
+            out[(spec.get("group"), v.get("name"), names.get("plural"))] = (names.get("kind"), spec.get("scope") == "Namespaced")
     return out
 
 

@@ -40,18 +40,24 @@ def gv_string(group, version):
     return (group + "/" if group else "") + version
 
 
-def crd_meta(objs):
-    """(group, version, plural) -> (shortNames, categories, singular, {subresource: verbs}) of installed CRDs."""
-    out = {}
+def crd_versions(objs):
+    """(spec, names, version) for each version of each installed CRD."""
     for k, o in objs.items():
         if not k.startswith("apiextensions.k8s.io|customresourcedefinitions|"):
             continue
         spec = o.get("spec") or {}
         names = spec.get("names") or {}
         for v in spec.get("versions") or []:
-            subs = {"status": STATUS} if "status" in (v.get("subresources") or {}) else {}
-            out[(spec.get("group"), v.get("name"), names.get("plural"))] = (
-                names.get("shortNames") or [], names.get("categories") or [], names.get("singular") or "", subs)
+            yield spec, names, v
+
+
+def crd_meta(objs):
+    """(group, version, plural) -> (shortNames, categories, singular, {subresource: verbs}) of installed CRDs."""
+    out = {}
+    for spec, names, v in crd_versions(objs):
+        subs = {"status": STATUS} if "status" in (v.get("subresources") or {}) else {}
+        out[(spec.get("group"), v.get("name"), names.get("plural"))] = (
+            names.get("shortNames") or [], names.get("categories") or [], names.get("singular") or "", subs)
     return out
 
 
