@@ -1,7 +1,7 @@
 """Join 1, 10 and 50 simulated edge nodes with EdgeNodePool (`terraform apply`), and compare:
 
 * baseline: the same node bundle run one node after another over SSH
-  (`edge_constructs.ssh.node.run_bundle`, what an operator does by hand with the join script);
+  (`provisioners.ssh.node.run_bundle`, what an operator does by hand with the join script);
 * floor: opening SSH to every node and running nothing, all in parallel.
 
 For each size it also prints the SSH connections each joining node accepted (its sshd's
@@ -52,10 +52,10 @@ def bundle_for(work: Path, inventory: dict) -> tuple[str, object]:
     (values,) = [r["values"] for r in shown["values"]["root_module"]["resources"]
                  if r["type"] == "edge_cluster_identity"]
     from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge
-    from edge_constructs.ssh.node import Package
-    from edge_constructs.steps import bundle, chains
-    from edge_constructs.steps.context import EDGE
-    from edge_constructs.steps.step import parse_identity_source
+    from provisioners.ssh.node import Package
+    from provisioners.steps import bundle, chains
+    from provisioners.steps.context import EDGE
+    from provisioners.steps.step import parse_identity_source
     from edge_constructs.terraform.cdk import App, TerraformStack
     m = inventory["hosts"][0]
     cluster = EdgeCluster(TerraformStack(App(outdir=tempfile.mkdtemp()), "b"), "edge",
@@ -77,8 +77,8 @@ def bundle_for(work: Path, inventory: dict) -> tuple[str, object]:
 
 def baseline(inventory: dict, script: str, package, hosts) -> float:
     """Node after node: the node bundle over one connection each."""
-    from edge_constructs.core.props import Host
-    from edge_constructs.ssh.node import run_bundle
+    from provisioners.core.props import Host
+    from provisioners.ssh.node import run_bundle
     by_name = {h["name"]: h for h in inventory["hosts"]}
     t0 = time.monotonic()
     for sh in hosts:

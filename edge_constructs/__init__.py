@@ -9,9 +9,9 @@ import os as _os
 # jsii prints an end-of-life banner for Node 20 on every start unless told not to.
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from edge_constructs.core.errors import (CredentialsError, EdgeConstructsError, SSHError,
+from provisioners.core.errors import (CredentialsError, EdgeConstructsError, SSHError,
                                          StepFailed, ValidationError)
-from edge_constructs.core.props import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from provisioners.core.props import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
 
 _CONSTRUCTS = {"EdgeCluster": "edge_constructs.terraform.cluster",
                "EdgeNode": "edge_constructs.terraform.nodes",

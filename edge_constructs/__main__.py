@@ -1,8 +1,8 @@
 """`python -m edge_constructs check INVENTORY`: the SSH checks a deploy runs first, without
-Terraform (the same commands as `python -m edge_constructs.ssh`)."""
+Terraform (the same commands as `python -m provisioners.ssh`)."""
 import sys
 
-from edge_constructs.ssh.__main__ import main
+from provisioners.ssh.__main__ import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,9 +15,9 @@ from pathlib import Path, PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from edge_constructs.core import hostkeys
-from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
+from provisioners.core import hostkeys
+from provisioners.core.errors import ValidationError
+from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, logical_id,
                                         split_taint)
 

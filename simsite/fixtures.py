@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from edge_constructs.core.props import Host
+from provisioners.core.props import Host
 from simsite.site import SSHD, Site
 
 

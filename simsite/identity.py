@@ -9,7 +9,7 @@ import types
 from pathlib import Path
 from typing import Mapping
 
-from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
+from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials.identity import UPLOADED, new_identity
 
 

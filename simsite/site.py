@@ -47,8 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.runner import Connection, RunnerSettings
+from provisioners.core.props import Host
+from provisioners.ssh.runner import Connection, RunnerSettings
 
 __all__ = ["Site", "SimHost", "SiteError", "SUBNET", "BRIDGE_ADDRESS", "MAX_HOSTS"]
 

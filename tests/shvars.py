@@ -1,10 +1,10 @@
 """Evaluate what a step body hands its shell file, with sh itself: the quoted assignments
-at the top of the body (`edge_constructs.steps.step.sh_script`)."""
+at the top of the body (`provisioners.steps.step.sh_script`)."""
 from __future__ import annotations
 
 import subprocess
 
-from edge_constructs.steps.step import sh_file
+from provisioners.steps.step import sh_file
 
 
 def head(script: str, first_file: str) -> str:

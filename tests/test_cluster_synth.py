@@ -22,12 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from edge_constructs import HA, File, Hooks, Host, InstallPackage, Registry
-from edge_constructs.core.errors import ValidationError
+from provisioners.core.errors import ValidationError
 from edge_constructs.terraform.resources import tf_literal
-from edge_constructs.steps import chains as chain
-from edge_constructs.steps.cluster import EDGEADM_INIT_PHASES
-from edge_constructs.steps.context import MASTER, MASTER0, Context
-from edge_constructs.steps.step import (prelude, STAGE_DIR, STEP_DIR, Step, full_script,
+from provisioners.steps import chains as chain
+from provisioners.steps.cluster import EDGEADM_INIT_PHASES
+from provisioners.steps.context import MASTER, MASTER0, Context
+from provisioners.steps.step import (prelude, STAGE_DIR, STEP_DIR, Step, full_script,
                                         parse_identity_source, staged_path)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "master_chain.txt"
@@ -223,7 +223,7 @@ def test_ssh_timeout_is_a_prop_and_each_host_is_checked_before_its_chain(synth_e
     # Python, carrying the host as JSON (the key's path, never the key)
     check = s.resources[s.check_key(host)]
     assert check["provisioner"] == [{"local-exec": {
-        "command": f"{shlex.quote(sys.executable)} -m edge_constructs.ssh check --timeout 10",
+        "command": f"{shlex.quote(sys.executable)} -m provisioners.ssh check --timeout 10",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}]
     hosts = json.loads(check["input"]["hosts"])["hosts"]
     assert hosts == [{"address": host, "port": 22, "user": "root", "host_key": HOST_KEY,
@@ -313,7 +313,7 @@ def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     [prov] = reset["provisioner"]
     lexec = prov["local-exec"]
     assert lexec["when"] == "destroy"
-    assert lexec["command"] == f"{shlex.quote(sys.executable)} -m edge_constructs.ssh.teardown"
+    assert lexec["command"] == f"{shlex.quote(sys.executable)} -m provisioners.ssh.teardown"
     assert lexec["environment"] == {"EDGE_TEARDOWN": "${self.input.teardown}"}
     # destroy-time provisioners may reference only self
     exprs = re.findall(r"\$\{([^}]*)\}", json.dumps(lexec))

@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_constructs.credentials import pki as creds
-from edge_constructs.core.masking import mask
+from provisioners.core.masking import mask
 from edge_constructs.credentials.pki import (FILES, ClusterCredentials, ca_cert_hash,
                                              ensure_credentials, generate_bootstrap_token,
                                              verify_ca_hash)
-from edge_constructs.core.errors import CredentialsError, ValidationError
+from provisioners.core.errors import CredentialsError, ValidationError
 
 TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 ENDPOINT = "198.18.0.10:6443"

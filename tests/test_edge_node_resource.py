@@ -11,8 +11,8 @@ from kubernetes import client as k8s
 from tf.iface import CreateContext, DeleteContext, ReadContext
 from tf.utils import Diagnostics
 
-from edge_constructs.ssh.teardown import host_dict
-from edge_constructs.core.props import Host
+from provisioners.ssh.teardown import host_dict
+from provisioners.core.props import Host
 from edge_constructs.terraform.provider.nodes import EdgeNode
 from tests.test_real_clients import _pod, cluster  # noqa: F401  (fixture)
 from tests.test_standins import free_port

@@ -47,7 +47,7 @@ def test_help_lists_every_prop_with_its_default_and_doc():
     import pydoc
 
     from edge_constructs import EdgeCluster
-    from edge_constructs.core.props import ClusterSpec, prop_doc
+    from provisioners.core.props import ClusterSpec, prop_doc
     shown = " ".join(pydoc.render_doc(EdgeCluster, renderer=pydoc.plaintext).split())
     for f in dataclasses.fields(ClusterSpec):
         assert prop_doc(f), f"ClusterSpec.{f.name} has no doc"

@@ -13,7 +13,7 @@ import pytest
 from tests.synth_fixtures import HOST_KEY, new_private_key, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import Host
-from edge_constructs.core.errors import SSHError, ValidationError
+from provisioners.core.errors import SSHError, ValidationError
 
 ADDRESS = "203.0.113.10"
 
@@ -112,7 +112,7 @@ def test_a_known_hosts_entry_is_pinned_in_every_connection(synth_env, tmp_path, 
 
 def test_with_several_keys_for_the_host_the_ed25519_one_is_pinned(tmp_path):
     # Terraform's connection takes one key: ssh-keyscan lists ECDSA (and RSA) too
-    from edge_constructs.core.hostkeys import key_from_known_hosts
+    from provisioners.core.hostkeys import key_from_known_hosts
     subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-C", "", "-f",
                     str(tmp_path / "ec")], check=True)
     ecdsa, ed = (tmp_path / "ec.pub").read_text().strip(), _public_line(tmp_path, "ed")
@@ -151,7 +151,7 @@ def test_insecure_ignore_host_key_synthesizes_with_a_warning_naming_the_host(syn
 def test_the_warning_reaches_stderr_without_any_logging_setup(tmp_path):
     # logging's last-resort handler prints warnings when the app configures nothing
     key = new_private_key(tmp_path / "k")
-    code = ("from edge_constructs.core.props import Host\n"
+    code = ("from provisioners.core.props import Host\n"
             "from edge_constructs.validation import validate_host\n"
             f"validate_host(Host('{ADDRESS}', private_key_file='{key}', "
             "insecure_ignore_host_key=True), 'masters[0]')\n")
@@ -165,9 +165,9 @@ def test_the_warning_reaches_stderr_without_any_logging_setup(tmp_path):
 def test_teardown_and_check_inventories_carry_the_host_identity(tmp_path, monkeypatch):
     # destroy-time teardown and CheckSSH run the runner from Terraform's directory: the
     # known_hosts path travels absolute, the opt-out as it was given
-    from edge_constructs.ssh import check, teardown
-    from edge_constructs.steps.chains import Placed
-    from edge_constructs.steps.step import Step
+    from provisioners.ssh import check, teardown
+    from provisioners.steps.chains import Placed
+    from provisioners.steps.step import Step
     monkeypatch.chdir(tmp_path)
     bastion = Host("198.51.100.1", private_key_file="k", insecure_ignore_host_key=True)
     host = Host(ADDRESS, private_key_file="k", known_hosts_file="known", bastion=bastion)
@@ -197,7 +197,7 @@ def _fingerprint(line: str, tmp_path: Path) -> str:
 def _host_files(site, h) -> str:
     """What the steps leave on the host: every file under the step and stage directories,
     with size and modification time, and the files the steps write."""
-    from edge_constructs.steps.step import STAGE_DIR, STEP_DIR
+    from provisioners.steps.step import STAGE_DIR, STEP_DIR
     rc, out, err = site.ssh(h.name, f"find {STEP_DIR} {STAGE_DIR} /root/payload /root/version "
                                     "/root/runner-ran -printf '%p %s %T@\\n' 2>/dev/null | sort; "
                                     "cat /root/payload /root/version")
@@ -207,8 +207,8 @@ def _host_files(site, h) -> str:
 
 @pytest.mark.site
 def test_a_replaced_host_key_stops_the_next_apply_before_any_upload(site_factory, tmp_path):
-    from edge_constructs.ssh.runner import run_chain
-    from edge_constructs.steps.step import Step
+    from provisioners.ssh.runner import run_chain
+    from provisioners.steps.step import Step
     from simsite import tf
 
     # given one simulated host, pinned by a known_hosts file, and a chain applied once

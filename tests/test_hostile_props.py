@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import HA, File, Hooks, InstallPackage, Registry, SuperEdge
-from edge_constructs.steps.context import NodeOptions
+from provisioners.core.errors import ValidationError
+from provisioners.core.props import HA, File, Hooks, InstallPackage, Registry, SuperEdge
+from provisioners.steps.context import NodeOptions
 from edge_constructs.validation import validate_edge_nodes
 from tests.test_shellcheck import check, rendered, specs
 
@@ -151,10 +151,10 @@ def test_accepted_hostile_values_run_on_a_host_without_running_their_payload(tmp
     """Validation lets some hostile text through, as data: a file's destination, a registry
     mirror, a package URL. Their steps run on a simulated host; none may run the payload
     (each step may fail, e.g. the URL cannot be fetched: only the marker matters)."""
-    from edge_constructs.core.errors import StepFailed
-    from edge_constructs.ssh.runner import Connection, run_step
-    from edge_constructs.steps import cluster as cluster_steps, host as host_steps
-    from edge_constructs.steps.context import MASTER0, Context
+    from provisioners.core.errors import StepFailed
+    from provisioners.ssh.runner import Connection, run_step
+    from provisioners.steps import cluster as cluster_steps, host as host_steps
+    from provisioners.steps.context import MASTER0, Context
     from simsite.site import Site
     payload = f"$(touch {MARKER})`touch {MARKER}`;touch {MARKER};'\"&"
     src = tmp_path / "app.conf"

@@ -1,34 +1,40 @@
-"""The package's layers: imports only go down (core <- steps/credentials/validation <- ssh
-<- terraform), never sideways between layers of one rank, never in a circle, and the
-product never imports the harness (simsite) or the tests."""
+"""The layers: imports only go down (provisioners.core <- provisioners.steps /
+edge_constructs.credentials / edge_constructs.validation <- provisioners.ssh <-
+edge_constructs.terraform <- the public API), never sideways between layers of one rank, never
+in a circle; `provisioners` never imports `edge_constructs` and loads without cdktf or the
+provider framework; the product never imports the harness (simsite) or the tests."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parents[1] / "edge_constructs"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("provisioners", "edge_constructs")
 
-#: Rank of each top-level part of the package; a module may import only lower ranks and
-#: its own part. The package's __init__ (the public API) sits on top.
+#: Rank of each part of the product; a module may import only lower ranks and its own part.
+#: Each package's __init__ (edge_constructs': the public API) sits on top of its own parts.
 RANKS = {
-    "core": 0,
-    "steps": 1, "credentials": 1, "validation": 1,
-    "ssh": 2,
-    "terraform": 3,
-    "__init__": 4, "__main__": 4,
+    "provisioners.core": 0,
+    "provisioners.steps": 1, "edge_constructs.credentials": 1, "edge_constructs.validation": 1,
+    "provisioners.ssh": 2, "provisioners.__init__": 2,
+    "edge_constructs.terraform": 3,
+    "edge_constructs.__init__": 4, "edge_constructs.__main__": 4,
 }
 
 
 def part_of(module: str) -> str:
-    """'edge_constructs.steps.host' -> 'steps'; 'edge_constructs' -> '__init__'."""
+    """'provisioners.steps.host' -> 'provisioners.steps'; 'edge_constructs' ->
+    'edge_constructs.__init__'."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "__init__"
+    return ".".join(parts[:2]) if len(parts) > 1 else f"{parts[0]}.__init__"
 
 
 def module_name(path: Path) -> str:
-    rel = path.relative_to(PKG.parent).with_suffix("")
+    rel = path.relative_to(REPO).with_suffix("")
     parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -52,15 +58,16 @@ def imports_of(path: Path) -> set[str]:
             else:
                 mod = node.module or ""
             found.add(mod)
-            # `from edge_constructs.steps import host` imports the module steps.host
+            # `from provisioners.steps import host` imports the module steps.host
             found.update(f"{mod}.{a.name}" for a in node.names)
     return found
 
 
 def product_modules() -> dict[str, set[str]]:
     mods = {}
-    for path in PKG.rglob("*.py"):
-        mods[module_name(path)] = imports_of(path)
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            mods[module_name(path)] = imports_of(path)
     return mods
 
 
@@ -76,6 +83,8 @@ def violations(mods: dict[str, set[str]]) -> list[str]:
         for other in sorted(imported):
             if other.split(".")[0] in ("simsite", "tests", "benchmarks", "examples"):
                 bad.append(f"{mod} imports {other}: the product never imports the harness")
+            if mod.startswith("provisioners") and other.split(".")[0] == "edge_constructs":
+                bad.append(f"{mod} imports {other}: provisioners never imports edge_constructs")
             if other not in known or other == mod:
                 continue
             theirs = part_of(other)
@@ -127,18 +136,33 @@ def test_no_import_cycles():
 
 
 @pytest.mark.parametrize("mods,expected", [
-    ({"edge_constructs.core.props": {"edge_constructs.steps.step"},
-      "edge_constructs.steps.step": set()}, "edge_constructs.core.props (core, rank 0) imports"),
-    ({"edge_constructs.steps.host": {"edge_constructs.credentials.pki"},
-      "edge_constructs.credentials.pki": set()}, "edge_constructs.steps.host (steps, rank 1)"),
-    ({"edge_constructs.ssh.runner": {"simsite.site"}}, "never imports the harness"),
+    ({"provisioners.core.props": {"provisioners.steps.step"},
+      "provisioners.steps.step": set()}, "provisioners.core.props (provisioners.core, rank 0) imports"),
+    ({"provisioners.steps.host": {"edge_constructs.credentials.pki"},
+      "edge_constructs.credentials.pki": set()}, "provisioners.steps.host (provisioners.steps, rank 1)"),
+    ({"provisioners.ssh.runner": {"simsite.site"}}, "never imports the harness"),
+    ({"provisioners.ssh.runner": {"edge_constructs.validation"},
+      "edge_constructs.validation": set()}, "provisioners never imports edge_constructs"),
 ])
 def test_the_check_fails_on_an_upward_sideways_or_harness_import(mods, expected):
     assert any(expected in v for v in violations(mods))
 
 
+def test_provisioners_loads_without_cdktf_the_provider_framework_or_edge_constructs():
+    names = sorted(m for m in product_modules() if m.startswith("provisioners")
+                   and not m.endswith("__main__"))
+    prog = ("import importlib, sys\n"
+            f"for m in {names!r}: importlib.import_module(m)\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('cdktf', 'cdktn', 'jsii', 'constructs', 'tf', 'grpc', 'edge_constructs'))))")
+    out = subprocess.run([sys.executable, "-c", prog], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert len(names) > 10 and out.stdout.strip() == ""
+
+
 def test_the_cycle_check_finds_a_cycle():
-    mods = {"edge_constructs.ssh.a": {"edge_constructs.terraform.b"},
-            "edge_constructs.terraform.b": {"edge_constructs.ssh.a"}}
-    assert cycles(mods) == [["edge_constructs.ssh.a", "edge_constructs.terraform.b",
-                             "edge_constructs.ssh.a"]]
+    mods = {"provisioners.ssh.a": {"edge_constructs.terraform.b"},
+            "edge_constructs.terraform.b": {"provisioners.ssh.a"}}
+    assert cycles(mods) == [["edge_constructs.terraform.b", "provisioners.ssh.a",
+                             "edge_constructs.terraform.b"]]

@@ -15,10 +15,10 @@ from tests.shvars import dry_run
 from tests.synth_fixtures import assert_valid_terraform, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import EdgeNode, EdgeNodePool, Host
-from edge_constructs.core.errors import ValidationError
-from edge_constructs.steps import chains as chain, node as node_steps
-from edge_constructs.steps import host as host_steps
-from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
+from provisioners.core.errors import ValidationError
+from provisioners.steps import chains as chain, node as node_steps
+from provisioners.steps import host as host_steps
+from provisioners.steps.context import EDGE, MASTER0, Context, NodeOptions
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
               "EnsureInstallPackage", "EnsureKubelet", "EnsureKubectl", "EnsureLiteAPIServer",

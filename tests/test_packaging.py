@@ -19,13 +19,15 @@ def test_the_wheel_holds_the_package_and_not_the_simulated_site(tmp_path):
     [wheel] = tmp_path.glob("edge_constructs-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert tops == {"edge_constructs"}, tops
-    for module in ("core/props.py", "steps/chains.py", "ssh/runner.py", "terraform/cluster.py",
-                   "credentials/pki.py", "validation.py"):
-        assert f"edge_constructs/{module}" in names, module
+    assert tops == {"edge_constructs", "provisioners"}, tops
+    for module in ("provisioners/core/props.py", "provisioners/steps/chains.py",
+                   "provisioners/ssh/runner.py", "edge_constructs/terraform/cluster.py",
+                   "edge_constructs/credentials/pki.py", "edge_constructs/validation.py"):
+        assert module in names, module
     assert not [n for n in names if "standins" in n or "simsite" in n]
     # the step scripts are package data: every shell file of the source tree is in the wheel
-    sh = sorted(p.name for p in (REPO / "edge_constructs" / "steps" / "sh").glob("*.sh"))
-    assert "prelude.sh" in sh and "EnsureJoinNode.sh" in sh
-    assert sorted(n.rsplit("/", 1)[1] for n in names
-                  if n.startswith("edge_constructs/steps/sh/")) == sh
+    sh_dir = REPO / "provisioners" / "steps" / "sh"
+    sh = sorted(p.relative_to(sh_dir).as_posix() for p in sh_dir.rglob("*.sh"))
+    assert "lib/prelude.sh" in sh and "body/EnsureJoinNode.sh" in sh
+    assert sorted(n.removeprefix("provisioners/steps/sh/") for n in names
+                  if n.startswith("provisioners/steps/sh/")) == sh

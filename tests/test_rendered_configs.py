@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from edge_constructs.core.props import HA, ClusterSpec, Host, InstallPackage, Registry
-from edge_constructs.steps import cluster as cluster_steps
-from edge_constructs.steps.context import MASTER0, Context
+from provisioners.core.props import HA, ClusterSpec, Host, InstallPackage, Registry
+from provisioners.steps import cluster as cluster_steps
+from provisioners.steps.context import MASTER0, Context
 from simsite.package import UNITS
 from simsite.standins.standins import kubeadmapi, kubelet
 from tests.shvars import sh_value, with_token
@@ -79,7 +79,7 @@ def containerd_config(c: Context, tmp_path) -> str:
     """config.toml as EnsureContainerRuntime writes it: the package's file, then the registry
     block the script is handed (REGISTRY_TOML, as sh reads it), as the script prints it."""
     script = cluster_steps.ensure_container_runtime(c).script
-    block = sh_value(script, "EnsureContainerRuntime-containerd", "REGISTRY_TOML")
+    block = sh_value(script, "EnsureContainerRuntime.containerd", "REGISTRY_TOML")
     base = UNITS["containerd-config.toml"]
     (tmp_path / "containerd-config.toml").write_text(base)
     return base + block + "\n"
@@ -156,7 +156,7 @@ def test_a_hostile_mirror_url_is_one_escaped_string_and_adds_no_key(tmp_path):
 
 
 def test_toml_strings_escape_what_the_spec_requires():
-    from edge_constructs.core.toml import toml_string
+    from provisioners.core.toml import toml_string
     for value in ['"', "\\", "\n\r\t\b\f", "\x00\x1f\x7f", "é ü 字", 'a"b\\c\nd']:
         assert tomllib.loads(f"k = {toml_string(value)}") == {"k": value}
 
@@ -166,7 +166,7 @@ def test_the_token_lives_24h_unless_told_otherwise(tmp_path):
     assert token["ttl"] == "24h0m0s"
     # EnsureJoinPreparation's token file says the same, and holds the token only as the
     # placeholder the script fills in from the uploaded file
-    from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
+    from provisioners.steps.cluster import TOKEN_PLACEHOLDER
     script = cluster_steps.ensure_join_preparation(
         Context(ctx().spec, M0, MASTER0, SimpleNamespace(bootstrap_token="/t", retired_bootstrap_token_ids="/r"))).script
     [prep] = yaml.safe_load_all(sh_value(script, "token", "TOKEN_CONFIG"))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_constructs.core.errors import SSHError, StepFailed
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.check import host_to_dict
-from edge_constructs.ssh.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
+from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.props import Host
+from provisioners.ssh.check import host_to_dict
+from provisioners.ssh.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
                                  run_step)
-from edge_constructs.steps.step import STAGE_DIR, STEP_DIR, Step, Upload
+from provisioners.steps.step import STAGE_DIR, STEP_DIR, Step, Upload
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = RunnerSettings(connect_timeout=5, connect_retries=0, retry_delay=0.1)
@@ -421,10 +421,10 @@ def test_fails_when_the_password_env_is_not_set(sshd):
         Connection(host, FAST).connect()
 
 
-# -- python -m edge_constructs.ssh -------------------------------------------------------------
+# -- python -m provisioners.ssh -------------------------------------------------------------
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_constructs.ssh", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "provisioners.ssh", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
 
 

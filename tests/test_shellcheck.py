@@ -20,11 +20,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
+from provisioners.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
                                         SuperEdge)
-from edge_constructs.steps import bundle, chains
-from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context, NodeOptions
-from edge_constructs.steps.step import STEP_DIR, full_script
+from provisioners.steps import bundle, chains
+from provisioners.steps.context import EDGE, MASTER, MASTER0, Context, NodeOptions
+from provisioners.steps.step import STEP_DIR, full_script
 from edge_constructs.validation import validate_cluster
 from tests.shvars import assigned
 from tests.synth_fixtures import HOST_KEY, new_private_key

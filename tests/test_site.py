@@ -17,7 +17,7 @@ import paramiko
 import pytest
 
 from simsite import site as sitemod
-from edge_constructs.core.errors import SSHError
+from provisioners.core.errors import SSHError
 from simsite.site import Site, SimHost
 
 pytestmark = pytest.mark.site

@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from edge_constructs.core.errors import StepFailed
-from edge_constructs.core.props import ClusterSpec, Host, InstallPackage, Registry
-from edge_constructs.steps import host as steps
-from edge_constructs.steps.context import MASTER0, Context
-from edge_constructs.ssh.runner import Connection, run_step
+from provisioners.core.errors import StepFailed
+from provisioners.core.props import ClusterSpec, Host, InstallPackage, Registry
+from provisioners.steps import host as steps
+from provisioners.steps.context import MASTER0, Context
+from provisioners.ssh.runner import Connection, run_step
 
 pytestmark = pytest.mark.site
 

@@ -1,9 +1,9 @@
 """Step scripts rendered from small data: what each says it will do."""
 from __future__ import annotations
 
-from edge_constructs.core.props import ClusterSpec, Host, InstallPackage, Registry
-from edge_constructs.steps import chains as chain, cluster as cluster_steps
-from edge_constructs.steps.context import MASTER, MASTER0, Context
+from provisioners.core.props import ClusterSpec, Host, InstallPackage, Registry
+from provisioners.steps import chains as chain, cluster as cluster_steps
+from provisioners.steps.context import MASTER, MASTER0, Context
 
 HOST = Host("198.18.0.10", private_key_file="/k", name="m0")
 
@@ -44,7 +44,7 @@ def test_every_step_name_is_unique_and_known_to_skip_steps():
 
 def test_values_reach_scripts_only_as_quoted_assignments_that_sh_reads_back_whole():
     import subprocess
-    from edge_constructs.steps.step import assignments, sh_quote
+    from provisioners.steps.step import assignments, sh_quote
     hostile = ["$(touch /tmp/x)", "`id`", "a;b&c|d", "'\"", "${HOME}", "line1\nEOF\nline3", "é"]
     text = assignments({"ONE": hostile[0], "LIST": hostile})
     out = subprocess.run(["sh", "-c", text + '\nprintf "%s|" "$ONE"; printf "%s" "$LIST"'],

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from edge_constructs.core.errors import StepFailed
-from edge_constructs.core.props import ClusterSpec, Host, InstallPackage
-from edge_constructs.ssh.runner import Connection, run_step
-from edge_constructs.steps import chains, cluster as cluster_steps
-from edge_constructs.steps.context import EDGE, MASTER0, Context, NodeOptions
-from edge_constructs.steps.chains import Placed
+from provisioners.core.errors import StepFailed
+from provisioners.core.props import ClusterSpec, Host, InstallPackage
+from provisioners.ssh.runner import Connection, run_step
+from provisioners.steps import chains, cluster as cluster_steps
+from provisioners.steps.context import EDGE, MASTER0, Context, NodeOptions
+from provisioners.steps.chains import Placed
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
 from simsite.identity import new_identity_files

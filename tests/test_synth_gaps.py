@@ -9,7 +9,7 @@ import pytest
 from tests.synth_fixtures import HOST_KEY, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import HA, EdgeNodePool, Host
-from edge_constructs.core.errors import ValidationError
+from provisioners.core.errors import ValidationError
 from edge_constructs.terraform.cdk import TerraformStack, Testing as CdkTesting
 
 

@@ -1,4 +1,4 @@
-"""Destroy-time teardown chains of masters (`python -m edge_constructs.ssh.teardown`): through
+"""Destroy-time teardown chains of masters (`python -m provisioners.ssh.teardown`): through
 a bastion, and an unreachable host reported with the manual commands rendered from the same
 step. (Edge nodes leave through their `edge_node` resource: tests/test_nodes_e2e.py.)"""
 from __future__ import annotations
@@ -9,19 +9,19 @@ from dataclasses import replace
 
 import pytest
 
-from edge_constructs.core.errors import SSHError
-from edge_constructs.core.props import ClusterSpec, Host, InstallPackage
-from edge_constructs.ssh.runner import Connection, RunnerSettings
-from edge_constructs.ssh.teardown import encode
-from edge_constructs.steps import chains
-from edge_constructs.steps.context import MASTER0, Context
-from edge_constructs.steps.step import full_script
+from provisioners.core.errors import SSHError
+from provisioners.core.props import ClusterSpec, Host, InstallPackage
+from provisioners.ssh.runner import Connection, RunnerSettings
+from provisioners.ssh.teardown import encode
+from provisioners.steps import chains
+from provisioners.steps.context import MASTER0, Context
+from provisioners.steps.step import full_script
 
 pytestmark = pytest.mark.site
 
 
 def teardown(placed) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_constructs.ssh.teardown"],
+    return subprocess.run([sys.executable, "-m", "provisioners.ssh.teardown"],
                           env={"EDGE_TEARDOWN": encode(placed), "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=120)
 
@@ -73,6 +73,6 @@ def test_an_unreachable_master_is_reported_with_the_manual_reset(site_factory):
 
 
 def test_a_call_without_a_chain_says_how_to_call_it():
-    run = subprocess.run([sys.executable, "-m", "edge_constructs.ssh.teardown"],
+    run = subprocess.run([sys.executable, "-m", "provisioners.ssh.teardown"],
                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert run.returncode == 2 and "EDGE_TEARDOWN=" in run.stderr

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from edge_constructs.core.errors import ValidationError
-from edge_constructs.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage,
+from provisioners.core.errors import ValidationError
+from provisioners.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage,
                                     Registry, SuperEdge)
 from edge_constructs.validation import (SUPPORTED_VERSIONS, validate_cluster,
                                         validate_dns1123_label, validate_dns1123_subdomain,

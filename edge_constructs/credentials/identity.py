@@ -17,8 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from edge_constructs.core.errors import CredentialsError
-from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
+from provisioners.core.errors import CredentialsError
+from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import pki
 
 #: CAs and keys: made once, never re-made (a new one is a new cluster).

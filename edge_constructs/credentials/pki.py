@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from edge_constructs.core.errors import CredentialsError, ValidationError
-from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
+from provisioners.core.errors import CredentialsError, ValidationError
+from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 
 log = logging.getLogger(__name__)
 

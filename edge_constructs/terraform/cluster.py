@@ -7,9 +7,9 @@ from typing import Optional
 
 from constructs import Construct
 
-from edge_constructs.core.props import ClusterSpec, Host
-from edge_constructs.steps import bundle, chains, node as node_steps
-from edge_constructs.steps.context import EDGE, MASTER, MASTER0, Context
+from provisioners.core.props import ClusterSpec, Host
+from provisioners.steps import bundle, chains, node as node_steps
+from provisioners.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
                                            stack_of)
 from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, edge_metadata, embed

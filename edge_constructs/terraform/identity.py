@@ -13,7 +13,7 @@ from constructs import Construct
 
 import os
 
-from edge_constructs.steps.step import identity_source, parse_identity_source
+from provisioners.steps.step import identity_source, parse_identity_source
 from edge_constructs.terraform.provider import install
 from edge_constructs.terraform.resources import (IDENTITY_TYPE, identity_digest_expr,
                                                  identity_expr)

@@ -23,11 +23,11 @@ from typing import Mapping, Optional, Sequence
 
 from constructs import Construct
 
-from edge_constructs.core.props import Host, logical_id
-from edge_constructs.ssh import teardown
-from edge_constructs.steps import chains
-from edge_constructs.steps.context import EDGE, NodeOptions
-from edge_constructs.steps.node import reset_node
+from provisioners.core.props import Host, logical_id
+from provisioners.ssh import teardown
+from provisioners.steps import chains
+from provisioners.steps.context import EDGE, NodeOptions
+from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
 from edge_constructs.terraform.identity import edge_metadata
 from edge_constructs.terraform.resources import tf_literal

@@ -11,12 +11,12 @@ from typing import Optional, Sequence
 
 from constructs import Construct
 
-from edge_constructs.core.hostkeys import pinned_key
-from edge_constructs.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
-from edge_constructs.ssh import teardown
-from edge_constructs.ssh.check import CHECK_TIMEOUT, host_to_dict
-from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.step import On, Step, full_script, parse_identity_source, staged_path
+from provisioners.core.hostkeys import pinned_key
+from provisioners.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
+from provisioners.ssh import teardown
+from provisioners.ssh.check import CHECK_TIMEOUT, host_to_dict
+from provisioners.steps.chains import Placed
+from provisioners.steps.step import On, Step, full_script, parse_identity_source, staged_path
 from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,
@@ -140,7 +140,7 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
                    depends_on: Sequence[ITerraformDependable],
                    timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = ()) -> TerraformData:
     """`CheckSSH`: before a chain, each of its hosts is checked once (reach, authentication,
-    host key; `python -m edge_constructs.ssh check`), so a wrong key or a changed host key
+    host key; `python -m provisioners.ssh check`), so a wrong key or a changed host key
     is reported in seconds with what to do, instead of after Terraform's connection timeout
     as "authentication failed". Re-checked when a host's connection props or pinned key
     change, and whenever a step of the chain will run again (`steps`: the steps' triggers),
@@ -154,7 +154,7 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
                                                         for h in hosts},
                                           "steps": list(steps)})
     res.add_override("provisioner", [{"local-exec": {
-        "command": f"{_python()} -m edge_constructs.ssh check --timeout {timeout:g}",
+        "command": f"{_python()} -m provisioners.ssh check --timeout {timeout:g}",
         "environment": {"EDGE_CHECK": "${self.input.hosts}"}}}])
     return res
 
@@ -190,10 +190,10 @@ def _python() -> str:
 
 
 def teardown_provisioner(chain_expr: str) -> dict:
-    """A destroy-time local-exec running a teardown chain (`edge_constructs.ssh.teardown`)
+    """A destroy-time local-exec running a teardown chain (`provisioners.ssh.teardown`)
     with the interpreter that synthesized the configuration of the run."""
     return {"local-exec": {"when": "destroy",
-                           "command": f"{_python()} -m edge_constructs.ssh.teardown",
+                           "command": f"{_python()} -m provisioners.ssh.teardown",
                            "environment": {"EDGE_TEARDOWN": chain_expr}}}
 
 

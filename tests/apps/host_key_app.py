@@ -9,9 +9,9 @@ from pathlib import Path
 
 from edge_constructs.terraform.cdk import App, LocalBackend, TerraformStack
 
-from edge_constructs.core.props import Host
-from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.step import Step, Upload
+from provisioners.core.props import Host
+from provisioners.steps.chains import Placed
+from provisioners.steps.step import Step, Upload
 from edge_constructs.terraform.resources import chain_resources
 from edge_constructs.validation import validate_host
 

@@ -25,14 +25,14 @@ from tf.schema import Attribute, Schema
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
-from edge_constructs.core.errors import SSHError, StepFailed
-from edge_constructs.ssh import node as node_ssh
-from edge_constructs.core.props import split_taint
-from edge_constructs.ssh.runner import RunnerSettings, run_step
-from edge_constructs.ssh.teardown import host_from_dict, manual_advice
-from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.node import NODE_UNIT_LABEL_VALUE
-from edge_constructs.steps.step import On, Step
+from provisioners.core.errors import SSHError, StepFailed
+from provisioners.ssh import node as node_ssh
+from provisioners.core.props import split_taint
+from provisioners.ssh.runner import RunnerSettings, run_step
+from provisioners.ssh.teardown import host_from_dict, manual_advice
+from provisioners.steps.chains import Placed
+from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
+from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube
 from edge_constructs.terraform.provider.log import node_log
 

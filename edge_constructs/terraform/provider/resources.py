@@ -11,8 +11,8 @@ from tf.schema import Attribute, Schema
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
-from edge_constructs.core.errors import CredentialsError
-from edge_constructs.core.props import DEFAULT_VIRTUAL_ADDRESS
+from provisioners.core.errors import CredentialsError
+from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import identity as ident
 from edge_constructs.terraform.provider import SOURCE, TYPE
 

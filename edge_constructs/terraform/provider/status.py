@@ -10,7 +10,7 @@ from tf.iface import DataSource, ReadDataContext
 from tf.schema import Attribute, Schema
 from tf.types import String
 
-from edge_constructs.steps.node import NODE_UNIT_LABEL_VALUE
+from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from edge_constructs.terraform.provider import kube
 
 #: SuperEdge's components and where edgeadm puts them (namespace edge-system).

@@ -1,4 +1,4 @@
-"""`python -m edge_constructs.ssh check|run ...`: check hosts before a deploy (reach,
+"""`python -m provisioners.ssh check|run ...`: check hosts before a deploy (reach,
 authentication, host key), or run one script as a step on one host (a debugging aid)."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from edge_constructs.core.errors import SSHError, StepFailed
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.check import CHECK_TIMEOUT, check_hosts, load_inventory
-from edge_constructs.ssh.runner import RunnerSettings, run_step
-from edge_constructs.steps.step import Step
+from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.props import Host
+from provisioners.ssh.check import CHECK_TIMEOUT, check_hosts, load_inventory
+from provisioners.ssh.runner import RunnerSettings, run_step
+from provisioners.steps.step import Step
 
 #: Exit code when the host cannot be reached or logged into (as ssh(1)).
 SSH_FAILED_EXIT_CODE = 255
@@ -23,7 +23,7 @@ CHECK_ENV = "EDGE_CHECK"
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m edge_constructs.ssh",
+        prog="python -m provisioners.ssh",
         description="Run edge_constructs steps on hosts over SSH, as Terraform would.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     check = sub.add_parser(
@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run one script file as a step on one host",
         description="Run one POSIX-sh script file as a step on one host: it is written to "
-                    "/var/lib/edge_constructs/steps/<name>.sh after the step prelude and "
+                    "/var/lib/provisioners/steps/<name>.sh after the step prelude and "
                     "run with sh. Prints one line per step and exits with the script's "
                     f"exit code ({SSH_FAILED_EXIT_CODE} when the host cannot be reached).")
     run.add_argument("--host", required=True, metavar="ADDR", help="address of the host")

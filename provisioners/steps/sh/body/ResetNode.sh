@@ -1,5 +1,5 @@
 # The edge node leaves: edgeadm reset, the lite-apiserver unit, the /etc/hosts blocks
-# (uninstall.sh runs after this part, ResetNode-end.sh last).
+# (uninstall.sh runs after this part, reset_node_end.sh last).
 if command -v edgeadm >/dev/null 2>&1; then
   edgeadm reset --force || say "edgeadm reset failed: continuing the cleanup"
 else say "no edgeadm on this host: nothing for edgeadm to reset"; fi

@@ -1,2 +1,2 @@
 """One SSH layer: connect, upload, run a step, turn failures into advice (`runner`), reset a
-host that leaves (`teardown`), and `python -m edge_constructs.ssh` for debugging."""
+host that leaves (`teardown`), and `python -m provisioners.ssh` for debugging."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Optional, Protocol, Sequence
 
-from edge_constructs.core.paths import PKG_DIR, package_name, package_path
-from edge_constructs.steps.step import EDGE, MASTER, MASTER0
+from provisioners.core.paths import PKG_DIR, package_name, package_path
+from provisioners.steps.step import EDGE, MASTER, MASTER0
 
 if TYPE_CHECKING:
-    from edge_constructs.core.props import ClusterSpec, Host
+    from provisioners.core.props import ClusterSpec, Host
 
 __all__ = ["Context", "Identity", "NodeOptions", "MASTER0", "MASTER", "EDGE"]
 

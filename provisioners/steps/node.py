@@ -1,16 +1,16 @@
 """Steps only edge nodes have: the join, and the reset when the node leaves.
 
-Host preparation reuses `edge_constructs.steps.host` (the same functions the masters run).
+Host preparation reuses `provisioners.steps.host` (the same functions the masters run).
 What the centre records about a node (labels, taints, node unit) and its drain and delete
 are Kubernetes API calls of the `edge_node` resource (`terraform.provider.nodes`), not steps.
 """
 from __future__ import annotations
 
-from edge_constructs.core.paths import CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
-from edge_constructs.steps.cluster import TOKEN_PLACEHOLDER
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.host import uninstall_script
-from edge_constructs.steps.step import On, Upload, sh_script, step
+from provisioners.core.paths import CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
+from provisioners.steps.cluster import TOKEN_PLACEHOLDER
+from provisioners.steps.context import Context
+from provisioners.steps.host import uninstall_script
+from provisioners.steps.step import On, Upload, sh_script, step
 
 #: site-manager reads NodeUnit membership from node labels `<unit>: nodeunits.superedge.io`
 #: (superedge pkg/site-manager constant.NodeUnitSuperedge, utils.GetUnitsByNode).
@@ -65,4 +65,4 @@ def reset_node(ctx: Context):
     lite-apiserver unit, the /etc/hosts blocks, our state), nor what the chain installed
     (`host.uninstall_script`). Each part tolerates what is already gone."""
     return (sh_script("ResetNode") + uninstall_script(ctx)
-            + sh_script("ResetNode-end", STATE_DIR=STATE_DIR))
+            + sh_script("reset_node_end", STATE_DIR=STATE_DIR))

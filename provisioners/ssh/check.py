@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
-from edge_constructs.core.errors import SSHError
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.runner import Connection, RunnerSettings
+from provisioners.core.errors import SSHError
+from provisioners.core.props import Host
+from provisioners.ssh.runner import Connection, RunnerSettings
 
 __all__ = ["CHECK_TIMEOUT", "Checked", "check_host", "check_hosts", "host_from_dict",
            "host_to_dict", "load_inventory"]

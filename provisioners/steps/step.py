@@ -10,7 +10,7 @@ from importlib import resources
 from dataclasses import dataclass
 from typing import Optional
 
-from edge_constructs.core.paths import STATE_DIR
+from provisioners.core.paths import STATE_DIR
 
 #: Where step scripts are written on a host before they run (kept for debugging).
 STEP_DIR = f"{STATE_DIR}/steps"
@@ -111,7 +111,9 @@ class Step:
         return h.hexdigest()
 
 
-#: The step scripts: POSIX sh files shipped with the package (`sh/<name>.sh`).
+#: The shell, POSIX sh files shipped with the package, under one naming scheme: a step body is
+#: `sh/body/<StepName>.sh` (a variant `<StepName>.<variant>.sh`), a fragment that several steps
+#: share is `sh/lib/<snake_name>.sh`. A name's first letter says which.
 SH_DIR = "sh"
 #: Names of the variables Python hands to a script: upper case, digits and underscores.
 _VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -132,8 +134,11 @@ def sh_quote(value) -> str:
 
 @functools.lru_cache(maxsize=None)
 def sh_file(name: str) -> str:
-    """The text of `sh/<name>.sh` (package data)."""
-    return resources.files("edge_constructs.steps").joinpath(SH_DIR, f"{name}.sh").read_text()
+    """The text of a step body (`sh/body/<Name>.sh`) or of a fragment (`sh/lib/<name>.sh`)."""
+    if not re.fullmatch(r"[A-Z][A-Za-z0-9]*(\.[a-z0-9]+)?|[a-z][a-z0-9_]*", name):
+        raise ValueError(f"shell file name {name!r}: a StepName[.variant] or a snake_name")
+    kind = "body" if name[0].isupper() else "lib"
+    return resources.files("provisioners.steps").joinpath(SH_DIR, kind, f"{name}.sh").read_text()
 
 
 def assignments(values: dict) -> str:

@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from edge_constructs.core.errors import StepFailed
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.runner import DEFAULT_SETTINGS, Connection, Log, Result, RunnerSettings
-from edge_constructs.steps.bundle import BUNDLE_PATH, FAILED_STEP, NODE_NAME_VAR
-from edge_constructs.steps.step import STEP_DIR, Step
+from provisioners.core.errors import StepFailed
+from provisioners.core.props import Host
+from provisioners.ssh.runner import DEFAULT_SETTINGS, Connection, Log, Result, RunnerSettings
+from provisioners.steps.bundle import BUNDLE_PATH, FAILED_STEP, NODE_NAME_VAR
+from provisioners.steps.step import STEP_DIR, Step
 
 q = shlex.quote
 

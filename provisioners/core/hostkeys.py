@@ -9,7 +9,7 @@ from typing import Optional
 
 import paramiko
 
-from edge_constructs.core.props import Host
+from provisioners.core.props import Host
 
 __all__ = ["HostKeyError", "known_hosts_name", "key_from_known_hosts", "pinned_key",
            "warn_insecure", "LOGGER"]

@@ -15,11 +15,11 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 import paramiko
 
-from edge_constructs.core.masking import mask
-from edge_constructs.core.errors import SSHError, StepFailed
-from edge_constructs.core.hostkeys import HostKeyError, known_hosts_name, pinned_key, warn_insecure
-from edge_constructs.core.props import Host
-from edge_constructs.steps.step import Step, full_script, staged_path
+from provisioners.core.masking import mask
+from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.hostkeys import HostKeyError, known_hosts_name, pinned_key, warn_insecure
+from provisioners.core.props import Host
+from provisioners.steps.step import Step, full_script, staged_path
 
 __all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain", "fingerprint",
            "TIMEOUT_EXIT_CODE", "TAIL_LINES"]

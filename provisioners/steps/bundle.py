@@ -16,10 +16,10 @@ import base64
 import dataclasses
 from typing import Callable, Sequence
 
-from edge_constructs.core.paths import STATE_DIR
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.node import JOIN_STEP, join_body
-from edge_constructs.steps.step import (STAGE_DIR, STEP_DIR, Step, full_script, sh_quote,
+from provisioners.core.paths import STATE_DIR
+from provisioners.steps.context import Context
+from provisioners.steps.node import JOIN_STEP, join_body
+from provisioners.steps.step import (STAGE_DIR, STEP_DIR, Step, full_script, sh_quote,
                                         sh_script, staged_path)
 
 #: Steps that finished on this host: "<step name> <fingerprint>" per line.

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from edge_constructs.core.props import Host
-from edge_constructs.steps import cluster, host, node
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.step import On, Step
+from provisioners.core.props import Host
+from provisioners.steps import cluster, host, node
+from provisioners.steps.context import Context
+from provisioners.steps.step import On, Step
 
 #: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped).
 HOST_PREPARATION = [

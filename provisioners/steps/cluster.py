@@ -5,12 +5,12 @@ import json
 
 import yaml
 
-from edge_constructs.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
+from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
                                        RETIRED_TOKENS_FILE, TOKEN_FILE)
-from edge_constructs.core.toml import toml_key, toml_string
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.host import uninstall_script
-from edge_constructs.steps.step import On, Upload, sh_script, step
+from provisioners.core.toml import toml_key, toml_string
+from provisioners.steps.context import Context
+from provisioners.steps.host import uninstall_script
+from provisioners.steps.step import On, Upload, sh_script, step
 
 STAGED_PKI = f"{ETC_DIR}/pki"
 #: What a rendered configuration holds where the bootstrap token goes: the script puts the
@@ -139,9 +139,9 @@ def ensure_container_runtime(ctx: Context):
     """Masters: the container runtime from the package is installed and running (edgeadm's
     `container` phase only works inside a whole `edgeadm init`, so TKE's step does it)."""
     if ctx.spec.container_runtime == "containerd":
-        return sh_script("EnsureContainerRuntime-containerd", INSTALL_DIR=ctx.install_dir,
+        return sh_script("EnsureContainerRuntime.containerd", INSTALL_DIR=ctx.install_dir,
                          REGISTRY_TOML=_containerd_registry(ctx))
-    return sh_script("EnsureContainerRuntime-docker", INSTALL_DIR=ctx.install_dir,
+    return sh_script("EnsureContainerRuntime.docker", INSTALL_DIR=ctx.install_dir,
                      DAEMON_JSON=_docker_daemon_json(ctx))
 
 
@@ -288,5 +288,5 @@ def reset_master(ctx: Context):
     cluster (edgeadm reset, the runtime and kubelet stopped), nor what the chain installed
     (`host.uninstall_script`: binaries, units, runtime config, modules-load and sysctl
     files, the package). Each part tolerates what is already gone."""
-    return (sh_script("reset_begin-master") + uninstall_script(ctx)
+    return (sh_script("reset_master_begin") + uninstall_script(ctx)
             + sh_script("ResetMaster", ETC_DIR=ETC_DIR))

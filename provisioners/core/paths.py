@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from edge_constructs.core.props import ClusterSpec
+    from provisioners.core.props import ClusterSpec
 
 # Where our own files live on a host.
 ETC_DIR = "/etc/edge_constructs"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
-from edge_constructs.core.paths import HOOKS_DIR, PKG_DIR
-from edge_constructs.steps.context import Context
-from edge_constructs.steps.step import On, Upload, sh_script, step
+from provisioners.core.paths import HOOKS_DIR, PKG_DIR
+from provisioners.steps.context import Context
+from provisioners.steps.step import On, Upload, sh_script, step
 
 
 #: Kernel modules kube-proxy (ipvs) and the bridge CNI need (TKE's list).

@@ -6,7 +6,7 @@ Terraform's destroy-time provisioners may read only `self`, cannot take a passwo
 bastion from anywhere safe, and a failing one blocks every later destroy. So each master's
 Reset resource carries its teardown chain, rendered at synth from
 `steps.chains.MASTER_TEARDOWN`, as JSON in its `input` (hosts as paths and names, never key
-material), and a destroy-time local-exec runs `python -m edge_constructs.ssh.teardown` with
+material), and a destroy-time local-exec runs `python -m provisioners.ssh.teardown` with
 it in `$EDGE_TEARDOWN`.
 
 Steps are best effort: an unreachable host or a failed step is reported with the exact
@@ -20,11 +20,11 @@ import shlex
 import sys
 from typing import Callable, Sequence
 
-from edge_constructs.core.errors import SSHError, StepFailed
-from edge_constructs.core.props import Host
-from edge_constructs.ssh.runner import RunnerSettings, run_step
-from edge_constructs.steps.chains import Placed
-from edge_constructs.steps.step import On, Step, full_script
+from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.props import Host
+from provisioners.ssh.runner import RunnerSettings, run_step
+from provisioners.steps.chains import Placed
+from provisioners.steps.step import On, Step, full_script
 
 #: One short try: removal must never hang on a host that is gone.
 SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
@@ -101,7 +101,7 @@ def run_teardown(placed: Sequence[Placed], log: Log = print,
 
 def main(argv: list[str]) -> int:
     if argv or "EDGE_TEARDOWN" not in os.environ:
-        print("usage: EDGE_TEARDOWN='<teardown chain json>' python -m edge_constructs.ssh.teardown",
+        print("usage: EDGE_TEARDOWN='<teardown chain json>' python -m provisioners.ssh.teardown",
               file=sys.stderr)
         return 2
     return run_teardown(decode(os.environ["EDGE_TEARDOWN"]), log=lambda m: print(m, flush=True))
