@@ -9,7 +9,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-STANDINS = Path(__file__).parent / "standins" / "standins"
+STANDINS = Path(__file__).parent / "standins"
 MTIME = 1_600_000_000
 ZIP_DATE = (2020, 9, 13, 12, 0, 0)
 

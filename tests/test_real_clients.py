@@ -24,8 +24,8 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from simsite.package import build_package
-from simsite.standins.standins import client as raw
-from simsite.standins.standins import pki
+from simsite.standins import client as raw
+from simsite.standins import pki
 from tests.test_standins import CFG, PHASES, free_port, run
 
 NODES = {"edge-a": "superedge.io/node-edge=enable", "cloud-b": "superedge.io/node-cloud=enable"}

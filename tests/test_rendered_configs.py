@@ -15,7 +15,7 @@ from provisioners.core.props import HA, ClusterSpec, Host, InstallPackage, Regis
 from provisioners.steps import cluster as cluster_steps
 from provisioners.steps.context import MASTER0, Context
 from simsite.package import UNITS
-from simsite.standins.standins import kubeadmapi, kubelet
+from simsite.standins import kubeadmapi, kubelet
 from tests.shvars import sh_value, with_token
 
 TOKEN = "abcdef.0123456789abcdef"

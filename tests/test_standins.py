@@ -126,7 +126,7 @@ def test_injected_failure_at_phase(master):
 def test_init_join_token_hash_and_reset(master, tmp_path):
     b, root, cfg, port = master
     init_phases(b, root, cfg)
-    from simsite.standins.standins import pki
+    from simsite.standins import pki
     ca = pki.load_cert((root / "etc/kubernetes/pki/ca.crt").read_text())
     h = pki.spki_hash(ca)
     node = tmp_path / "n"
@@ -289,7 +289,7 @@ def test_a_kind_is_refused_until_its_crd_is_installed(master):
 def test_an_update_with_a_stale_resource_version_conflicts(master):
     b, root, cfg, port = master
     init_phases(b, root, cfg)
-    from simsite.standins.standins import client, pki
+    from simsite.standins import client, pki
     kc = pki.parse_kubeconfig((root / "etc/kubernetes/admin.conf").read_text())
     ctx = client.context(kc["ca"], kc["cert"], kc["key"])
     path = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
