@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,12 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
         (app / "main.py").write_text(guide_block("python", "EdgeNodePool(stack"))
         bindir = tmp_path / "bin"
         bindir.mkdir()
-        (bindir / "python").symlink_to(sys.executable)
+        # `python` is the test run's interpreter as the guide's activated venv would give it: a
+        # wrapper, not a symlink (a symlink elsewhere loses the venv: Python finds pyvenv.cfg
+        # beside the path it was started by, and a fresh machine's base Python has no cdktf)
+        wrapper = bindir / "python"
+        wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+        wrapper.chmod(0o755)
         env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
 
         def deploy(pool: list[str]) -> tf.Run:

@@ -7,6 +7,7 @@ Python), which takes the machine-wide site lock itself.
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import tempfile
@@ -41,8 +42,15 @@ def test_stand_ins_run_when_python_lives_under_tmp():
     # given a virtual environment under /tmp (hosts each mount their own tmpfs there)
     with tempfile.TemporaryDirectory(prefix="edge-venv-", dir="/tmp") as d:
         venv = Path(d) / "venv"
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                       check=True, timeout=120)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+        # it sees this run's packages through a .pth file, never through a system interpreter's
+        # site-packages (a fresh machine's base Python has none of them)
+        purelib = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                  "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        # (addsitedir: the .pth files there, an editable install's among them, count too)
+        Path(purelib, "this-run.pth").write_text(
+            "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()))
         # when the site is started from it and a stand-in runs on a host
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         p = subprocess.run([str(venv / "bin" / "python"), "-c", CHILD], cwd=REPO, env=env,
