@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run one script file as a step on one host",
         description="Run one POSIX-sh script file as a step on one host: it is written to "
-                    "/var/lib/provisioners/steps/<name>.sh after the step prelude and "
+                    "/var/lib/edge_constructs/steps/<name>.sh after the step prelude and "
                     "run with sh. Prints one line per step and exits with the script's "
                     f"exit code ({SSH_FAILED_EXIT_CODE} when the host cannot be reached).")
     run.add_argument("--host", required=True, metavar="ADDR", help="address of the host")
