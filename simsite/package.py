@@ -319,8 +319,10 @@ def host_tools_dir(out_dir) -> Path:
 def place_package(site, host, pkg: Path, remote: str) -> None:
     """What an operator does on an offline node before running the join command by hand with
     `--skip-phases=init-node`: put the install package where --install-pkg-path says, edgeadm
-    on PATH, kubelet and lite-apiserver in /usr/bin and the kubelet unit, drop-in and sysconfig
-    file as edgeadm's SetPackagePath writes them (provisioners/steps/kubelet_unit.py)."""
+    on PATH, and what edgeadm's init-node (edge-install script/init-node.sh: swap off,
+    ip_forward and bridge-nf-call-iptables on) and its SetPackagePath (bin/* to /usr/bin, the
+    kubelet unit, drop-in and sysconfig file: provisioners/steps/kubelet_unit.py) would have
+    done, so that kubeadm's preflight passes as on a prepared real host."""
     from provisioners.steps.kubelet_unit import KUBELET_FILES
     with site.connect(host) as conn:
         conn.run(f"mkdir -p {Path(remote).parent}")
@@ -329,7 +331,9 @@ def place_package(site, host, pkg: Path, remote: str) -> None:
                         for path, text in KUBELET_FILES)
     rc, out, err = site.ssh(host, f"tar -xzf {remote} -C /tmp && "
                                   "install -m 0755 /tmp/edge-install/bin/edgeadm /usr/local/bin/edgeadm && "
-                                  "install -m 0755 /tmp/edge-install/bin/kubelet /tmp/edge-install/bin/lite-apiserver /usr/bin/ && "
-                                  + units)
+                                  "for b in kubelet kubectl lite-apiserver conntrack; do "
+                                  "install -m 0755 /tmp/edge-install/bin/$b /usr/bin/ || exit 1; done && "
+                                  "sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 && "
+                                  "swapoff -a && " + units)
     if rc != 0:
         raise RuntimeError(f"could not prepare {host.name} for the join: {out}{err}")
