@@ -140,12 +140,13 @@ rm -f /usr/bin/docker* /usr/bin/containerd*
 """
 DOCKER_INSTALL = """\
 #!/bin/sh
-# Stand-in for edge-install container/docker/install: binaries to /usr/bin, docker and containerd
+# Stand-in for edge-install container/docker/install: uninstall first (uninstall.sh), binaries to /usr/bin, docker and containerd
 # units to /usr/lib/systemd/system, daemon.json from conf/default.json patched with conf/patch.json
 # (conf-patch), containerd's config; start and enable containerd and docker.
 set -e
 EXEC_DIR=$(cd "$(dirname "$0")" && pwd)
 SYSTEMD_DIR=/usr/lib/systemd/system
+. "$EXEC_DIR/uninstall.sh"   # as the real script: sourcing it runs its uninstall
 mkdir -p /usr/bin "$SYSTEMD_DIR" /etc/docker /etc/containerd
 cp -a "$EXEC_DIR"/bin/* /usr/bin/
 cp "$EXEC_DIR/conf/docker.service" "$SYSTEMD_DIR/docker.service"

@@ -156,3 +156,27 @@ def test_the_kubelet_unit_is_edgeadms_and_written_once(host, tmp_path):
         assert rc == 0 and out == text, path
     rc, out, _ = site.ssh(site.hosts[0], "systemctl is-enabled kubelet")
     assert out.strip() == "enabled"
+
+
+def test_reset_removes_what_the_runtime_script_installed_and_docker_installs_by_its_own(host, tmp_path):
+    from provisioners.steps.step import Step
+    from simsite.package import build_package
+    pkg, _ = build_package(tmp_path)
+    site, h = host
+    ctx = pkg_ctx(h, pkg)
+    twice(h, steps.ensure_install_package(ctx))
+    twice(h, cluster_steps.ensure_container_runtime(ctx))
+    with Connection(h) as conn:
+        run_step(conn, Step("Uninstall", steps.uninstall_script(ctx)), log=lambda *_: None)
+    gone = ["/usr/local/sbin/containerd", "/usr/local/sbin/crictl", "/usr/local/sbin/runc", "/etc/crictl.yaml",
+            "/etc/systemd/system/containerd.service", "/etc/containerd/config.toml", "/var/lib/edge_constructs/pkg"]
+    rc, out, _ = site.ssh(site.hosts[0], "for f in " + " ".join(gone) + "; do [ -e $f ] && echo $f; done; true")
+    assert out.split() == []
+    ctx = pkg_ctx(h, pkg, container_runtime="docker", registry=Registry(mirrors=("https://mirror.example.com",)))
+    twice(h, steps.ensure_install_package(ctx))
+    first, second = twice(h, cluster_steps.ensure_container_runtime(ctx))
+    assert "installed by the package's docker/install" in first and "docker already installed" in second
+    rc, out, _ = site.ssh(site.hosts[0], "cat /etc/docker/daemon.json; ls /usr/bin/dockerd /usr/lib/systemd/system/docker.service; "
+                                         "systemctl is-active docker")
+    assert "native.cgroupdriver=systemd" in out and "https://mirror.example.com" in out
+    assert out.rstrip().endswith("active"), out
