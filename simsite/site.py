@@ -843,7 +843,14 @@ class Site:
                 q.mkdir(exist_ok=True)
                 os.chmod(q, os.stat("/usr/" + p).st_mode & 0o7777 if os.path.isdir("/usr/" + p) else 0o755)
             for src in sorted(self.host_tools.iterdir()):
-                if src.is_dir():
+                if src.is_dir() and src.name == "sbin":
+                    # tools a real host keeps in /sbin (= /usr/sbin): simsite.package.SBIN_TOOLS
+                    sbin = ov / "usr" / "upper" / "sbin"
+                    sbin.mkdir(exist_ok=True)
+                    os.chmod(sbin, os.stat("/usr/sbin").st_mode & 0o7777)
+                    for tool in sorted(src.iterdir()):
+                        shutil.copy2(tool, sbin / tool.name)
+                elif src.is_dir():
                     shutil.copytree(src, bindir / src.name, symlinks=True)
                 else:
                     shutil.copy2(src, bindir / src.name)

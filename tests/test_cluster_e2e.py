@@ -174,10 +174,12 @@ def test_destroy_resets_the_master(quickstart):
 
 #: What the master chain installs (binaries, units, runtime config, settings files, package).
 INSTALLED = ["/usr/local/bin/edgeadm", "/usr/bin/kubelet", "/usr/bin/conntrack",
-             "/usr/local/bin/containerd", "/usr/local/bin/ctr", "/usr/local/bin/runc",
+             "/usr/local/sbin/containerd", "/usr/local/sbin/ctr", "/usr/local/sbin/runc",
+             "/usr/local/sbin/crictl", "/etc/crictl.yaml",
              "/opt/cni/bin/bridge", "/opt/cni/bin/.edge_constructs", "/etc/containerd/config.toml",
-             "/etc/systemd/system/containerd.service", "/etc/systemd/system/kubelet.service",
-             "/etc/systemd/system/kubelet.service.d", "/etc/sysctl.d/99-edge_constructs.conf",
+             "/etc/systemd/system/containerd.service", "/usr/lib/systemd/system/kubelet.service",
+             "/usr/lib/systemd/system/kubelet.service.d", "/etc/sysconfig/kubelet",
+             "/etc/sysctl.d/99-edge_constructs.conf",
              "/etc/modules-load.d/edge_constructs.conf", "/var/lib/edge_constructs"]
 
 

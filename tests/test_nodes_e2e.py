@@ -270,15 +270,15 @@ def test_a_stopped_node_shows_as_not_ready_in_the_plan(env):
 
 def test_a_join_that_fails_half_way_resumes_after_the_finished_steps(env):
     # the kubelet drop-in directory is a file: EnsureKubeletUnit cannot write into it
-    rc, _, err = env.site.ssh(HALFWAY, "mkdir -p /etc/systemd/system && "
-                              ": > /etc/systemd/system/kubelet.service.d")
+    rc, _, err = env.site.ssh(HALFWAY, "mkdir -p /usr/lib/systemd/system && "
+                              ": > /usr/lib/systemd/system/kubelet.service.d")
     assert rc == 0, err
     run = env.apply(POOL + [ELEVENTH, HALFWAY])
     assert run.returncode != 0
     assert f"edge node {HALFWAY}: the join failed" in run.output
     assert re.search(rf"step EnsureKubeletUnit failed on host {HALFWAY}: command '.+' exited \d+",
                      run.output), run.output
-    rc, _, err = env.site.ssh(HALFWAY, "rm -f /etc/systemd/system/kubelet.service.d")
+    rc, _, err = env.site.ssh(HALFWAY, "rm -f /usr/lib/systemd/system/kubelet.service.d")
     assert rc == 0, err
     env.apply(POOL + [ELEVENTH, HALFWAY]).check()
     log = (env.stack / "edge-logs" / f"{HALFWAY}.log").read_text().split("node bundle: start")[-1]

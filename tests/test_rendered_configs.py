@@ -14,7 +14,7 @@ import yaml
 from provisioners.core.props import HA, ClusterSpec, Host, InstallPackage, Registry
 from provisioners.steps import cluster as cluster_steps
 from provisioners.steps.context import MASTER0, Context
-from simsite.package import UNITS
+from simsite.package import CONTAINERD_CONFIG
 from simsite.standins import kubeadmapi, kubelet
 from tests.shvars import sh_value, with_token
 
@@ -80,7 +80,7 @@ def containerd_config(c: Context, tmp_path) -> str:
     block the script is handed (REGISTRY_TOML, as sh reads it), as the script prints it."""
     script = cluster_steps.ensure_container_runtime(c).script
     block = sh_value(script, "EnsureContainerRuntime.containerd", "REGISTRY_TOML")
-    base = UNITS["containerd-config.toml"]
+    base = CONTAINERD_CONFIG
     (tmp_path / "containerd-config.toml").write_text(base)
     return base + block + "\n"
 
@@ -137,7 +137,7 @@ def test_containerd_reads_every_config_the_chain_writes_and_gains_only_what_was_
 
 def test_containerd_refuses_a_config_that_does_not_parse(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text(UNITS["containerd-config.toml"] + '[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n'
+    bad.write_text(CONTAINERD_CONFIG + '[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n'
                    '  endpoint = ["https://unterminated.example.com"\n')
     exe = shutil.which("containerd")
     if exe is None:
@@ -148,10 +148,13 @@ def test_containerd_refuses_a_config_that_does_not_parse(tmp_path):
 
 def test_a_hostile_mirror_url_is_one_escaped_string_and_adds_no_key(tmp_path):
     text = containerd_config(ctx(registry=Registry(mirrors=(HOSTILE, "https://ok.example.com"))), tmp_path)
-    base = flat(tomllib.loads(UNITS["containerd-config.toml"]))
+    base = flat(tomllib.loads(CONTAINERD_CONFIG))
     got = flat(tomllib.loads(text))
-    assert set(got) - set(base) == {CRI + ("mirrors", "docker.io", "endpoint")}
-    assert got[CRI + ("mirrors", "docker.io", "endpoint")] == [HOSTILE, "https://ok.example.com"]
+    # as written: the package's version-1 layout (plugins.cri); containerd reads it as
+    # io.containerd.grpc.v1.cri (the dumps above)
+    raw = ("plugins", "cri", "registry", "mirrors", "docker.io", "endpoint")
+    assert set(got) - set(base) == {raw}
+    assert got[raw] == [HOSTILE, "https://ok.example.com"]
     assert not any("insecure_skip_verify" in k for k in got)
 
 

@@ -37,7 +37,29 @@ def pkg(tmp_path_factory):
     return path, sha, d / "x" / "edge-install" / "bin", d
 
 
-def run(bindir, root, *args, stdin=None):
+#: What kubeadm's node checks find on a prepared host (simsite/standins/preflight.py): tools on
+#: PATH and the kernel settings, under the sandbox root.
+NODE_TOOLS = ("conntrack", "ip", "iptables", "mount", "nsenter", "crictl")
+
+
+def prepare_node(root, skip=()):
+    """A sandbox root that passes kubeadm's node checks (unless `skip` names a tool or file)."""
+    for rel, text in (("proc/sys/net/bridge/bridge-nf-call-iptables", "1\n"), ("proc/sys/net/ipv4/ip_forward", "1\n"),
+                      ("proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")):
+        if rel not in skip and not (root / rel).exists():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+    for tool in NODE_TOOLS:
+        f = root / "usr/sbin" / tool
+        if tool not in skip and not f.exists():
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text("#!/bin/sh\n")
+            f.chmod(0o755)
+
+
+def run(bindir, root, *args, stdin=None, prepared=True):
+    if prepared:
+        prepare_node(root)
     env = dict(os.environ, STANDIN_ROOT=str(root), STANDIN_DISCOVERY_TIMEOUT="2")
     exe = args[0] if "/" in args[0] else str(bindir / args[0])
     p = subprocess.run([exe] + list(args[1:]), env=env, capture_output=True, text=True, input=stdin, timeout=60)
@@ -49,16 +71,48 @@ def ledger(root):
         return [json.loads(l) for l in f]
 
 
-def test_package_is_deterministic_and_laid_out(tmp_path, pkg):
+def test_package_is_deterministic(tmp_path, pkg):
     p2, sha2 = build_package(tmp_path)
-    assert sha2 == pkg[1]
-    names = tarfile.open(p2).getnames()
-    for n in ("edge-install/bin/edgeadm", "edge-install/bin/kubelet", "edge-install/bin/kubectl", "edge-install/bin/lite-apiserver",
-              "edge-install/bin/conntrack", "edge-install/cni/cni-plugins-linux-amd64-v0.8.3.tgz",
-              "edge-install/container/containerd-linux-amd64.tgz", "edge-install/container/docker-linux-amd64.tgz",
-              "edge-install/conf/kubelet.service"):
-        assert n in names
+    assert sha2 == pkg[1]  # the layout is tests/test_package_layout.py's
     assert (host_tools_dir(tmp_path) / "systemctl").exists()
+
+
+@pytest.mark.parametrize("missing, check, message", [
+    ("crictl", "FileExisting-crictl", "crictl not found in system path"),
+    ("iptables", "FileExisting-iptables", "iptables not found in system path"),
+    ("conntrack", "FileExisting-conntrack", "conntrack not found in system path"),
+    ("nsenter", "FileExisting-nsenter", "nsenter not found in system path"),
+    ("proc/sys/net/bridge/bridge-nf-call-iptables", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
+     "/proc/sys/net/bridge/bridge-nf-call-iptables does not exist"),
+])
+def test_preflight_refuses_a_node_kubeadm_refuses(tmp_path, pkg, missing, check, message):
+    """kubeadm 1.22's node checks (simsite/standins/preflight.py), each can fail."""
+    prepare_node(tmp_path, skip=(missing,))
+    (tmp_path / "cfg.yaml").write_text(CFG % 6443)
+    rc, _, err = run(pkg[2], tmp_path, "edgeadm", "init", "phase", "preflight", "--config", "/cfg.yaml", prepared=False)
+    assert rc == 1 and "[ERROR %s]: %s" % (check, message) in err, err
+    assert "--ignore-preflight-errors" in err
+    rc, _, err = run(pkg[2], tmp_path, "edgeadm", "init", "phase", "preflight", "--config", "/cfg.yaml",
+                     "--ignore-preflight-errors", check.lower(), prepared=False)
+    assert "[WARNING %s]: %s" % (check, message) in err and "[ERROR " not in err, err
+
+
+def test_preflight_refuses_swap_and_forwarding_off(tmp_path, pkg):
+    prepare_node(tmp_path)
+    (tmp_path / "proc/swaps").write_text("Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n")
+    (tmp_path / "proc/sys/net/ipv4/ip_forward").write_text("0\n")
+    (tmp_path / "cfg.yaml").write_text(CFG % 6443)
+    rc, _, err = run(pkg[2], tmp_path, "edgeadm", "init", "phase", "preflight", "--config", "/cfg.yaml")
+    assert rc == 1 and "[ERROR Swap]: running with swap on is not supported. Please disable swap" in err, err
+    assert "[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1" in err
+
+
+def test_preflight_of_a_docker_node_needs_no_crictl(tmp_path, pkg):
+    prepare_node(tmp_path, skip=("crictl",))
+    (tmp_path / "cfg.yaml").write_text((CFG % 6443).replace("nodeRegistration: {name: master0}",
+                                       "nodeRegistration: {name: master0, criSocket: /var/run/dockershim.sock}"))
+    rc, _, err = run(pkg[2], tmp_path, "edgeadm", "init", "phase", "preflight", "--config", "/cfg.yaml", prepared=False)
+    assert "crictl" not in err and rc == 0, err
 
 
 def test_unknown_flags_and_commands_rejected_and_recorded(tmp_path, pkg):

@@ -174,9 +174,9 @@ def test_a_kubelet_that_kubelet_would_refuse_does_not_start_and_says_why(site, c
     h1 = site.hosts[1]
     site.join(h1, labels={"site": "a"}, node_unit="unit-a")
     setup, expect = {
-        "malformed label": ("echo 'KUBELET_EXTRA_ARGS=\"--node-labels=superedge.io/node-cloud: enable\"' > /etc/default/kubelet",
+        "malformed label": ("echo 'KUBELET_EXTRA_ARGS=\"--node-labels=superedge.io/node-cloud: enable\"' > /etc/sysconfig/kubelet",
                             'invalid argument \\"superedge.io/node-cloud:\\" for \\"--node-labels\\" flag: malformed pair, expect string=string'),
-        "unknown flag": ("echo 'KUBELET_EXTRA_ARGS=--frobnicate=1' > /etc/default/kubelet",
+        "unknown flag": ("echo 'KUBELET_EXTRA_ARGS=--frobnicate=1' > /etc/sysconfig/kubelet",
                          "unknown flag: --frobnicate"),
         "no CRI socket": ("systemctl stop containerd",
                           "dial unix /run/containerd/containerd.sock: connect: no such file or directory"),
@@ -190,7 +190,7 @@ def test_a_kubelet_that_kubelet_would_refuse_does_not_start_and_says_why(site, c
         rc, journal, _ = site.sh(h1, "journalctl -u kubelet -n 5")
         assert expect in journal
     finally:
-        site.sh(h1, "rm -f /etc/default/kubelet; systemctl start containerd; systemctl restart kubelet")
+        site.sh(h1, "echo KUBELET_EXTRA_ARGS= > /etc/sysconfig/kubelet; systemctl start containerd; systemctl restart kubelet")
     assert site.sh(h1, "systemctl is-active kubelet")[1].strip() == "active"
 
 
@@ -200,12 +200,15 @@ def test_a_kubelet_that_kubelet_would_refuse_does_not_start_and_says_why(site, c
     ("--container-runtime-endpoint=/run/nowhere.sock", "dial unix /run/nowhere.sock: connect: no such file or directory"),
 ], ids=["malformed label", "unknown flag", "no CRI socket"])
 def test_the_kubelet_start_step_says_why_the_kubelet_did_not_start(site, extra, why):
-    # A fresh master of another cluster whose /etc/default/kubelet breaks the kubelet.
+    # A fresh master of another cluster whose kubelet settings break the kubelet (a drop-in of
+    # the operator's: EnsureKubeletUnit rewrites /etc/sysconfig/kubelet as edgeadm does).
     h3 = site.hosts[3]
     spec = ClusterSpec(name="other", masters=(h3,), install_package=site.spec.install_package)
     creds = new_identity_files(site.work / "creds-other", endpoint=spec.endpoint, cluster_name="other")
     ctx = Context(spec=spec, host=h3, role=MASTER0, creds=creds)
-    assert site.sh(h3, f"echo 'KUBELET_EXTRA_ARGS={extra}' > /etc/default/kubelet")[0] == 0
+    assert site.sh(h3, "mkdir -p /etc/systemd/system/kubelet.service.d && printf '[Service]\\nEnvironmentFile=/etc/kubelet-extra\\n'"
+                       " > /etc/systemd/system/kubelet.service.d/20-extra.conf")[0] == 0
+    assert site.sh(h3, f"echo 'KUBELET_EXTRA_ARGS={extra}' > /etc/kubelet-extra")[0] == 0
     steps = chains.master_chain(ctx)
     upto = [p.step.name for p in steps].index("EnsureKubeadmInitPhaseKubeletStart") + 1
     with pytest.raises(StepFailed) as caught:

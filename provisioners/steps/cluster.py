@@ -9,7 +9,10 @@ from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_
                                        RETIRED_TOKENS_FILE, TOKEN_FILE)
 from provisioners.core.toml import toml_key, toml_string
 from provisioners.steps.context import Context
-from provisioners.steps.host import uninstall_script
+from provisioners.core.paths import PKG_DIR
+from provisioners.steps.host import runtime_marker, uninstall_script
+from provisioners.steps.kubelet_unit import (KUBELET_DROPIN, KUBELET_DROPIN_FILE, KUBELET_SERVICE,
+                                             KUBELET_SERVICE_FILE, KUBELET_SYSCONF, KUBELET_SYSCONF_FILE)
 from provisioners.steps.step import On, Upload, sh_script, step
 
 STAGED_PKI = f"{ETC_DIR}/pki"
@@ -112,10 +115,13 @@ def ensure_kubeadm_config(ctx: Context):
 
 
 def _containerd_registry(ctx: Context) -> str:
-    """containerd (CRI plugin) settings for `registry`: Docker Hub mirrors, an insecure domain."""
+    """containerd settings for `registry` (Docker Hub mirrors, an insecure domain), in the
+    version-1 layout of the package's config.toml (containerd 1.4, CRI plugin `plugins.cri`:
+    edge-install container/containerd/config.toml), appended to it. Always starts with the
+    marker line the uninstall fragment looks for."""
     reg = ctx.spec.registry
     lines = ["# edge_constructs: registry settings"]
-    cri = 'plugins."io.containerd.grpc.v1.cri".registry'
+    cri = "plugins.cri.registry"
     if reg and reg.mirrors:
         eps = ", ".join(toml_string(m) for m in reg.mirrors)
         lines += [f'[{cri}.mirrors."docker.io"]', f"  endpoint = [{eps}]"]
@@ -136,20 +142,31 @@ def _docker_daemon_json(ctx: Context) -> str:
 
 @step("EnsureContainerRuntime", on=On.MASTERS)
 def ensure_container_runtime(ctx: Context):
-    """Masters: the container runtime from the package is installed and running (edgeadm's
-    `container` phase only works inside a whole `edgeadm init`, so TKE's step does it)."""
-    if ctx.spec.container_runtime == "containerd":
-        return sh_script("EnsureContainerRuntime.containerd", INSTALL_DIR=ctx.install_dir,
+    """Masters: the container runtime from the package is installed and running, as edgeadm's
+    `container` phase installs it (pkg/edgeadm/steps/runtime.go: unpack
+    container/<runtime>-*.tgz, run its <runtime>/install), with our registry settings in its
+    configuration. The chain runs the script itself: edgeadm's phase needs the package that
+    only a whole `edgeadm init` unpacks (PreRunE)."""
+    rt = ctx.spec.container_runtime
+    common = dict(INSTALL_DIR=ctx.install_dir, PKG_DIR=PKG_DIR, PKG_PATH=ctx.package_path,
+                  MARKER=runtime_marker(rt))
+    if rt == "containerd":
+        return sh_script("one_match", "EnsureContainerRuntime.containerd", **common,
                          REGISTRY_TOML=_containerd_registry(ctx))
-    return sh_script("EnsureContainerRuntime.docker", INSTALL_DIR=ctx.install_dir,
+    return sh_script("one_match", "EnsureContainerRuntime.docker", **common,
                      DAEMON_JSON=_docker_daemon_json(ctx))
 
 
 @step("EnsureKubeletUnit", on=On.EVERY_HOST)
 def ensure_kubelet_unit(ctx: Context):
-    """Every host: the kubelet systemd unit and kubeadm's drop-in are installed and enabled
-    (edge nodes too: edgeadm's init-node, which would install them, is skipped offline)."""
-    return sh_script("EnsureKubeletUnit", INSTALL_DIR=ctx.install_dir)
+    """Every host: the kubelet unit, kubeadm's drop-in and /etc/sysconfig/kubelet are those
+    edgeadm's SetPackagePath writes (provisioners/steps/kubelet_unit.py, transcribed from
+    edgeadm v0.9.0 pkg/edgeadm/constant/init_node.go), and the kubelet is enabled. The package
+    holds no unit; edgeadm writes it only in a whole init/join, which the chain never runs
+    on masters."""
+    return sh_script("EnsureKubeletUnit", SERVICE_FILE=KUBELET_SERVICE_FILE, SERVICE=KUBELET_SERVICE,
+                     DROPIN_FILE=KUBELET_DROPIN_FILE, DROPIN=KUBELET_DROPIN,
+                     SYSCONF_FILE=KUBELET_SYSCONF_FILE, SYSCONF=KUBELET_SYSCONF)
 
 
 def _init_phase(step_name: str, phase: str, extra=lambda ctx: [], when=lambda ctx: True,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
-from provisioners.core.paths import HOOKS_DIR, PKG_DIR
+from provisioners.core.paths import HOOKS_DIR, PKG_DIR, STATE_DIR
 from provisioners.steps.context import Context
+from provisioners.steps.kubelet_unit import KUBELET_FILES
 from provisioners.steps.step import On, Upload, sh_script, step
 
 
@@ -102,14 +103,38 @@ def ensure_preflight(ctx: Context):
 
 # --- install package --------------------------------------------------------------------
 
+#: The package's runtime tarballs, as edgeadm v0.9.0 finds them (pkg/edgeadm/constant/init.go
+#: ContainerdZipPath, ZipContainerPath): globs under edge-install/.
+RUNTIME_TGZ = {"containerd": "container/containerd-*.tgz", "docker": "container/docker-*.tgz"}
+#: edgeadm's CNIPluginsPKG.
+CNI_TGZ = "cni/cni-plugins-*.tgz"
+
+
+def runtime_marker(runtime: str) -> str:
+    """Where EnsureContainerRuntime records the sha256 of the runtime tarball it installed."""
+    return f"{STATE_DIR}/runtime-{runtime}.sha256"
+
+
+def package_needs(ctx: Context) -> list[str]:
+    """The paths under edge-install/ this host's steps read (globs match exactly one file):
+    the binaries the chain installs, the CNI plugins and the runtime tarball (masters install it
+    in EnsureContainerRuntime, edge nodes in `edgeadm join`'s container phase). edgeadm is the
+    one path the real package lacks: users add it (docs/GUIDE.md, simsite/real_package.json)."""
+    bins = ["kubelet", "kubectl", "conntrack", "edgeadm"] + ([] if ctx.is_master else ["lite-apiserver"])
+    return [f"bin/{b}" for b in bins] + [CNI_TGZ, RUNTIME_TGZ[ctx.spec.container_runtime]]
+
+
 @step("EnsureInstallPackage", on=On.EVERY_HOST)
 def ensure_install_package(ctx: Context):
-    """Every host: the install package lies at its path, sha256-verified, and is unpacked."""
+    """Every host: the install package lies at its path, sha256-verified, is unpacked, and
+    holds every path this host's steps need (checked before anything is installed from it;
+    a missing path stops the step naming it and the package)."""
     pkg = ctx.spec.install_package
     path = ctx.package_path
     ups = (Upload(str(pkg.path), f"{path}.upload", "0644"),) if pkg.path else ()
-    return (sh_script("EnsureInstallPackage", PKG_DIR=PKG_DIR, PKG_PATH=path, SHA256=pkg.sha256,
-                      INSTALL_DIR=ctx.install_dir, URL=pkg.url or ""), ups)
+    return (sh_script("one_match", "EnsureInstallPackage", PKG_DIR=PKG_DIR, PKG_PATH=path,
+                      SHA256=pkg.sha256, INSTALL_DIR=ctx.install_dir, URL=pkg.url or "",
+                      NEEDS=package_needs(ctx)), ups)
 
 
 def _install_bins(names: list[str], dest: str, ctx: Context) -> str:
@@ -139,7 +164,8 @@ def ensure_lite_apiserver(ctx: Context):
 @step("EnsureCNIPlugins", on=On.EVERY_HOST)
 def ensure_cni_plugins(ctx: Context):
     """Every host: the CNI plugins from the package are in /opt/cni/bin."""
-    return sh_script("EnsureCNIPlugins", INSTALL_DIR=ctx.install_dir)
+    return sh_script("one_match", "EnsureCNIPlugins", INSTALL_DIR=ctx.install_dir, PKG_DIR=PKG_DIR,
+                     PKG_PATH=ctx.package_path)
 
 
 @step("EnsureConntrackTools", on=On.EVERY_HOST)
@@ -178,9 +204,11 @@ def ensure_post_cluster_install_hook(ctx: Context):
 
 def uninstall_script(ctx: Context) -> str:
     """Shell that removes what host preparation and the install package put on a host:
-    binaries (only while they are the package's own bytes), the runtime's files and units,
-    the CNI plugins, our modules-load and sysctl files, the package. Runs before the reset
+    binaries (only while they are the package's own bytes), what the runtime's install script
+    installed (files equal to the runtime tarball's), the kubelet unit files, the CNI plugins, our modules-load and sysctl files, the package. Runs before the reset
     removes the package, whose files it compares against. Deliberately kept (README, "What
     destroy leaves"): swap lines commented out of /etc/fstab, files of `files` and what hooks
     did, and the kernel modules and sysctl values in effect until the next boot."""
-    return sh_script("uninstall", INSTALL_DIR=ctx.install_dir, PKG_DIR=PKG_DIR)
+    return sh_script("uninstall", INSTALL_DIR=ctx.install_dir, PKG_DIR=PKG_DIR,
+                     MARKERS=[runtime_marker(r) for r in sorted(RUNTIME_TGZ)],
+                     KUBELET_FILES=[path for path, _ in KUBELET_FILES])

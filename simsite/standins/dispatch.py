@@ -21,6 +21,9 @@ def run(tool):
     elif tool == "journalctl":
         from .systemctl import journalctl_entry
         journalctl_entry()
+    elif tool == "conf-patch":
+        from .confpatch import entry
+        entry()
     elif tool == "kubelet":
         from .kubelet import entry
         entry()

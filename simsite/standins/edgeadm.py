@@ -361,7 +361,7 @@ def check_pkg(path):
     try:
         with tarfile.open(real, "r:gz") as t:
             names = t.getnames()
-            if not any(n.startswith("edge-install/") for n in names):
+            if not any(n.startswith(("edge-install/", "./edge-install/")) for n in names):
                 raise CmdError("install package %s has no edge-install/ directory" % path)
             dst = P("/tmp/edgeadm-tmp")
             os.makedirs(dst, exist_ok=True)
@@ -684,6 +684,7 @@ def init_steps(cfg, only, state, whole):
 
     def preflight():
         print("[preflight] Running pre-flight checks")
+        node_checks((cfg.init.get("nodeRegistration") or {}).get("criSocket") or v.get("cri-socket"), v.get("ignore-preflight-errors"))
         if os.geteuid() != 0 and os.environ.get("STANDIN_ROOT") is None:
             raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
         if not apiserver.running_pid():
@@ -834,24 +835,21 @@ def put_crd(group, kind, plural, versions, scope):
 
 
 def install_runtime(rt):
-    """The container phase: the runtime from the package edgeadm unzipped in its worker path,
-    its unit and (containerd) its default config."""
-    base = "/tmp/edgeadm-tmp/edge-install"
-    tgz = base + "/container/%s-linux-amd64.tgz" % rt
-    if not exists(tgz):
-        raise CmdError("Unzip %s runtime Package: /tmp/edgeadm-tmp/edge-install/container/, error: open %s: no such file or directory" % (rt, tgz))
-    bindir = "/usr/local/bin/" if rt == "containerd" else "/usr/bin/"
-    with tarfile.open(P(tgz)) as t:
-        for m in t.getmembers():
-            if m.isfile():
-                write(bindir + os.path.basename(m.name), t.extractfile(m).read(), 0o755)
-    if exists(base + "/conf/%s.service" % rt):
-        write("/etc/systemd/system/%s.service" % rt, read(base + "/conf/%s.service" % rt))
-    if rt == "containerd" and exists(base + "/conf/containerd-config.toml") and not exists("/etc/containerd/config.toml"):
-        write("/etc/containerd/config.toml", read(base + "/conf/containerd-config.toml"))
-    systemctl("daemon-reload")
-    systemctl("enable", rt)
-    systemctl("restart", rt)
+    """The container phase: simsite/standins/runtime.py (edgeadm's runtime.go)."""
+    from .runtime import InstallError, install
+    try:
+        install(rt, "/tmp/edgeadm-tmp/edge-install")
+    except InstallError as e:
+        raise CmdError(str(e))
+
+
+def node_checks(cri_socket, ignore):
+    """kubeadm 1.22's node checks the chain depends on: simsite/standins/preflight.py."""
+    from .preflight import PreflightError, check_node
+    try:
+        check_node(cri_socket, ignore, sys.stderr.write)
+    except PreflightError as e:
+        raise CmdError(str(e).rstrip("\n"))
 
 
 def systemctl_exe():
@@ -1073,6 +1071,8 @@ def cmd_join(vals, pos, state, only):
 
     def preflight():
         print("[preflight] Running pre-flight checks")
+        node_checks(vals.get("cri-socket") or ("/var/run/dockershim.sock" if vals.get("runtime") == "docker" else
+                                               "/run/containerd/containerd.sock"), vals.get("ignore-preflight-errors"))
         if exists("/etc/kubernetes/kubelet.conf"):
             if "all" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])] and "fileavailable--etc-kubernetes-kubelet.conf" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])]:
                 raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")

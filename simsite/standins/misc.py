@@ -11,7 +11,11 @@ VERSIONS = {"kubelet": (["--version"], "Kubernetes v1.22.6"), "lite-apiserver": 
             "ctr": (["version", "--version", "-v"], "ctr github.com/containerd/containerd v1.5.9"),
             "runc": (["--version", "-v"], "runc version 1.0.3"), "containerd-shim": (["-v"], "containerd-shim v1.5.9"),
             "containerd-shim-runc-v2": (["-v"], "containerd-shim-runc-v2 v1.5.9"),
-            "docker": (["--version", "-v", "version"], "Docker version 20.10.12"), "dockerd": (["--version", "-v"], "Docker version 20.10.12")}
+            "docker": (["--version", "-v", "version"], "Docker version 20.10.12"), "dockerd": (["--version", "-v"], "Docker version 20.10.12"),
+            # the install package's runtime directories (simsite/real_package.json) and the host's iptables
+            "containerd-shim-runc-v1": (["-v"], "containerd-shim-runc-v1 v1.4.3"), "crictl": (["--version", "-v"], "crictl version v1.14.0"),
+            "docker-init": (["--version"], "tini version 0.18.0"), "docker-proxy": (["--version"], "docker-proxy 19.03"),
+            "iptables": (["--version", "-V"], "iptables v1.8.7 (legacy)")}
 
 
 
@@ -91,8 +95,8 @@ def make(tool):
             return 1
         if tool == "containerd" and (not argv or argv[0].startswith(("--config", "-c", "--log-level"))):
             return containerd_daemon(argv)
-        if tool == "dockerd" and not argv:
-            serve_socket("/var/run/docker.sock")
+        if tool == "dockerd" and all(a.startswith(("--containerd=", "--config-file=")) for a in argv):
+            serve_socket("/var/run/docker.sock")  # the package's docker.service passes these two
         if tool == "lite-apiserver" and argv and argv[0].startswith("--config"):
             # reads its flags file; the kubelet stand-in follows it to the API server (STANDINS.md)
             import signal

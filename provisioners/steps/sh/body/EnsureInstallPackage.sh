@@ -1,6 +1,7 @@
-# The install package lies at PKG_PATH, sha256-verified, and is unpacked into INSTALL_DIR.
+# The install package lies at PKG_PATH, sha256-verified, and is unpacked into INSTALL_DIR, and
+# holds every path the chain needs, checked before anything is installed from it.
 # In: PKG_DIR, PKG_PATH, SHA256, INSTALL_DIR, URL (empty: the package was uploaded to
-# $PKG_PATH.upload).
+# $PKG_PATH.upload), NEEDS (paths under INSTALL_DIR, globs allowed, one a line).
 mkdir -p "$PKG_DIR"
 have_pkg() { [ -f "$PKG_PATH" ] && echo "$SHA256  $PKG_PATH" | sha256sum -c --status; }
 if [ -z "$URL" ]; then
@@ -18,5 +19,17 @@ have_pkg || fail "install package $PKG_PATH missing or corrupt"
 if [ "$(cat "$INSTALL_DIR/.sha256" 2>/dev/null)" = "$SHA256" ]; then say "package already unpacked"
 else
   rm -rf "$INSTALL_DIR"; run tar -xzf "$PKG_PATH" -C "$PKG_DIR"
+  [ -d "$INSTALL_DIR" ] || fail "install package $PKG_PATH has no edge-install/ directory"
+fi
+split_lines
+for need in $NEEDS; do
+  case $need in
+    *'*'*) one_match "$INSTALL_DIR/${need%/*}" "${need##*/}" ;;
+    *) [ -e "$INSTALL_DIR/$need" ] || fail "install package $PKG_PATH lacks edge-install/$need" ;;
+  esac
+done
+end_split
+if [ "$(cat "$INSTALL_DIR/.sha256" 2>/dev/null)" != "$SHA256" ]; then
   echo "$SHA256" > "$INSTALL_DIR/.sha256"; say "unpacked to $INSTALL_DIR"
 fi
+say "the package holds every path the chain needs"

@@ -1,7 +1,9 @@
-# In: INSTALL_DIR.
+# In: SERVICE_FILE/SERVICE, DROPIN_FILE/DROPIN, SYSCONF_FILE/SYSCONF: the kubelet unit, kubeadm's
+# drop-in and the sysconfig file, at the paths and with the text edgeadm's SetPackagePath writes.
 c=0
-if put /etc/systemd/system/kubelet.service 0644 < "$INSTALL_DIR/conf/kubelet.service"; then c=1; fi
-if put /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 < "$INSTALL_DIR/conf/10-kubeadm.conf"; then c=1; fi
+if printf '%s' "$SERVICE" | put "$SERVICE_FILE" 0644; then c=1; say "wrote $SERVICE_FILE"; fi
+if printf '%s' "$DROPIN" | put "$DROPIN_FILE" 0644; then c=1; say "wrote $DROPIN_FILE"; fi
+if printf '%s' "$SYSCONF" | put "$SYSCONF_FILE" 0644; then c=1; say "wrote $SYSCONF_FILE"; fi
 [ "$c" = 0 ] || run systemctl daemon-reload
 run systemctl enable kubelet
 say "kubelet unit installed"
