@@ -202,7 +202,7 @@ CONTROL_PLANE_TIMEOUT = 240
 def ensure_kube_apiserver_patch(ctx: Context):
     """Master 0: kube-apiserver's static pod has edgeadm's patch (dnsPolicy
     ClusterFirstWithHostNet), which only a whole `edgeadm init` applies."""
-    return sh_script("EnsureKubeAPIServerPatch", MANIFEST=f"{ETC_DIR}/manifests/kube-apiserver.yaml")
+    return sh_script("EnsureKubeAPIServerPatch", MANIFEST="/etc/kubernetes/manifests/kube-apiserver.yaml")
 
 
 @step("EnsureControlPlaneReady", on=On.MASTER0)
