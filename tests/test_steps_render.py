@@ -57,3 +57,49 @@ def test_values_reach_scripts_only_as_quoted_assignments_that_sh_reads_back_whol
         sh_quote("a\0b")
     with pytest.raises(ValueError):
         assignments({"lower": "x"})
+
+
+def _init_calls():
+    """(words, flags) of every `edgeadm init phase` call the chain makes on master 0."""
+    from provisioners.core.props import HA
+    from tests.shvars import sh_value
+    out = []
+    for c in (ctx(), ctx(ha=HA(vip="198.18.0.250", interface="eth0"))):
+        for fn in cluster_steps.EDGEADM_INIT_PHASES:
+            s = fn(c)
+            if s is None or "init_phase" not in s.script and "ARGS=" not in s.script:
+                continue
+            args = sh_value(s.script, "init_phase", "ARGS").split("\n")
+            assert args[:2] == ["init", "phase"], args
+            n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))
+            out.append((args[2:n], [a.split("=")[0] for a in args[n:] if a.startswith("--")]))
+    return out
+
+
+def test_every_init_phase_call_is_a_bound_runnable_command_with_flags_it_inherits():
+    from simsite.standins import edgeadm
+    idx = edgeadm.phase_index(edgeadm.INIT_PHASES)
+    calls = _init_calls()
+    assert calls
+    for words, flags in calls:
+        key = tuple(words)
+        assert key in idx and key not in edgeadm.INIT_HIDDEN, words
+        inherited, subs = idx[key]
+        assert not subs, f"{words} has sub-phases: edgeadm answers with help"
+        for f in flags:
+            assert f[2:] in (inherited or []) or f[2:] in edgeadm.GLOBAL, (words, f)
+    assert ["edge-apps", "all"] not in [w for w, _ in calls]
+    assert ["cni", "flannel"] in [w for w, _ in calls]
+
+
+def test_a_help_answer_of_edgeadm_is_never_taken_for_a_phase_run(tmp_path):
+    import subprocess
+    from provisioners.steps.step import full_script
+    step = [s for s in (fn(ctx()) for fn in cluster_steps.EDGEADM_INIT_PHASES)
+            if s and s.name == "EnsureKubeadmInitPhaseCNIFlannel"][0]
+    script = full_script(step, host="m0").replace(step.result_path, str(tmp_path / "result"))
+    fake = 'edgeadm() { printf "Usage:\\n  edgeadm init phase cni [flags]\\n"; }\n'
+    body_at = script.index(step.script.strip("\n"))
+    p = subprocess.run(["sh", "-c", script[:body_at] + fake + script[body_at:]], capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "answered 'edgeadm init phase cni flannel' with its help" in p.stdout + p.stderr
