@@ -1328,9 +1328,8 @@ def cmd_join(vals, pos, state, only):
         vip = endpoint.rsplit(":", 1)[0]
         write("/etc/kubernetes/manifests/vip.yaml", manifest("kube-vip", "ghcr.io/kube-vip/kube-vip:v0.3.8", ["manager"],
                                                              env={"vip_interface": vals.get("interface", "eth0"), "vip_address": vip}))
-        if not os.environ.get("STANDIN_ROOT"):
-            subprocess.run(["ip", "addr", "replace", vip + "/32", "dev", vals.get("interface", "eth0")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # kube-vip elects a leader (constant/manifests/kube-vip.go: vip_leaderelection "true"):
+        # a joining master's kube-vip does not take the address while the leader holds it.
         print("Installed kube-vip successfully")
 
     def kubelet_start():
