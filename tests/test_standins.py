@@ -473,3 +473,27 @@ def test_phases_do_not_get_the_whole_inits_api_server_settings(master):
     rc, out, err = run(b, root, "edgeadm", "init", "phase", "control-plane", "apiserver", "--config", str(cfg))
     assert rc == 0, err
     assert "--kubelet-preferred-address-types=Hostname" in (root / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
+
+
+def test_join_prepare_removes_ca_crt_so_a_control_plane_join_without_key_fails(master, tmp_path):
+    b, root, cfg, port = master
+    init_phases(b, root, cfg)
+    from simsite.standins import pki
+    h = pki.spki_hash(pki.load_cert((root / "etc/kubernetes/pki/ca.crt").read_text()))
+    node = tmp_path / "m1"
+    shared = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key"]
+    for f in shared:   # what EnsureCertificates distributes
+        (node / "etc/kubernetes/pki" / f).parent.mkdir(parents=True, exist_ok=True)
+        (node / "etc/kubernetes/pki" / f).write_bytes((root / "etc/kubernetes/pki" / f).read_bytes())
+    pkgpath = str(master[0].parent.parent.parent / "kube-linux-amd64-v1.22.6.tar.gz")
+    base = ["edgeadm", "join", "127.0.0.1:%d" % port, "--control-plane", "--install-pkg-path", pkgpath,
+            "--token", "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", h, "--node-name", "m1"]
+    rc, out, err = run(b, node, *base, "--skip-phases=init-node")
+    assert rc == 1 and "error execution phase preflight" in err and "/etc/kubernetes/pki/ca.crt" in err, err
+    assert not (node / "etc/kubernetes/pki/ca.crt").exists()
+    assert (node / "etc/kubernetes/patch/kube-apiserver0+merge.yaml").exists()   # join's PreRunE
+    (node / "etc/kubernetes/pki/ca.crt").write_bytes((root / "etc/kubernetes/pki/ca.crt").read_bytes())
+    rc, out, err = run(b, node, *base, "--skip-phases=init-node,join-prepare")
+    assert "error execution phase preflight" not in err, err
+    assert (node / "etc/kubernetes/pki/ca.crt").exists()
+    assert "dnsPolicy: ClusterFirstWithHostNet" in (node / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
