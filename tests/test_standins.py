@@ -459,7 +459,25 @@ def test_edge_apps_all_runs_its_hidden_sub_phases_and_fails_on_a_second_run(mast
     assert rc == 0, err
     rc, out, err = kubectl(b, root, "get", "deployments", "-n", "edge-system", "tunnel-cloud", "-o", "json")
     image = json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == "superedge.tencentcloudcr.com/superedge/tunnel-cloud:v0.8.0"   # edgeadm's defaults
+    assert image == "superedge.tencentcloudcr.com/superedge/tunnel:v0.8.0"   # edgeadm's defaults
+    rc, out, err = kubectl(b, root, "get", "configmaps", "-n", "edge-system", "tunnel-edge-conf", "-o", "json")
+    assert 'server_name = ":31673"' in json.loads(out)["data"]["mode.toml"]   # no address without --config
+
+
+def test_edge_apps_take_the_manifests_of_manifests_dir(master, tmp_path):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "manifests", "-m", "/m")
+    assert rc == 0 and (root / "m/tunnel-edge.yaml").exists() and (root / "m/kube-flannel.yaml").exists(), err
+    t = root / "m/tunnel-edge.yaml"
+    t.write_text(t.read_text().replace("{{.TunnelImage}}", "reg.example.com/superedge/tunnel:v0.9.0")
+                 .replace("{{.MasterIP}}", "198.18.0.10"))
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "tunnel", "--manifests-dir", "/m")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "daemonsets", "-n", "edge-system", "tunnel-edge", "-o", "json")
+    assert json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.example.com/superedge/tunnel:v0.9.0"
+    rc, out, err = kubectl(b, root, "get", "configmaps", "-n", "edge-system", "tunnel-edge-conf", "-o", "json")
+    assert 'server_name = "198.18.0.10:31673"' in json.loads(out)["data"]["mode.toml"]
 
 
 def test_phases_do_not_get_the_whole_inits_api_server_settings(master):

@@ -103,3 +103,33 @@ def test_a_help_answer_of_edgeadm_is_never_taken_for_a_phase_run(tmp_path):
     p = subprocess.run(["sh", "-c", script[:body_at] + fake + script[body_at:]], capture_output=True, text=True)
     assert p.returncode != 0
     assert "answered 'edgeadm init phase cni flannel' with its help" in p.stdout + p.stderr
+
+
+def test_edge_apps_manifests_get_the_clusters_version_repository_and_addresses(tmp_path):
+    import subprocess
+    from provisioners.core.props import SuperEdge
+    from provisioners.steps.step import full_script
+    c = ctx(superedge=SuperEdge(version="v0.9.0", image_repository="reg.example.com/se", virtual_address="169.254.20.12"))
+    step = cluster_steps.ensure_edge_apps_manifests(c)
+    script = full_script(step, host="m0").replace(step.result_path, str(tmp_path / "result"))
+    # what `edgeadm manifests` writes: templates with edgeadm's keys
+    fake = ('edgeadm() { d=$3; mkdir -p "$d"; for f in $FILES; do printf "%s\\n" '
+            '"image: {{.TunnelImage}}" "dns: {{.CoreDnsImage}} {{.EdgeVirtualAddr}}" '
+            '"server_name = \\"{{.MasterIP}}:{{.TunnelPersistentConnectionPort}}\\"" "token = {{.TunnelCloudEdgeToken}}" > "$d/$f"; done; }\n')
+    body_at = script.index(step.script.strip("\n"))
+    script = (script[:body_at] + fake + script[body_at:]).replace(cluster_steps.EDGE_MANIFESTS_DIR, str(tmp_path / "m"))
+    script = script.replace(cluster_steps.TUNNEL_TOKEN_FILE, str(tmp_path / "tok"))
+    p = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    text = (tmp_path / "m" / "tunnel-edge.yaml").read_text()
+    token = (tmp_path / "tok").read_text()
+    assert len(token) == 32
+    assert text == ("image: reg.example.com/se/tunnel:v0.9.0\ndns: reg.example.com/se/coredns:1.6.9 169.254.20.12\n"
+                    'server_name = "198.18.0.10:{{.TunnelPersistentConnectionPort}}"\ntoken = %s\n' % token)
+
+
+def test_a_superedge_version_that_is_no_image_tag_is_refused():
+    import pytest
+    from provisioners.core.props import SuperEdge
+    with pytest.raises(ValueError, match="superedge.version"):
+        cluster_steps.ensure_edge_apps_manifests(ctx(superedge=SuperEdge(version="v1\n  evil: x")))

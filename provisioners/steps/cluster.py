@@ -1,12 +1,14 @@
 """Steps that form the cluster (master 0), grow it (other masters) and prepare edge joins."""
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 
 import yaml
 
 from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
-                                       RETIRED_TOKENS_FILE, TOKEN_FILE)
+                                       RETIRED_TOKENS_FILE, SECRETS_DIR, STATE_DIR, TOKEN_FILE)
 from provisioners.core.toml import toml_key, toml_string
 from provisioners.steps.context import Context
 from provisioners.steps.host import uninstall_script
@@ -185,7 +187,7 @@ def _init_phase(step_name: str, phase: str, extra=lambda ctx: [], when=lambda ct
 
 
 _CFG = lambda ctx: ["--config", KUBEADM_CONFIG]  # noqa: E731
-_ADMIN = lambda ctx: ["--kubeconfig", ADMIN_CONF]  # noqa: E731
+_APPS = lambda ctx: ["--kubeconfig", ADMIN_CONF, "--manifests-dir", EDGE_MANIFESTS_DIR]  # noqa: E731
 
 
 def _vip_flags(ctx: Context) -> list[str]:
@@ -212,6 +214,52 @@ def ensure_control_plane_ready(ctx: Context):
     return sh_script("EnsureControlPlaneReady", CA=f"{PKI_DIR}/ca.crt",
                      URL=f"https://{ctx.host.address}:{ctx.spec.api_server_port}",
                      TIMEOUT=CONTROL_PLANE_TIMEOUT)
+
+
+#: Where the chain keeps the manifests the edge-apps sub-phases read (--manifests-dir).
+EDGE_MANIFESTS_DIR = f"{STATE_DIR}/superedge-manifests"
+TUNNEL_TOKEN_FILE = f"{SECRETS_DIR}/tunnel-cloud-token"
+#: edgeadm's default image repository (pkg/edgeadm/constant/const.go ImageRepository).
+EDGEADM_IMAGE_REPOSITORY = "superedge.tencentcloudcr.com/superedge"
+#: The manifests edge-apps deploys (pkg/edgeadm/constant/manifests APP_* file names).
+EDGE_APP_FILES = ["application-grid-controller.yaml", "application-grid-wrapper.yaml", "tunnel-cloud.yaml",
+                  "tunnel-edge.yaml", "edge-health.yaml", "edge-health-admission.yaml", "site-manager.yaml",
+                  "edge-coredns.yaml"]
+_REPO_RE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def edge_manifest_values(ctx: Context) -> list[str]:
+    """`KEY value` for the template keys of SuperEdge's manifests whose values a phase run
+    lacks (pkg/edgeadm/common/deploy_*.go): images <repo>/<name>:<version>
+    (common.GetSuperEdgeImage; edge-coredns' coredns:1.6.9), tunnel-edge's server address
+    (certSANs[0] of our configuration, as EnsureTunnelAddon takes it), the virtual address.
+    Each value is checked here: it reaches YAML text."""
+    se = ctx.spec.superedge
+    repo = se.image_repository or EDGEADM_IMAGE_REPOSITORY
+    if not _REPO_RE.fullmatch(repo):
+        raise ValueError(f"superedge.image_repository {repo!r} is not an image repository "
+                         "(host[:port]/path, lower case)")
+    if not _TAG_RE.fullmatch(se.version):
+        raise ValueError(f"superedge.version {se.version!r} is not an image tag ([A-Za-z0-9_.-], "
+                         "up to 128 characters)")
+    ips = [ipaddress.ip_address(a) for a in (se.virtual_address, ctx.spec.advertise_address)]
+    img = {"TunnelImage": "tunnel", "EdgeHealthImage": "edge-health",
+           "EdgeHealthAdmissionImage": "edge-health-admission", "SiteManagerImage": "site-manager",
+           "GridControllerImage": "application-grid-controller",
+           "GridWrapperImage": "application-grid-wrapper"}
+    return ([f"{k} {repo}/{name}:{se.version}" for k, name in img.items()]
+            + [f"CoreDnsImage {repo}/coredns:1.6.9", f"EdgeVirtualAddr {ips[0]}", f"ADDRESS {ips[0]}",
+               f"MasterIP {ips[1]}"])
+
+
+@step("EnsureEdgeAppsManifests", on=On.MASTER0)
+def ensure_edge_apps_manifests(ctx: Context):
+    """Master 0: SuperEdge's manifests (`edgeadm manifests`) hold the cluster's SuperEdge
+    version, image repository, virtual address and tunnel address, for the edge-apps
+    sub-phases' --manifests-dir (they take no --config and no edgeadm flags)."""
+    return sh_script("EnsureEdgeAppsManifests", DIR=EDGE_MANIFESTS_DIR, FILES=EDGE_APP_FILES,
+                     SUBST=edge_manifest_values(ctx), TUNNEL_TOKEN_FILE=TUNNEL_TOKEN_FILE)
 
 
 #: edgeadm's edge-apps sub-phases that have a command (pkg/edgeadm/steps/edge_app.go). Not
@@ -245,8 +293,9 @@ EDGEADM_INIT_PHASES = [
     # flannel inherits only --pod-network-cidr (pkg/edgeadm/steps/cni_addon.go)
     _init_phase("EnsureKubeadmInitPhaseCNIFlannel", "cni flannel",
                 lambda ctx: ["--pod-network-cidr", ctx.spec.pod_cidr]),
+    ensure_edge_apps_manifests,
     *[_init_phase(f"EnsureKubeadmInitPhaseEdgeApps{''.join(w.title() for w in app.split('-'))}",
-                  f"edge-apps {app}", _ADMIN, as_node=True) for app in EDGE_APPS],
+                  f"edge-apps {app}", _APPS, as_node=True) for app in EDGE_APPS],
 ]
 
 
@@ -287,7 +336,6 @@ EDGE_INFO_DIR = f"{ETC_DIR}/edge-info"
 def kubernetes_service_ip(service_cidr: str) -> str:
     """The ClusterIP of the `kubernetes` Service: the first address of the (first) service
     CIDR (kubeadm constants.GetAPIServerVirtualIP)."""
-    import ipaddress
     return str(ipaddress.ip_network(service_cidr.split(",")[0].strip(), strict=False)[1])
 
 

@@ -57,8 +57,6 @@ CERT_LEAVES = ["ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", 
                "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client"]
 
 
-#: SuperEdge components that run on every edge node (DaemonSets in SuperEdge's manifests).
-EDGE_DAEMONSETS = {"tunnel-edge", "edge-health", "application-grid-wrapper-node", "edge-coredns"}
 
 
 def _certs_sub():
@@ -189,6 +187,8 @@ def main(argv, state):
         return {"init": cmd_init, "join": cmd_join, "reset": cmd_reset}[top](vals, pos, state, None)
     if top == "token":
         return cmd_token(rest, words[1:], state)
+    if top == "manifests":
+        return cmd_manifests(rest)
     if top == "version":
         try:
             parse_flags(rest, dict(GLOBAL, output=S), dict(SHORTS, o="output"))
@@ -322,6 +322,7 @@ class Cfg:
         # edgeadm's own flags (pkg/util/kubeadm/init.go initClusterFlags; constant/const.go
         # defaults): only a whole init accepts them, a phase runs on these defaults.
         self.edge_version = vals.get("edge-version") or "v0.8.0"
+        self.tunnel_token = rand(32)
         self.edge_repo = vals.get("edge-image-repository") or "superedge.tencentcloudcr.com/superedge"
         # edgeadm's initData.PatchesDir() is the --patches flag only (pkg/util/kubeadm/init.go
         # newInitData copies options.patchesDir; InitConfiguration.patches is never read).
@@ -711,22 +712,24 @@ def init_steps(cfg, only, state, whole):
             # superedge.io grids; site-manager: site.superedge.io NodeUnit/NodeGroup).
             for group, kind, plural, versions, scope in EDGE_CRDS.get(which, []):
                 put_crd(group, kind, plural, versions, scope)
-            names = {"service-group": ["application-grid-controller", "application-grid-wrapper-node"], "tunnel": ["tunnel-cloud", "tunnel-edge"],
-                     "edge-health": ["edge-health"], "site-manager": ["site-manager"], "edge-coredns": ["edge-coredns"]}[which]
-            for nm in names:
-                # SuperEdge's manifests: agents on every edge node are DaemonSets, the rest
-                # Deployments (pkg/edgeadm/constant/manifests). No controller runs here, so
-                # they carry no status: nothing claims pods are ready.
-                kind, plural = (("DaemonSet", "daemonsets") if nm in EDGE_DAEMONSETS
-                                else ("Deployment", "deployments"))
-                # The image: edgeadm's --edge-image-repository / --edge-version, which only
-                # a whole init accepts (a phase runs on their defaults).
-                put_obj({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": nm, "namespace": "edge-system"},
-                         "spec": {"selector": {"matchLabels": {"app": nm}},
-                                  "template": {"metadata": {"labels": {"app": nm}},
-                                               "spec": {"containers": [{"name": nm, "image": "%s/%s:%s" % (cfg.edge_repo, nm, cfg.edge_version)}]}}}},
-                        "apps", plural)
-                print("Deploy %s success!" % nm)
+            # Each app's manifest: <--manifests-dir>/<file> when it exists, else edgeadm's
+            # built-in one (common.ReadYaml), filled as a Go template with what the phase knows
+            # (a key it lacks renders "<no value>"), its objects created; an object that exists
+            # is left as it is (kubeclient.CreateResourceWithFile ignores AlreadyExists).
+            values = edge_app_values(cfg, whole)
+            for fn in EDGE_APP_FILES[which]:
+                user = os.path.join(v["manifests-dir"], fn) if v.get("manifests-dir") else None
+                text = read(user) if user and exists(user) else EDGE_APP_TEMPLATES[fn]
+                text = re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda m: str(values.get(m.group(1), "<no value>")), text)
+                for obj in yaml.safe_load_all(text):
+                    if not obj:
+                        continue
+                    group, _, _ = obj["apiVersion"].rpartition("/")
+                    plural = obj["kind"].lower() + "s"
+                    md = obj["metadata"]
+                    if get_obj(group, plural, md.get("namespace"), md["name"]) is None:
+                        put_obj(obj, group, plural)
+                print("Deploy %s success!" % fn[:-5])
         return run
 
     def update_config():
@@ -963,6 +966,78 @@ EDGE_CRDS = {
     "site-manager": [("site.superedge.io", "NodeUnit", "nodeunits", ["v1alpha1", "v1alpha2"], "Cluster"),
                      ("site.superedge.io", "NodeGroup", "nodegroups", ["v1alpha1", "v1alpha2"], "Cluster")],
 }
+
+
+#: The manifest files of edgeadm's edge-apps sub-phases (pkg/edgeadm/constant/manifests/*.go
+#: APP_* constants; the files `edgeadm manifests` writes).
+EDGE_APP_FILES = {"service-group": ["application-grid-controller.yaml", "application-grid-wrapper.yaml"],
+                  "tunnel": ["tunnel-cloud.yaml", "tunnel-edge.yaml"],
+                  "edge-health": ["edge-health.yaml", "edge-health-admission.yaml"],
+                  "site-manager": ["site-manager.yaml"], "edge-coredns": ["edge-coredns.yaml"]}
+
+
+def _workload(kind, name, image_key, extra=""):
+    return ("apiVersion: apps/v1\nkind: %s\nmetadata:\n  name: %s\n  namespace: {{.Namespace}}\nspec:\n"
+            "  selector:\n    matchLabels: {app: %s}\n  template:\n    metadata:\n      labels: {app: %s}\n"
+            "    spec:\n      containers:\n      - name: %s\n        image: {{.%s}}\n%s" % (kind, name, name, name, name, image_key, extra))
+
+
+#: Stand-in manifests: the workloads of SuperEdge's real ones with the real template keys
+#: where the chain's values go (images; tunnel-edge's server address and token; the virtual
+#: address), not their whole text.
+EDGE_APP_TEMPLATES = {
+    "application-grid-controller.yaml": _workload("Deployment", "application-grid-controller", "GridControllerImage"),
+    "application-grid-wrapper.yaml": _workload("DaemonSet", "application-grid-wrapper-node", "GridWrapperImage",
+                                               "        args: ['--bind-address={{.ADDRESS}}']\n"),
+    "tunnel-cloud.yaml": _workload("Deployment", "tunnel-cloud", "TunnelImage") +
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tunnel-cloud-conf, namespace: '{{.Namespace}}'}\n"
+    "data:\n  token: '{{.TunnelCloudEdgeToken}}'\n",
+    "tunnel-edge.yaml": _workload("DaemonSet", "tunnel-edge", "TunnelImage") +
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tunnel-edge-conf, namespace: '{{.Namespace}}'}\n"
+    "data:\n  mode.toml: |\n    token = \"{{.TunnelCloudEdgeToken}}\"\n"
+    "    server_name = \"{{.MasterIP}}:{{.TunnelPersistentConnectionPort}}\"\n",
+    "edge-health.yaml": _workload("DaemonSet", "edge-health", "EdgeHealthImage"),
+    "edge-health-admission.yaml": _workload("Deployment", "edge-health-admission", "EdgeHealthAdmissionImage"),
+    "site-manager.yaml": _workload("Deployment", "site-manager", "SiteManagerImage"),
+    "edge-coredns.yaml": _workload("DaemonSet", "edge-coredns", "CoreDnsImage",
+                                   "        args: ['--listen={{.EdgeVirtualAddr}}']\n"),
+}
+#: The rest of what `edgeadm manifests` writes (pkg/edgeadm/cmd/manifests.go yamlMap).
+OTHER_MANIFESTS = ["kube-flannel.yaml", "helper-job.yaml", "lite-apiserver.yaml", "edge-health-webhook.yaml", "vip.yaml"]
+
+
+def edge_app_values(cfg, whole):
+    """The template values edgeadm's deploy functions pass (pkg/edgeadm/common/deploy_*.go):
+    images <repo>/<name>:<version> (common.GetSuperEdgeImage; coredns 1.6.9), tunnel-edge's
+    server = certSANs[0] else controlPlaneEndpoint (steps/edge_app.go EnsureTunnelAddon), the
+    tunnel token made in init's PreRunE (empty in a phase), the virtual address."""
+    img = lambda n: "%s/%s:%s" % (cfg.edge_repo, n, cfg.edge_version)  # noqa: E731
+    return {"Namespace": "edge-system", "TunnelImage": img("tunnel"), "EdgeHealthImage": img("edge-health"),
+            "EdgeHealthAdmissionImage": img("edge-health-admission"), "SiteManagerImage": img("site-manager"),
+            "GridControllerImage": img("application-grid-controller"), "GridWrapperImage": img("application-grid-wrapper"),
+            "CoreDnsImage": "%s/coredns:1.6.9" % cfg.edge_repo, "EdgeVirtualAddr": cfg.edge_virtual, "ADDRESS": cfg.edge_virtual,
+            "MasterIP": (cfg.sans[0] if cfg.sans else cfg.cpe.rsplit(":", 1)[0] if cfg.cpe else ""),
+            "TunnelPersistentConnectionPort": "31673", "TunnelCloudEdgeToken": cfg.tunnel_token if whole else ""}
+
+
+def cmd_manifests(rest):
+    """`edgeadm manifests [-m DIR]` (pkg/edgeadm/cmd/manifests.go): writes each default manifest
+    not yet in DIR (default ./manifests/); errors are printed and it exits 0 (util.OutPutMessage)."""
+    try:
+        vals, pos = parse_flags(rest, dict(GLOBAL, **{"manifest-dir": S}), dict(SHORTS, m="manifest-dir"))
+    except FlagError as e:
+        fail_cobra("manifests", str(e))
+    d = vals.get("manifest-dir", "./manifests/")
+    try:
+        for fn in list(EDGE_APP_TEMPLATES) + OTHER_MANIFESTS:
+            path = d.rstrip("/") + "/" + fn
+            if not exists(path):
+                write(path, EDGE_APP_TEMPLATES.get(fn, "# %s\n" % fn))
+    except OSError as e:
+        print("\033[1;31;40m%s\033[0m" % e)
+        return 0
+    print("Success output edge clsuter yaml files to %s" % d)
+    return 0
 
 
 def put_crd(group, kind, plural, versions, scope):
