@@ -226,6 +226,7 @@ EDGE_APP_FILES = ["application-grid-controller.yaml", "application-grid-wrapper.
                   "tunnel-edge.yaml", "edge-health.yaml", "edge-health-admission.yaml", "site-manager.yaml",
                   "edge-coredns.yaml"]
 _REPO_RE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*")
+_HOST_RE = re.compile(r"[0-9a-f:.]+|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
@@ -243,14 +244,17 @@ def edge_manifest_values(ctx: Context) -> list[str]:
     if not _TAG_RE.fullmatch(se.version):
         raise ValueError(f"superedge.version {se.version!r} is not an image tag ([A-Za-z0-9_.-], "
                          "up to 128 characters)")
-    ips = [ipaddress.ip_address(a) for a in (se.virtual_address, ctx.spec.advertise_address)]
+    va = ipaddress.ip_address(se.virtual_address)
+    master = ctx.spec.advertise_address   # certSANs[0] of our configuration: an IP or a DNS name
+    if not _HOST_RE.fullmatch(master.lower()):
+        raise ValueError(f"advertise address {master!r} is neither an IP address nor a DNS name")
     img = {"TunnelImage": "tunnel", "EdgeHealthImage": "edge-health",
            "EdgeHealthAdmissionImage": "edge-health-admission", "SiteManagerImage": "site-manager",
            "GridControllerImage": "application-grid-controller",
            "GridWrapperImage": "application-grid-wrapper"}
     return ([f"{k} {repo}/{name}:{se.version}" for k, name in img.items()]
-            + [f"CoreDnsImage {repo}/coredns:1.6.9", f"EdgeVirtualAddr {ips[0]}", f"ADDRESS {ips[0]}",
-               f"MasterIP {ips[1]}"])
+            + [f"CoreDnsImage {repo}/coredns:1.6.9", f"EdgeVirtualAddr {va}", f"ADDRESS {va}",
+               f"MasterIP {master}"])
 
 
 @step("EnsureEdgeAppsManifests", on=On.MASTER0)
