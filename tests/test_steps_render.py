@@ -133,3 +133,35 @@ def test_a_superedge_version_that_is_no_image_tag_is_refused():
     from provisioners.core.props import SuperEdge
     with pytest.raises(ValueError, match="superedge.version"):
         cluster_steps.ensure_edge_apps_manifests(ctx(superedge=SuperEdge(version="v1\n  evil: x")))
+
+
+def _run_body(step, tmp_path, fakes: str, replace=()):
+    import subprocess
+    from provisioners.steps.step import full_script
+    script = full_script(step, host="m0").replace(step.result_path, str(tmp_path / "result"))
+    body_at = script.index(step.script.strip("\n"))
+    script = script[:body_at] + fakes + script[body_at:]
+    for old, new in replace:
+        script = script.replace(old, new)
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def test_the_control_plane_wait_is_bounded_and_shows_the_kubelets_journal(tmp_path):
+    step = cluster_steps.ensure_control_plane_ready(ctx())
+    fakes = ('curl() { return 7; }\nsleep() { :; }\nsystemctl() { echo inactive; return 3; }\n'
+             'journalctl() { echo "kubelet: failed to run Kubelet: no CNI"; }\n')
+    p = _run_body(step, tmp_path, fakes)
+    assert p.returncode == 1
+    out = p.stdout + p.stderr
+    assert "did not answer /readyz within 240 s" in out and "failed to run Kubelet: no CNI" in out
+
+
+def test_the_kube_apiserver_patch_sets_dns_policy_once(tmp_path):
+    manifest = tmp_path / "kube-apiserver.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  hostNetwork: true\n")
+    step = cluster_steps.ensure_kube_apiserver_patch(ctx())
+    for _ in range(2):
+        p = _run_body(step, tmp_path, "", [("/etc/kubernetes/manifests/kube-apiserver.yaml", str(manifest))])
+        assert p.returncode == 0, p.stdout + p.stderr
+    import yaml
+    assert yaml.safe_load(manifest.read_text())["spec"] == {"dnsPolicy": "ClusterFirstWithHostNet", "hostNetwork": True}

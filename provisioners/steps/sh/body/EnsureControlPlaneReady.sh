@@ -5,7 +5,9 @@ i=0
 until curl -fsS --max-time 5 --cacert "$CA" "$URL/readyz" >/dev/null 2>&1; do
   i=$((i + 5))
   if [ "$i" -ge "$TIMEOUT" ]; then
-    run sh -c 'echo "the API server at $1 did not answer /readyz within $2 s; the kubelet (which runs it) says:"; systemctl is-active kubelet || true; journalctl -u kubelet -n 30 --no-pager; exit 1' ready "$URL" "$TIMEOUT"
+    say "the kubelet, which runs the API server, is $(systemctl is-active kubelet 2>&1 || true); its last lines:"
+    journalctl -u kubelet -n 30 --no-pager 2>&1 || true
+    fail "the API server at $URL did not answer /readyz within $TIMEOUT s (the kubelet's last lines are above)"
   fi
   sleep 5
 done
