@@ -278,8 +278,12 @@ def test_three_masters_with_a_vip_form_then_join_as_control_plane(synth_env):
         assert "EnsureJoinControlPlane" in c
         assert not INIT_PHASES & set(c)
         join = script_content(s.resource(m, "EnsureJoinControlPlane")[1])
-        assert assigned(join, "ENDPOINT") == "10.0.0.11:6443"
-        assert "--control-plane" in assigned(join, "ARGS").split("\n")
+        # through the VIP (the hidden kube-vip join phase takes the endpoint's host as its VIP);
+        # join-prepare skipped: it removes ca.crt (edgeadm pkg/edgeadm/steps/join_master.go)
+        assert assigned(join, "ENDPOINT") == "10.0.0.100:6443"
+        args = assigned(join, "ARGS").split("\n")
+        assert "--control-plane" in args and "--skip-phases=init-node,join-prepare" in args
+        assert args[args.index("--interface") + 1] == "eth0"
         assert s.resources[s.reset_key(m)]["depends_on"] == [
             f"terraform_data.{s.last_key(prev)}"]
         prev = m
@@ -291,6 +295,10 @@ def test_kube_vip_phase_only_with_a_vip(synth_env):
     s = synth_env.synth(masters=three_masters(synth_env), ha=HA(endpoint="lb.example.com:6443"))
     assert "EnsureKubeadmInitPhaseKubeVIP" not in s.chain("master-0")
     assert "EnsureKubeadmInitPhaseKubeVIP" not in synth_env.synth().chain("203.0.113.10")
+    # without a VIP the joins skip edgeadm's hidden kube-vip phase, which would take master 0's address
+    join = script_content(s.resource("master-1", "EnsureJoinControlPlane")[1])
+    assert "--skip-phases=init-node,join-prepare,kube-vip" in assigned(join, "ARGS").split("\n")
+    assert assigned(join, "ENDPOINT") == "10.0.0.11:6443"   # master 0
     assert s.outputs["edge_api_server_endpoint"]["value"] == "lb.example.com:6443"
 
 
@@ -367,6 +375,7 @@ def test_the_identity_resource_carries_what_the_cluster_says(synth_env):
     assert {k: v for k, v in identity.items() if k != "//"} == {
         "cluster_name": "shenzhen-edge", "endpoint": "203.0.113.10:6443",
         "virtual_address": "169.254.20.11", "token_rotation": "2026-12",
+        "kubernetes_service_ip": "10.96.0.1",
         "leaf_validity_days": 90}
     assert s.json["terraform"]["required_providers"]["edge"] == {
         "source": "edge-constructs.local/edge-constructs/edge", "version": "0.2.0"}

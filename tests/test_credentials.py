@@ -347,3 +347,19 @@ def test_lite_apiserver_serves_the_virtual_address(tmp_path):
         x509.SubjectAlternativeName).value
     assert "169.254.20.11" in {str(i) for i in sans.get_values_for_type(x509.IPAddress)}
     assert again.ca_cert.read_bytes() == made.ca_cert.read_bytes()
+
+
+def test_the_lite_apiserver_certificate_carries_the_kubernetes_service_ip():
+    # edgeadm v0.9.0 common/prepare_join_node.go: IP SANs = the `kubernetes` ClusterIP and
+    # the virtual address (application-grid-wrapper sends that Service to lite-apiserver)
+    import datetime as _dt
+    import ipaddress
+    from cryptography import x509 as _x509
+    from edge_constructs.credentials import identity as ident
+    values = ident.new_identity(cluster_name="demo", endpoint=ENDPOINT, virtual_address="169.254.20.11",
+                                leaf_validity=_dt.timedelta(days=30), service_ip="10.96.0.1")
+    cert = _x509.load_pem_x509_certificate(values["lite_apiserver_cert"].encode())
+    ips = cert.extensions.get_extension_for_class(_x509.SubjectAlternativeName).value.get_values_for_type(_x509.IPAddress)
+    assert ipaddress.ip_address("10.96.0.1") in ips and ipaddress.ip_address("169.254.20.11") in ips
+    assert ident.lite_sans_match(values, "169.254.20.11", "10.96.0.1")
+    assert not ident.lite_sans_match(values, "169.254.20.11")   # an old certificate is renewed

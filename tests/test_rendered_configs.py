@@ -176,3 +176,15 @@ def test_the_token_lives_24h_unless_told_otherwise(tmp_path):
     assert prep["bootstrapTokens"][0]["ttl"] == "24h0m0s"
     assert prep["bootstrapTokens"][0]["token"] == TOKEN_PLACEHOLDER
     kubeadmapi.decode(sh_value(script, "token", "TOKEN_CONFIG").replace(TOKEN_PLACEHOLDER, TOKEN))
+
+
+def test_the_api_server_gets_what_edgeadm_inits_pre_run_would_set(tmp_path):
+    # edgeadm v0.9.0 pkg/util/kubeadm/init.go edgeadmConfigUpdate: phases never run it
+    api = docs(kubeadm_config(ctx(), tmp_path))["ClusterConfiguration"]["apiServer"]
+    assert api["extraArgs"] == {
+        "kubelet-preferred-address-types": "Hostname",
+        "egress-selector-config-file": "/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml",
+        "enable-aggregator-routing": "true"}
+    assert api["extraVolumes"] == [{"name": "kube-apiserver-conf", "hostPath": "/etc/kubernetes/kube-apiserver-conf",
+                                    "mountPath": "/etc/kubernetes/kube-apiserver-conf", "readOnly": False,
+                                    "pathType": "DirectoryOrCreate"}]

@@ -462,3 +462,110 @@ def test_systemctl_runs_execstart_from_the_unit_its_drop_ins_and_environment_fil
     assert (rc, state.strip()) == (3, "failed")
     rc, journal, _ = run(pkg[2], root, str(tools / "journalctl"), "-u", "demo", "--no-pager")
     assert "exiting" in journal and "demo.service: Main process exited, code=exited, status=3/FAILURE" in journal
+
+
+# --- edgeadm v0.9.0's phase surface (kubeadm workflow/runner.go BindToCommand) ---------------
+
+@pytest.mark.parametrize("words", [["init", "phase", "cni"], ["init", "phase", "certs"], ["init", "phase", "edge-apps"],
+                                   ["init", "phase", "wait-control-plane"], ["init", "phase", "no-such-phase"],
+                                   ["join", "phase", "check-etcd"], ["join", "phase", "kube-vip"]])
+def test_a_phase_with_sub_phases_or_no_command_answers_with_help_and_exit_0(tmp_path, pkg, words):
+    rc, out, err = run(pkg[2], tmp_path, "edgeadm", *words)
+    assert rc == 0 and "\nUsage:\n" in "\n" + out, (out, err)
+    assert not (tmp_path / "var/lib/standins/apiserver").exists()
+
+
+@pytest.mark.parametrize("sub", ["join-prepare", "update-config", "label-node"])
+def test_hidden_edge_apps_sub_phases_have_no_command(tmp_path, pkg, sub):
+    rc, out, err = run(pkg[2], tmp_path, "edgeadm", "init", "phase", "edge-apps", sub)
+    assert rc == 1 and 'unknown command "%s" for "edgeadm init phase edge-apps"' % sub in err
+
+
+def test_flags_a_phase_does_not_inherit_are_refused(tmp_path, pkg):
+    for words in (["init", "phase", "edge-apps", "tunnel", "--config", "/x"],
+                  ["init", "phase", "cni", "flannel", "--config", "/x"],
+                  ["init", "phase", "wait-control-plane", "--config", "/x"]):
+        rc, out, err = run(pkg[2], tmp_path, "edgeadm", *words)
+        assert rc == 1 and "unknown flag: --config" in err, words
+
+
+def test_cni_flannel_deploys_the_real_manifests_objects(master):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    for _ in range(2):   # re-runnable: existing objects are left as they are
+        rc, out, err = run(b, root, "edgeadm", "init", "phase", "cni", "flannel", "--pod-network-cidr", "10.244.0.0/16")
+        assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "daemonsets", "-n", "kube-system", "kube-flannel-ds", "-o", "json")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "configmaps", "-n", "kube-system", "kube-flannel-cfg", "-o", "json")
+    assert json.loads(json.loads(out)["data"]["net-conf.json"])["Network"] == "10.244.0.0/16"
+
+
+def test_edge_apps_all_runs_its_hidden_sub_phases_and_fails_on_a_second_run(master):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "addon", "kube-proxy", "--config", str(cfg))
+    assert rc == 0, err
+    # a phase names the node after the host name: no such Node in a sandbox
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "all")
+    assert rc == 1 and "error execution phase edge-apps/edge-coredns" in err and "not found" in err
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "tunnel")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "deployments", "-n", "edge-system", "tunnel-cloud", "-o", "json")
+    image = json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "superedge.tencentcloudcr.com/superedge/tunnel:v0.8.0"   # edgeadm's defaults
+    rc, out, err = kubectl(b, root, "get", "configmaps", "-n", "edge-system", "tunnel-edge-conf", "-o", "json")
+    assert 'server_name = ":31673"' in json.loads(out)["data"]["mode.toml"]   # no address without --config
+
+
+def test_edge_apps_take_the_manifests_of_manifests_dir(master, tmp_path):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "manifests", "-m", "/m")
+    assert rc == 0 and (root / "m/tunnel-edge.yaml").exists() and (root / "m/kube-flannel.yaml").exists(), err
+    t = root / "m/tunnel-edge.yaml"
+    t.write_text(t.read_text().replace("{{.TunnelImage}}", "reg.example.com/superedge/tunnel:v0.9.0")
+                 .replace("{{.MasterIP}}", "198.18.0.10"))
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "tunnel", "--manifests-dir", "/m")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "daemonsets", "-n", "edge-system", "tunnel-edge", "-o", "json")
+    assert json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.example.com/superedge/tunnel:v0.9.0"
+    rc, out, err = kubectl(b, root, "get", "configmaps", "-n", "edge-system", "tunnel-edge-conf", "-o", "json")
+    assert 'server_name = "198.18.0.10:31673"' in json.loads(out)["data"]["mode.toml"]
+
+
+def test_phases_do_not_get_the_whole_inits_api_server_settings(master):
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    text = (root / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
+    assert "egress-selector-config-file" not in text and "dnsPolicy" not in text
+    assert not (root / "etc/kubernetes/patch").exists()
+    with_args = cfg.read_text().replace("networking:", "apiServer: {extraArgs: {kubelet-preferred-address-types: Hostname}}\nnetworking:")
+    cfg.write_text(with_args)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "control-plane", "apiserver", "--config", str(cfg))
+    assert rc == 0, err
+    assert "--kubelet-preferred-address-types=Hostname" in (root / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
+
+
+def test_join_prepare_removes_ca_crt_so_a_control_plane_join_without_key_fails(master, tmp_path):
+    b, root, cfg, port = master
+    init_phases(b, root, cfg)
+    from simsite.standins import pki
+    h = pki.spki_hash(pki.load_cert((root / "etc/kubernetes/pki/ca.crt").read_text()))
+    node = tmp_path / "m1"
+    shared = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key"]
+    for f in shared:   # what EnsureCertificates distributes
+        (node / "etc/kubernetes/pki" / f).parent.mkdir(parents=True, exist_ok=True)
+        (node / "etc/kubernetes/pki" / f).write_bytes((root / "etc/kubernetes/pki" / f).read_bytes())
+    pkgpath = str(master[0].parent.parent.parent / "kube-linux-amd64-v1.22.6.tar.gz")
+    base = ["edgeadm", "join", "127.0.0.1:%d" % port, "--control-plane", "--install-pkg-path", pkgpath,
+            "--token", "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", h, "--node-name", "m1"]
+    rc, out, err = run(b, node, *base, "--skip-phases=init-node")
+    assert rc == 1 and "error execution phase preflight" in err and "/etc/kubernetes/pki/ca.crt" in err, err
+    assert not (node / "etc/kubernetes/pki/ca.crt").exists()
+    assert (node / "etc/kubernetes/patch/kube-apiserver0+merge.yaml").exists()   # join's PreRunE
+    (node / "etc/kubernetes/pki/ca.crt").write_bytes((root / "etc/kubernetes/pki/ca.crt").read_bytes())
+    rc, out, err = run(b, node, *base, "--skip-phases=init-node,join-prepare")
+    assert "error execution phase preflight" not in err, err
+    assert (node / "etc/kubernetes/pki/ca.crt").exists()
+    assert "dnsPolicy: ClusterFirstWithHostNet" in (node / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()

@@ -59,17 +59,22 @@ def _text(b: bytes) -> str:
     return b.decode("ascii")
 
 
-def _lite_sans(virtual_address: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return ("127.0.0.1", virtual_address), ("localhost",)
+def _lite_sans(virtual_address: str, service_ip: Optional[str] = None
+               ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """lite-apiserver's SANs: localhost, the virtual address and, as edgeadm v0.9.0's
+    `common/prepare_join_node.go` issues it, the `kubernetes` Service ClusterIP
+    (application-grid-wrapper sends that Service to lite-apiserver on edge nodes)."""
+    ips = ("127.0.0.1", virtual_address) + ((service_ip,) if service_ip else ())
+    return ips, ("localhost",)
 
 
 def issue_leaf(values: dict, name: str, *, virtual_address: str,
-               validity: _dt.timedelta) -> None:
+               validity: _dt.timedelta, service_ip: Optional[str] = None) -> None:
     """(Re-)issue leaf `name` (a key of LEAVES) with a new key, signed by the cluster CA."""
     ca_cert = x509.load_pem_x509_certificate(values["ca_cert"].encode())
     ca_key = serialization.load_pem_private_key(values["ca_key"].encode(), password=None)
     cn, org = LEAVES[name]
-    ips, names = _lite_sans(virtual_address) if name == "lite_apiserver" else ((), ())
+    ips, names = _lite_sans(virtual_address, service_ip) if name == "lite_apiserver" else ((), ())
     key = pki._new_key()
     cert = pki._new_leaf_cert(key, ca_cert, ca_key, cn, org, ips, names, validity=validity)
     values[f"{name}_cert"] = _text(pki._pem(cert))
@@ -85,7 +90,8 @@ def render_kubeconfig(values: dict, *, endpoint: str, cluster_name: str) -> str:
 def new_identity(*, cluster_name: str, endpoint: str, virtual_address: str,
                  leaf_validity: _dt.timedelta,
                  ca_cert_file: Optional[str] = None,
-                 ca_key_file: Optional[str] = None) -> dict[str, str]:
+                 ca_key_file: Optional[str] = None,
+                 service_ip: Optional[str] = None) -> dict[str, str]:
     """Every value of a new cluster identity (the cluster CA from the given files, if any)."""
     values: dict[str, str] = {}
     byo = byo_ca(ca_cert_file, ca_key_file)
@@ -102,7 +108,8 @@ def new_identity(*, cluster_name: str, endpoint: str, virtual_address: str,
     values["sa_pub"] = _text(sa.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     for name in LEAVES:
-        issue_leaf(values, name, virtual_address=virtual_address, validity=leaf_validity)
+        issue_leaf(values, name, virtual_address=virtual_address, validity=leaf_validity,
+                   service_ip=service_ip)
     values["kubeconfig"] = render_kubeconfig(values, endpoint=endpoint, cluster_name=cluster_name)
     set_bootstrap_token(values, pki.generate_bootstrap_token())
     values["tunnel_token"] = pki.generate_tunnel_token()
@@ -158,12 +165,13 @@ def expiring(values: Mapping[str, object], now: Optional[_dt.datetime] = None,
     return due
 
 
-def lite_sans_match(values: Mapping[str, object], virtual_address: str) -> bool:
+def lite_sans_match(values: Mapping[str, object], virtual_address: str,
+                    service_ip: Optional[str] = None) -> bool:
     pem = values.get("lite_apiserver_cert")
     if not isinstance(pem, str):
         return True
     cert = x509.load_pem_x509_certificate(pem.encode())
-    return pki._sans(cert) == pki._wanted_sans(*_lite_sans(virtual_address))
+    return pki._sans(cert) == pki._wanted_sans(*_lite_sans(virtual_address, service_ip))
 
 
 def byo_ca(cert_file: Optional[str], key_file: Optional[str]):

@@ -147,7 +147,8 @@ def generate_tunnel_token() -> str:
 def ensure_credentials(directory: str | Path, *, endpoint: str, cluster_name: str,
                        virtual_address: str = DEFAULT_VIRTUAL_ADDRESS,
                        ca_cert_file: str | None = None,
-                       ca_key_file: str | None = None) -> ClusterCredentials:
+                       ca_key_file: str | None = None,
+                       service_ip: str | None = None) -> ClusterCredentials:
     """Create what is missing in `directory`, check what is there, and return the paths.
 
     Never regenerates a CA (cluster, front-proxy, etcd), the service-account key or a
@@ -185,7 +186,8 @@ def ensure_credentials(directory: str | Path, *, endpoint: str, cluster_name: st
         # lite-apiserver serves kubelet on every edge node at the virtual address.
         _ensure_leaf(p("lite_apiserver_cert"), p("lite_apiserver_key"), ca_cert, ca_key,
                      p("ca_cert"), common_name="lite-apiserver", organization=None,
-                     server_ips=("127.0.0.1", virtual_address), server_names=("localhost",))
+                     server_ips=("127.0.0.1", virtual_address) + ((service_ip,) if service_ip else ()),
+                     server_names=("localhost",))
         _write_if_changed(p("admin_kubeconfig"), _render_kubeconfig(
             endpoint=endpoint, cluster_name=cluster_name, ca_pem=_pem(ca_cert),
             cert_pem=_pem(admin_cert), key_pem=_key_pem(admin_key)))

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from provisioners.core.props import ClusterSpec, Host
 from provisioners.steps import bundle, chains, node as node_steps
+from provisioners.steps.cluster import kubernetes_service_ip
 from provisioners.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
                                            stack_of)
@@ -46,6 +47,7 @@ class EdgeCluster(Construct):
         self._identity = ClusterIdentity(
             self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=spec.name,
             endpoint=spec.endpoint, virtual_address=spec.superedge.virtual_address,
+            kubernetes_service_ip=kubernetes_service_ip(spec.service_cidr),
             token_rotation=spec.token_rotation, leaf_validity_days=spec.leaf_validity_days,
             ca_cert_file=spec.ca_cert_file, ca_key_file=spec.ca_key_file,
             allow_replace=spec.replace_identity)

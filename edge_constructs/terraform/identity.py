@@ -67,6 +67,7 @@ class ClusterIdentity(TerraformResource):
 
     def __init__(self, scope: Construct, id: str, *, resource_name: str, cluster_name: str,
                  endpoint: str, virtual_address: str, token_rotation: Optional[str],
+                 kubernetes_service_ip: Optional[str] = None,
                  leaf_validity_days: Optional[int], ca_cert_file: Optional[str],
                  ca_key_file: Optional[str], allow_replace: bool):
         super().__init__(scope, id, terraform_resource_type=IDENTITY_TYPE,
@@ -74,6 +75,7 @@ class ClusterIdentity(TerraformResource):
         self.override_logical_id(resource_name)
         config = {"cluster_name": cluster_name, "endpoint": endpoint,
                   "virtual_address": virtual_address, "token_rotation": token_rotation,
+                  "kubernetes_service_ip": kubernetes_service_ip,
                   "leaf_validity_days": leaf_validity_days,
                   "ca_cert_file": str(Path(ca_cert_file).expanduser().resolve()) if ca_cert_file else None,
                   "ca_key_file": str(Path(ca_key_file).expanduser().resolve()) if ca_key_file else None,

@@ -1,12 +1,14 @@
 """Steps that form the cluster (master 0), grow it (other masters) and prepare edge joins."""
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 
 import yaml
 
 from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
-                                       RETIRED_TOKENS_FILE, TOKEN_FILE)
+                                       RETIRED_TOKENS_FILE, SECRETS_DIR, STATE_DIR, TOKEN_FILE)
 from provisioners.core.toml import toml_key, toml_string
 from provisioners.steps.context import Context
 from provisioners.core.paths import PKG_DIR
@@ -81,6 +83,16 @@ def go_duration(value: str) -> str:
     return (f"{h}h{m}m" if h else f"{m}m" if m else "") + f"{secs}s"
 
 
+APISERVER_EDGE_ARGS = {
+    "kubelet-preferred-address-types": "Hostname",
+    "egress-selector-config-file": "/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml",
+    "enable-aggregator-routing": "true",
+}
+APISERVER_CONF_VOLUME = {"name": "kube-apiserver-conf", "hostPath": "/etc/kubernetes/kube-apiserver-conf",
+                         "mountPath": "/etc/kubernetes/kube-apiserver-conf", "readOnly": False,
+                         "pathType": "DirectoryOrCreate"}
+
+
 @step("EnsureKubeadmConfig", on=On.MASTERS)
 def ensure_kubeadm_config(ctx: Context):
     """Masters: the kubeadm configuration edgeadm reads, with the pre-generated token."""
@@ -107,7 +119,11 @@ def ensure_kubeadm_config(ctx: Context):
         "controlPlaneEndpoint": s.endpoint,
         "networking": {"podSubnet": s.pod_cidr, "serviceSubnet": s.service_cidr,
                        "dnsDomain": s.dns_domain},
-        "apiServer": {"certSANs": sans},
+        # What `edgeadm init`'s PreRunE (edgeadmConfigUpdate, edgeadm pkg/util/kubeadm/init.go)
+        # sets and phase runs never see: the API server reaches edge kubelets by host name
+        # through tunnel-cloud (egress selector) and routes aggregated APIs itself.
+        "apiServer": {"certSANs": sans, "extraArgs": dict(APISERVER_EDGE_ARGS),
+                      "extraVolumes": [dict(APISERVER_CONF_VOLUME)]},
     }
     return (_with_token("EnsureKubeadmConfig", CONFIG=yaml_docs(init, cluster),
                         KUBEADM_CONFIG=KUBEADM_CONFIG),
@@ -170,21 +186,25 @@ def ensure_kubelet_unit(ctx: Context):
 
 
 def _init_phase(step_name: str, phase: str, extra=lambda ctx: [], when=lambda ctx: True,
-                done_if_file: str = "", check_kubelet: bool = False):
-    """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's."""
+                done_if_file: str = "", check_kubelet: bool = False, as_node: bool = False):
+    """A step that runs one `edgeadm init phase` on master 0, as TKE runs kubeadm's. `phase`
+    must name a phase edgeadm v0.9.0 binds a command to that runs (not one with sub-phases:
+    that only prints help; sh/lib/init_phase.sh fails on a help answer)."""
     @step(step_name, on=On.MASTER0)
     def run_phase(ctx: Context):
         if not when(ctx):
             return None
         return sh_script("init_phase", PHASE=phase,
                          ARGS=["init", "phase", *phase.split(), *extra(ctx)],
-                         DONE_IF_FILE=done_if_file, CHECK_KUBELET=check_kubelet)
+                         DONE_IF_FILE=done_if_file, CHECK_KUBELET=check_kubelet,
+                         AS_NODE=ctx.node_name if as_node else "")
     run_phase.__doc__ = f"Master 0: `edgeadm init phase {phase}` has run."
     run_phase.__name__ = step_name
     return run_phase
 
 
 _CFG = lambda ctx: ["--config", KUBEADM_CONFIG]  # noqa: E731
+_APPS = lambda ctx: ["--kubeconfig", ADMIN_CONF, "--manifests-dir", EDGE_MANIFESTS_DIR]  # noqa: E731
 
 
 def _vip_flags(ctx: Context) -> list[str]:
@@ -193,7 +213,85 @@ def _vip_flags(ctx: Context) -> list[str]:
     return flags + (["--interface", ha.interface] if ha.interface else [])
 
 
-#: edgeadm init, phase by phase, in edgeadm's order (init-node and container are ours).
+#: The timeout of our wait for the API server (kubeadm's timeoutForControlPlane is 4m0s).
+CONTROL_PLANE_TIMEOUT = 240
+
+
+@step("EnsureKubeAPIServerPatch", on=On.MASTER0)
+def ensure_kube_apiserver_patch(ctx: Context):
+    """Master 0: kube-apiserver's static pod has edgeadm's patch (dnsPolicy
+    ClusterFirstWithHostNet), which only a whole `edgeadm init` applies."""
+    return sh_script("EnsureKubeAPIServerPatch", MANIFEST="/etc/kubernetes/manifests/kube-apiserver.yaml")
+
+
+@step("EnsureControlPlaneReady", on=On.MASTER0)
+def ensure_control_plane_ready(ctx: Context):
+    """Master 0: the API server answers /readyz (bounded; the kubelet's journal when not):
+    the wait of kubeadm's hidden wait-control-plane phase, which has no command."""
+    return sh_script("EnsureControlPlaneReady", CA=f"{PKI_DIR}/ca.crt",
+                     URL=f"https://{ctx.host.address}:{ctx.spec.api_server_port}",
+                     TIMEOUT=CONTROL_PLANE_TIMEOUT)
+
+
+#: Where the chain keeps the manifests the edge-apps sub-phases read (--manifests-dir).
+EDGE_MANIFESTS_DIR = f"{STATE_DIR}/superedge-manifests"
+TUNNEL_TOKEN_FILE = f"{SECRETS_DIR}/tunnel-cloud-token"
+#: edgeadm's default image repository (pkg/edgeadm/constant/const.go ImageRepository).
+EDGEADM_IMAGE_REPOSITORY = "superedge.tencentcloudcr.com/superedge"
+#: The manifests edge-apps deploys (pkg/edgeadm/constant/manifests APP_* file names).
+EDGE_APP_FILES = ["application-grid-controller.yaml", "application-grid-wrapper.yaml", "tunnel-cloud.yaml",
+                  "tunnel-edge.yaml", "edge-health.yaml", "edge-health-admission.yaml", "site-manager.yaml",
+                  "edge-coredns.yaml"]
+_REPO_RE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*")
+_HOST_RE = re.compile(r"[0-9a-f:.]+|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def edge_manifest_values(ctx: Context) -> list[str]:
+    """`KEY value` for the template keys of SuperEdge's manifests whose values a phase run
+    lacks (pkg/edgeadm/common/deploy_*.go): images <repo>/<name>:<version>
+    (common.GetSuperEdgeImage; edge-coredns' coredns:1.6.9), tunnel-edge's server address
+    (certSANs[0] of our configuration, as EnsureTunnelAddon takes it), the virtual address.
+    Each value is checked here: it reaches YAML text."""
+    se = ctx.spec.superedge
+    repo = se.image_repository or EDGEADM_IMAGE_REPOSITORY
+    if not _REPO_RE.fullmatch(repo):
+        raise ValueError(f"superedge.image_repository {repo!r} is not an image repository "
+                         "(host[:port]/path, lower case)")
+    if not _TAG_RE.fullmatch(se.version):
+        raise ValueError(f"superedge.version {se.version!r} is not an image tag ([A-Za-z0-9_.-], "
+                         "up to 128 characters)")
+    va = ipaddress.ip_address(se.virtual_address)
+    master = ctx.spec.advertise_address   # certSANs[0] of our configuration: an IP or a DNS name
+    if not _HOST_RE.fullmatch(master.lower()):
+        raise ValueError(f"advertise address {master!r} is neither an IP address nor a DNS name")
+    img = {"TunnelImage": "tunnel", "EdgeHealthImage": "edge-health",
+           "EdgeHealthAdmissionImage": "edge-health-admission", "SiteManagerImage": "site-manager",
+           "GridControllerImage": "application-grid-controller",
+           "GridWrapperImage": "application-grid-wrapper"}
+    return ([f"{k} {repo}/{name}:{se.version}" for k, name in img.items()]
+            + [f"CoreDnsImage {repo}/coredns:1.6.9", f"EdgeVirtualAddr {va}", f"ADDRESS {va}",
+               f"MasterIP {master}"])
+
+
+@step("EnsureEdgeAppsManifests", on=On.MASTER0)
+def ensure_edge_apps_manifests(ctx: Context):
+    """Master 0: SuperEdge's manifests (`edgeadm manifests`) hold the cluster's SuperEdge
+    version, image repository, virtual address and tunnel address, for the edge-apps
+    sub-phases' --manifests-dir (they take no --config and no edgeadm flags)."""
+    return sh_script("EnsureEdgeAppsManifests", DIR=EDGE_MANIFESTS_DIR, FILES=EDGE_APP_FILES,
+                     SUBST=edge_manifest_values(ctx), TUNNEL_TOKEN_FILE=TUNNEL_TOKEN_FILE)
+
+
+#: edgeadm's edge-apps sub-phases that have a command (pkg/edgeadm/steps/edge_app.go). Not
+#: `all`: it also runs the hidden join-prepare, update-config and label-node, whose objects
+#: fail as AlreadyExists on a second run and which would replace our edge-info with one made
+#: from edgeadm's defaults (EnsurePrepareEdgeCluster does their work with our values).
+EDGE_APPS = ["service-group", "tunnel", "edge-health", "site-manager", "edge-coredns"]
+
+#: edgeadm init, phase by phase, in edgeadm's order (init-node and container are ours; the
+#: wait of the hidden wait-control-plane phase and the kube-apiserver patch of init's
+#: PreRunE are our own steps).
 EDGEADM_INIT_PHASES = [
     _init_phase("EnsureKubeadmInitPhasePreflight", "preflight", _CFG,
                 done_if_file=ADMIN_CONF),
@@ -204,16 +302,21 @@ EDGEADM_INIT_PHASES = [
                 when=lambda ctx: bool(ctx.spec.ha and ctx.spec.ha.vip)),
     _init_phase("EnsureKubeadmInitPhaseEdgeConfig", "edge-config ingress-config"),
     _init_phase("EnsureKubeadmInitPhaseControlPlane", "control-plane all", _CFG),
+    ensure_kube_apiserver_patch,
     _init_phase("EnsureKubeadmInitPhaseETCD", "etcd local", _CFG),
-    _init_phase("EnsureKubeadmInitPhaseWaitControlPlane", "wait-control-plane"),
+    ensure_control_plane_ready,
     _init_phase("EnsureKubeadmInitPhaseUploadConfig", "upload-config all", _CFG),
     _init_phase("EnsureKubeadmInitPhaseMarkControlPlane", "mark-control-plane", _CFG),
     _init_phase("EnsureKubeadmInitPhaseBootstrapToken", "bootstrap-token",
                 lambda ctx: [*_CFG(ctx), "--skip-token-print"]),
     _init_phase("EnsureKubeadmInitPhaseKubeletFinalize", "kubelet-finalize all", _CFG),
     _init_phase("EnsureKubeadmInitPhaseAddon", "addon all", _CFG),
-    _init_phase("EnsureKubeadmInitPhaseCNI", "cni"),
-    _init_phase("EnsureKubeadmInitPhaseEdgeApps", "edge-apps all"),
+    # flannel inherits only --pod-network-cidr (pkg/edgeadm/steps/cni_addon.go)
+    _init_phase("EnsureKubeadmInitPhaseCNIFlannel", "cni flannel",
+                lambda ctx: ["--pod-network-cidr", ctx.spec.pod_cidr]),
+    ensure_edge_apps_manifests,
+    *[_init_phase(f"EnsureKubeadmInitPhaseEdgeApps{''.join(w.title() for w in app.split('-'))}",
+                  f"edge-apps {app}", _APPS, as_node=True) for app in EDGE_APPS],
 ]
 
 
@@ -222,12 +325,22 @@ def ensure_control_plane_join(ctx: Context):
     """Other masters: joined as control plane (certificates were distributed by
     EnsureCertificates, so no --certificate-key is needed)."""
     s = ctx.spec
+    vip = bool(s.ha and s.ha.vip)
+    # join-prepare is skipped: it removes /etc/kubernetes/pki/ca.crt when it returns
+    # (edgeadm pkg/edgeadm/steps/join_master.go), and without a certificate key kubeadm's
+    # preflight then refuses the control-plane join; for a control-plane join it does nothing
+    # else we need. The hidden kube-vip phase (--default-ha kube-vip by default) would hold
+    # the discovery endpoint's address: only with a VIP, joined through the VIP.
+    skip = ["init-node", "join-prepare"] + ([] if vip else ["kube-vip"])
     args = ["--control-plane", "--apiserver-advertise-address", ctx.host.address,
             "--apiserver-bind-port", s.api_server_port, "--node-name", ctx.node_name,
-            "--install-pkg-path", ctx.package_path, "--skip-phases=init-node",
+            "--install-pkg-path", ctx.package_path, "--skip-phases=" + ",".join(skip),
             "--runtime", s.container_runtime]
+    if vip and s.ha.interface:
+        args += ["--interface", s.ha.interface]
+    endpoint = s.endpoint if vip else f"{s.masters[0].address}:{s.api_server_port}"
     return (_with_token("EnsureJoinControlPlane", ADMIN_CONF=ADMIN_CONF, CA_HASH_FILE=CA_HASH_FILE,
-                        ENDPOINT=f"{s.masters[0].address}:{s.api_server_port}", ARGS=args),
+                        ENDPOINT=endpoint, ARGS=args),
             (Upload(str(ctx.creds.bootstrap_token), TOKEN_FILE, "0600"),
              Upload(str(ctx.creds.ca_cert_hash_file), CA_HASH_FILE, "0644")))
 
@@ -239,6 +352,12 @@ def ensure_kubeconfig(ctx: Context):
 
 
 EDGE_INFO_DIR = f"{ETC_DIR}/edge-info"
+
+
+def kubernetes_service_ip(service_cidr: str) -> str:
+    """The ClusterIP of the `kubernetes` Service: the first address of the (first) service
+    CIDR (kubeadm constants.GetAPIServerVirtualIP)."""
+    return str(ipaddress.ip_network(service_cidr.split(",")[0].strip(), strict=False)[1])
 
 
 @step("EnsurePrepareEdgeCluster", on=On.MASTER0)
@@ -263,7 +382,9 @@ def ensure_prepare_edge_cluster(ctx: Context):
                   "metadata": {"name": "edge-info", "namespace": "edge-system"},
                   "data": {"tls.json": tls, "edge-virtual-addr": s.superedge.virtual_address,
                            "host-config": hosts, "insecure-registries": insecure,
-                           "node-delay-domain": ""}}
+                           "node-delay-domain": "",
+                           # edgeadm common/prepare_join_node.go: the `kubernetes` Service's ClusterIP
+                           "kube-api-cluster-ip": kubernetes_service_ip(s.service_cidr)}}
     files = [f"kube-api-ca.crt {PKI_DIR}/ca.crt",
              f"lite-apiserver.crt {EDGE_INFO_DIR}/lite-apiserver.crt",
              f"lite-apiserver.key {EDGE_INFO_DIR}/lite-apiserver.key"]

@@ -57,8 +57,6 @@ CERT_LEAVES = ["ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", 
                "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client"]
 
 
-#: SuperEdge components that run on every edge node (DaemonSets in SuperEdge's manifests).
-EDGE_DAEMONSETS = {"tunnel-edge", "edge-health", "application-grid-wrapper-node", "edge-coredns"}
 
 
 def _certs_sub():
@@ -92,23 +90,38 @@ INIT_PHASES = [
     ("bootstrap-token", ["config", "kubeconfig", "skip-token-print"], []),
     ("kubelet-finalize", None, [("all", ["cert-dir", "config"]), ("experimental-cert-rotation", ["cert-dir", "config"])]),
     ("addon", None, [("all", ADDON), ("coredns", ADDON), ("kube-proxy", ADDON)]),
-    ("cni", [], []),
+    # pkg/edgeadm/steps/cni_addon.go: one sub-phase, inheriting only --pod-network-cidr
+    ("cni", None, [("flannel", ["pod-network-cidr"])]),
+    # pkg/edgeadm/steps/edge_app.go getAddonPhaseFlags: join-prepare, update-config and
+    # label-node are Hidden (no command), but `all` (RunAllSiblings) runs them.
     ("edge-apps", None, [(n, ["manifests-dir", "kubeconfig"] + (["cert-dir"] if n in ("all", "tunnel") else []))
-                         for n in ("all", "service-group", "tunnel", "edge-health", "site-manager", "edge-coredns")]),
+                         for n in ("all", "service-group", "tunnel", "edge-health", "site-manager", "edge-coredns",
+                                   "join-prepare", "update-config", "label-node")]),
 ]
+#: Phases the runner binds no command for (workflow/runner.go BindToCommand: "skip hidden
+#: phases"): kubeadm cmd/kubeadm/app/cmd/phases/init/waitcontrolplane.go (Hidden: true) and
+#: edgeadm's hidden edge-apps sub-phases.
+INIT_HIDDEN = {("wait-control-plane",), ("edge-apps", "join-prepare"), ("edge-apps", "update-config"),
+               ("edge-apps", "label-node")}
 JOIN_PRE = ["config", "ignore-preflight-errors", "certificate-key", "node-name", "control-plane", "apiserver-advertise-address",
             "apiserver-bind-port", "token", "discovery-token", "discovery-token-ca-cert-hash", "discovery-token-unsafe-skip-ca-verification",
             "discovery-file", "tls-bootstrap-token", "cri-socket"]
+#: edgeadm pkg/util/kubeadm/join.go NewJoinCMD, in order: edgeadm's phases around kubeadm's;
+#: "kubeconfig [egress]" and "certs [egress]" (edgeconf.go, edgecert.go) are top-level phases
+#: inheriting no flags; check-etcd (kubeadm phases/join/checketcd.go) and kube-vip
+#: (steps/kube_vip.go NewKubeVIPJoinPhase) are Hidden.
 JOIN_PHASES = [
     ("init-node", [], []), ("join-prepare", [], []), ("container", ["runtime"], []), ("lite-apiserver", [], []),
-    ("preflight", JOIN_PRE, []), ("control-plane-prepare", None, [("all", JOIN_PRE), ("download-certs", JOIN_PRE), ("certs", JOIN_PRE),
-                                                                   ("kubeconfig", JOIN_PRE), ("control-plane", JOIN_PRE)]),
-    ("check-etcd", ["config"], []), ("kubelet-start", JOIN_PRE, []),
+    ("preflight", JOIN_PRE, []), ("kubeconfig", [], []),
+    ("control-plane-prepare", None, [("all", JOIN_PRE), ("download-certs", JOIN_PRE), ("certs", JOIN_PRE),
+                                     ("kubeconfig", JOIN_PRE), ("control-plane", JOIN_PRE)]),
+    ("certs", [], []), ("check-etcd", [], []), ("kubelet-start", JOIN_PRE, []), ("kube-vip", ["interface", "default-ha"], []),
     ("control-plane-join", None, [("all", ["config", "node-name", "apiserver-advertise-address", "control-plane"]),
                                   ("etcd", ["config", "node-name", "apiserver-advertise-address", "control-plane", "patches"]),
                                   ("update-status", ["config", "node-name", "apiserver-advertise-address", "control-plane"]),
                                   ("mark-control-plane", ["config", "node-name", "control-plane"])]),
 ]
+JOIN_HIDDEN = {("check-etcd",), ("kube-vip",)}
 RESET_PHASES = [("preflight", ["ignore-preflight-errors", "force"], []), ("update-cluster-status", [], []),
                  ("remove-etcd-member", ["kubeconfig"], []), ("cleanup-node", ["cert-dir", "cri-socket"], [])]
 
@@ -174,6 +187,8 @@ def main(argv, state):
         return {"init": cmd_init, "join": cmd_join, "reset": cmd_reset}[top](vals, pos, state, None)
     if top == "token":
         return cmd_token(rest, words[1:], state)
+    if top == "manifests":
+        return cmd_manifests(rest)
     if top == "version":
         try:
             parse_flags(rest, dict(GLOBAL, output=S), dict(SHORTS, o="output"))
@@ -193,19 +208,38 @@ def phase_index(phases):
     return idx
 
 
+def phase_help(path, subs=()):
+    """What cobra prints for a command it cannot run (help; the caller exits 0)."""
+    text = "Usage:\n  edgeadm %s [flags]\n" % path
+    if subs:
+        text += "  edgeadm %s [command]\n\nAvailable Commands:\n" % path + "".join("  %s\n" % s for s in subs)
+    sys.stdout.write(text + "\nUse \"edgeadm %s [command] --help\" for more information about a command.\n" % path)
+    return 0
+
+
 def run_phase_cmd(top, phases, flags, shorts, rest, words, state):
+    """kubeadm's workflow runner bound to cobra (cmd/kubeadm/app/cmd/phases/workflow/runner.go
+    BindToCommand, v1.22): `phase` has no Run and no Args check, so a word that names no
+    bound phase (a hidden one included) gets the help of `phase`, exit 0; a phase with
+    sub-phases has NoArgs and answers with its help, exit 0; a hidden phase has no command."""
     idx = phase_index(phases)
+    hidden = {"init": INIT_HIDDEN, "join": JOIN_HIDDEN}.get(top, set())
     path = "%s phase" % top
-    if not words:
-        sys.stdout.write("Use this command to invoke single phase of the %s workflow\n\n%s" % (top, usage(path)))
-        return 0
+    visible = [n for n, _, _ in phases if (n,) not in hidden]
+    if not words or (words[0],) not in idx or (words[0],) in hidden:
+        try:
+            parse_flags(rest, dict(GLOBAL), {k: v for k, v in shorts.items() if v in GLOBAL})
+        except FlagError as e:
+            fail_cobra(path, str(e))
+        if not words:
+            sys.stdout.write("Use this command to invoke single phase of the %s workflow\n\n" % top)
+        return phase_help(path, visible)
     key = (words[0],)
-    if key not in idx:
-        fail_cobra(path, 'unknown command "%s" for "edgeadm %s"' % (words[0], path))
     rest.remove(words[0])
     flist, subs = idx[key]
+    subs = [x for x in subs if (words[0], x) not in hidden]
     if len(words) > 1 and subs:
-        if words[1] not in subs:
+        if words[1] not in subs:   # cobra.NoArgs of a phase with sub-phases
             fail_cobra("%s %s" % (path, words[0]), 'unknown command "%s" for "edgeadm %s %s"' % (words[1], path, words[0]))
         key = (words[0], words[1])
         rest.remove(words[1])
@@ -223,10 +257,12 @@ def run_phase_cmd(top, phases, flags, shorts, rest, words, state):
     except FlagError as e:
         fail_cobra("%s %s" % (path, " ".join(key)), str(e))
     if subs:  # a phase with sub-phases prints its help and does nothing
-        sys.stdout.write(usage("%s %s" % (path, " ".join(key))))
-        return 0
+        if pos:
+            fail_cobra("%s %s" % (path, " ".join(key)), 'unknown command "%s" for "edgeadm %s %s"' % (pos[0], path, " ".join(key)))
+        return phase_help("%s %s" % (path, " ".join(key)), subs)
     if pos and not (top == "join" and len(pos) == 1):
         fail_cobra("%s %s" % (path, " ".join(key)), 'unknown command "%s" for "edgeadm %s %s"' % (pos[0], path, " ".join(key)))
+    # `all` (RunAllSiblings) selects its parent: every sibling runs, the hidden ones too
     only = key[0] if key[1:2] == ("all",) else "/".join(key)
     return {"init": cmd_init, "join": cmd_join, "reset": cmd_reset}[top](vals, pos, state, only)
 
@@ -283,6 +319,14 @@ class Cfg:
         if vals.get("token"):
             self.tokens = [{"token": vals["token"], "ttl": vals.get("token-ttl", "24h0m0s")}]
         self.edge_virtual = vals.get("edge-virtual-addr") or "169.254.20.11"
+        # edgeadm's own flags (pkg/util/kubeadm/init.go initClusterFlags; constant/const.go
+        # defaults): only a whole init accepts them, a phase runs on these defaults.
+        self.edge_version = vals.get("edge-version") or "v0.8.0"
+        self.tunnel_token = rand(32)
+        self.edge_repo = vals.get("edge-image-repository") or "superedge.tencentcloudcr.com/superedge"
+        # edgeadm's initData.PatchesDir() is the --patches flag only (pkg/util/kubeadm/init.go
+        # newInitData copies options.patchesDir; InitConfiguration.patches is never read).
+        self.patches = vals.get("patches") or vals.get("experimental-patches") or ""
         self.cluster_name = cl.get("clusterName") or "kubernetes"
 
     def server(self):
@@ -486,14 +530,23 @@ def init_steps(cfg, only, state, whole):
             args = {"apiserver": ["kube-apiserver", "--advertise-address=" + cfg.address, "--secure-port=%d" % cfg.port,
                                   "--service-cluster-ip-range=" + cfg.svc, "--client-ca-file=/etc/kubernetes/pki/ca.crt",
                                   "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt", "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key",
-                                  "--egress-selector-config-file=/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml",
-                                  "--kubelet-preferred-address-types=Hostname", "--enable-aggregator-routing=true",
                                   "--enable-bootstrap-token-auth=true", "--etcd-servers=https://127.0.0.1:2379"],
                     "controller-manager": ["kube-controller-manager", "--kubeconfig=/etc/kubernetes/controller-manager.conf",
                                            "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key",
                                            "--controllers=*,bootstrapsigner,tokencleaner"] + (["--allocate-node-cidrs=true", "--cluster-cidr=" + cfg.pods] if cfg.pods else []),
                     "scheduler": ["kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf"]}[which]
-            write("/etc/kubernetes/manifests/kube-%s.yaml" % which, manifest("kube-" + which, img, args), 0o600)
+            # kubeadm's static pod: the component's extraArgs (--key=value, overriding) and
+            # extraVolumes from ClusterConfiguration, then the patches of --patches /
+            # InitConfiguration.patches.directory (files "<component>[suffix][+patchtype].yaml").
+            comp = cfg.cluster.get("apiServer" if which == "apiserver" else
+                                   "controllerManager" if which == "controller-manager" else "scheduler") or {}
+            extra = comp.get("extraArgs") or {}
+            base = {a.split("=", 1)[0]: a for a in args[1:]}
+            base.update({"--" + k: "--%s=%s" % (k, val) for k, val in extra.items()})
+            args = [args[0]] + [base[k] for k in sorted(base)]
+            text = manifest("kube-" + which, img, args, volumes=comp.get("extraVolumes") or [])
+            text = apply_patches(text, "kube-" + which, cfg.patches)
+            write("/etc/kubernetes/manifests/kube-%s.yaml" % which, text, 0o600)
             print('[control-plane] Creating static Pod manifest for "kube-%s"' % which)
             if which == "apiserver":
                 for f in ("apiserver.crt", "apiserver.key", "ca.crt"):
@@ -620,8 +673,31 @@ def init_steps(cfg, only, state, whole):
         return run
 
     def cni():
-        put_obj({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-flannel-ds", "namespace": "kube-system"}}, "apps", "daemonsets")
-        print("Deploy cni flannel success!")
+        # pkg/edgeadm/steps/cni_addon.go EnsureFlannelAddon: constant/manifests/flannel.go
+        # (ClusterRole/ClusterRoleBinding/ServiceAccount "flannel", ConfigMap
+        # kube-system/kube-flannel-cfg whose net-conf.json Network is {{.PodNetworkCidr}},
+        # DaemonSet kube-system/kube-flannel-ds), created as kubeclient.CreateResourceWithFile
+        # does: an object that exists already is left as it is.
+        image = "%s/flannel:v0.12.0-edge-2.0" % cfg.edge_repo
+        rb = "rbac.authorization.k8s.io"
+        objs = [({"apiVersion": rb + "/v1", "kind": "ClusterRole", "metadata": {"name": "flannel"},
+                  "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]}, rb, "clusterroles"),
+                ({"apiVersion": rb + "/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "flannel"},
+                  "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "flannel"},
+                  "subjects": [{"kind": "ServiceAccount", "name": "flannel", "namespace": "kube-system"}]}, rb, "clusterrolebindings"),
+                ({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "flannel", "namespace": "kube-system"}}, "", "serviceaccounts"),
+                ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-flannel-cfg", "namespace": "kube-system"},
+                  "data": {"net-conf.json": json.dumps({"Network": cfg.pods, "Backend": {"Type": "vxlan"}})}}, "", "configmaps"),
+                ({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-flannel-ds", "namespace": "kube-system"},
+                  "spec": {"selector": {"matchLabels": {"app": "flannel"}},
+                           "template": {"metadata": {"labels": {"app": "flannel"}},
+                                        "spec": {"serviceAccountName": "flannel", "hostNetwork": True,
+                                                 "containers": [{"name": "kube-flannel", "image": image}]}}}}, "apps", "daemonsets")]
+        for obj, group, plural in objs:
+            md = obj["metadata"]
+            if get_obj(group, plural, md.get("namespace"), md["name"]) is None:
+                put_obj(obj, group, plural)
+        print("Deploy kube-flannel success!")
 
     def edge_app(which):
         def run():
@@ -636,28 +712,57 @@ def init_steps(cfg, only, state, whole):
             # superedge.io grids; site-manager: site.superedge.io NodeUnit/NodeGroup).
             for group, kind, plural, versions, scope in EDGE_CRDS.get(which, []):
                 put_crd(group, kind, plural, versions, scope)
-            names = {"service-group": ["application-grid-controller", "application-grid-wrapper-node"], "tunnel": ["tunnel-cloud", "tunnel-edge"],
-                     "edge-health": ["edge-health"], "site-manager": ["site-manager"], "edge-coredns": ["edge-coredns"]}[which]
-            for nm in names:
-                # SuperEdge's manifests: agents on every edge node are DaemonSets, the rest
-                # Deployments (pkg/edgeadm/constant/manifests). No controller runs here, so
-                # they carry no status: nothing claims pods are ready.
-                kind, plural = (("DaemonSet", "daemonsets") if nm in EDGE_DAEMONSETS
-                                else ("Deployment", "deployments"))
-                put_obj({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": nm, "namespace": "edge-system"}}, "apps", plural)
-                print("Deploy %s success!" % nm)
+            # Each app's manifest: <--manifests-dir>/<file> when it exists, else edgeadm's
+            # built-in one (common.ReadYaml), filled as a Go template with what the phase knows
+            # (a key it lacks renders "<no value>"), its objects created; an object that exists
+            # is left as it is (kubeclient.CreateResourceWithFile ignores AlreadyExists).
+            values = edge_app_values(cfg, whole)
+            for fn in EDGE_APP_FILES[which]:
+                user = os.path.join(v["manifests-dir"], fn) if v.get("manifests-dir") else None
+                text = read(user) if user and exists(user) else EDGE_APP_TEMPLATES[fn]
+                text = re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda m: str(values.get(m.group(1), "<no value>")), text)
+                for obj in yaml.safe_load_all(text):
+                    if not obj:
+                        continue
+                    group, _, _ = obj["apiVersion"].rpartition("/")
+                    plural = obj["kind"].lower() + "s"
+                    md = obj["metadata"]
+                    if get_obj(group, plural, md.get("namespace"), md["name"]) is None:
+                        put_obj(obj, group, plural)
+                print("Deploy %s success!" % fn[:-5])
         return run
 
+    def update_config():
+        # common/update_config.go UpdateKubeProxyKubeconfig: reads kube-system/kube-proxy and
+        # Creates edge-system/edge-kube-proxy (ConfigMap, ServiceAccount, DaemonSet): a second
+        # run fails with AlreadyExists.
+        if get_obj("apps", "daemonsets", "kube-system", "kube-proxy") is None:
+            raise CmdError('daemonsets.apps "kube-proxy" not found')
+        for group, plural, kind in (("", "configmaps", "ConfigMap"), ("", "serviceaccounts", "ServiceAccount"),
+                                    ("apps", "daemonsets", "DaemonSet")):
+            if get_obj(group, plural, "edge-system", "edge-kube-proxy") is not None:
+                raise CmdError('%s%s "edge-kube-proxy" already exists' % (plural, "." + group if group else ""))
+            put_obj({"apiVersion": (group + "/v1") if group else "v1", "kind": kind,
+                     "metadata": {"name": "edge-kube-proxy", "namespace": "edge-system"}}, group, plural)
+        print("Update Kubernetes cluster config support marginal autonomy success")
+
     def join_prepare_cm():
+        # common/prepare_join_node.go JoinNodePrepare: a new lite-apiserver certificate whose
+        # IP SANs are the `kubernetes` Service's ClusterIP and the virtual address; edge-info
+        # created, or its keys updated when it exists.
         ca_pem = read(cfg.certdir + "/ca.crt")
         c, k = ca()
-        lc, lk = pki.sign(c, k, "lite-apiserver", dns=["localhost"], ips=["127.0.0.1", cfg.edge_virtual], server=True)
+        svc = get_obj("", "services", "default", "kubernetes")
+        cluster_ip = ((svc or {}).get("spec") or {}).get("clusterIP") or svc_ip()
+        lc, lk = pki.sign(c, k, "lite-apiserver", dns=["127.0.0.1"], ips=[cluster_ip, cfg.edge_virtual], server=True)
         put_obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge-system"}}, "", "namespaces")
-        put_obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "edge-info", "namespace": "edge-system"},
-                 "data": {"kube-api-ca.crt": ca_pem, "lite-apiserver.crt": pki.cert_pem(lc), "lite-apiserver.key": pki.key_pem(lk),
-                          "tls.json": '[{"key":"/var/lib/kubelet/pki/kubelet-client-current.pem","cert":"/var/lib/kubelet/pki/kubelet-client-current.pem"}]',
-                          "edge-virtual-addr": cfg.edge_virtual, "host-config": "", "insecure-registries": "", "node-delay-domain": "",
-                          "kube-api-cluster-ip": svc_ip()}})
+        cm = get_obj("", "configmaps", "edge-system", "edge-info") or {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "edge-info", "namespace": "edge-system"}, "data": {}}
+        cm.setdefault("data", {}).update({
+            "kube-api-ca.crt": ca_pem, "lite-apiserver.crt": pki.cert_pem(lc), "lite-apiserver.key": pki.key_pem(lk),
+            "tls.json": '[{"key":"/var/lib/kubelet/pki/kubelet-client-current.pem","cert":"/var/lib/kubelet/pki/kubelet-client-current.pem"}]',
+            "edge-virtual-addr": cfg.edge_virtual, "kube-api-cluster-ip": cluster_ip})
+        put_obj(cm)
         rb = "rbac.authorization.k8s.io"
         put_obj({"apiVersion": rb + "/v1", "kind": "Role", "metadata": {"name": "edge-info-reader", "namespace": "edge-system"},
                  "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["edge-info"], "verbs": ["get"]}]}, rb, "roles")
@@ -666,10 +771,13 @@ def init_steps(cfg, only, state, whole):
                  "subjects": [{"kind": "Group", "name": "system:bootstrappers"}]}, rb, "rolebindings")
 
     def label_cloud():
+        # steps/edge_app.go labelCLoudNode: kubeclient.AddNodeLabel on the Node named
+        # NodeRegistration.Name (a phase: the host name); a missing Node is an error.
         n = get_obj("", "nodes", None, cfg.node)
-        if n:
-            n["metadata"].setdefault("labels", {})["superedge.io/node-cloud"] = "enable"
-            put_obj(n, plural="nodes")
+        if n is None:
+            raise CmdError('nodes "%s" not found' % cfg.node)
+        n["metadata"].setdefault("labels", {})["superedge.io/node-cloud"] = "enable"
+        put_obj(n, plural="nodes")
 
     def init_node():
         raise CmdError("Run linux command: apt-get update error: exit status 100 (Could not resolve 'archive.ubuntu.com'); "
@@ -699,7 +807,9 @@ def init_steps(cfg, only, state, whole):
 
     steps = [("init-node", init_node), ("container", container), ("preflight", preflight)]
     steps += [("certs/" + c, certs(c)) for c in CERT_LEAVES] + [("certs/sa", certs("sa"))]
-    if whole and v.get("enable-edge", True):
+    if (whole or only == "certs") and v.get("enable-edge", True):
+        # edgeadm's own "certs" phase (pkg/util/kubeadm/edgecert.go) has kubeadm's name: its
+        # command is shadowed, but the runner selects it with `certs all` as well.
         steps += [("certs/tunnel-anp-client", tunnel_cert)]
     steps += [("kubeconfig/" + k, kubeconfig(k)) for k in ("admin", "kubelet", "controller-manager", "scheduler")]
     steps += [("kubelet-start", kubelet_start), ("kube-vip", kube_vip)]
@@ -709,11 +819,11 @@ def init_steps(cfg, only, state, whole):
     steps += [("etcd/local", etcd), ("wait-control-plane", wait_cp), ("upload-config/kubeadm", upload_config("kubeadm")),
               ("upload-config/kubelet", upload_config("kubelet")), ("upload-certs", upload_certs), ("mark-control-plane", mark_cp),
               ("bootstrap-token", bootstrap_token), ("kubelet-finalize/experimental-cert-rotation", kubelet_finalize),
-              ("addon/coredns", addon("coredns")), ("addon/kube-proxy", addon("kube-proxy")), ("cni", cni)]
+              ("addon/coredns", addon("coredns")), ("addon/kube-proxy", addon("kube-proxy")), ("cni/flannel", cni)]
     if v.get("enable-edge", True):
         steps += [("edge-apps/" + a, edge_app(a)) for a in ("service-group", "tunnel", "edge-health", "site-manager", "edge-coredns")]
-        if whole:
-            steps += [("edge-apps/join-prepare", join_prepare_cm), ("edge-apps/label-node", label_cloud)]
+        steps += [("edge-apps/join-prepare", join_prepare_cm), ("edge-apps/update-config", update_config),
+                  ("edge-apps/label-node", label_cloud)]
     return steps
 
 
@@ -733,13 +843,48 @@ def kubelet_config(domain, dns):
                            "staticPodPath": "/etc/kubernetes/manifests", "rotateCertificates": True})
 
 
-def manifest(name, image, command, env=None):
+def manifest(name, image, command, env=None, volumes=()):
     c = {"name": name, "image": image, "command": command}
     if env:
         c["env"] = [{"name": k, "value": val} for k, val in env.items()]
+    spec = {"hostNetwork": True, "priorityClassName": "system-node-critical", "containers": [c]}
+    if volumes:
+        c["volumeMounts"] = [{"name": vol["name"], "mountPath": vol["mountPath"], "readOnly": bool(vol.get("readOnly"))} for vol in volumes]
+        spec["volumes"] = [{"name": vol["name"], "hostPath": {"path": vol["hostPath"], "type": vol.get("pathType", "")}} for vol in volumes]
     return yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "kube-system",
                                                                             "labels": {"component": name, "tier": "control-plane"}},
-                           "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical", "containers": [c]}})
+                           "spec": spec})
+
+
+def merge(dst, patch):
+    """A JSON merge patch (RFC 7386), what kubeadm applies for `+merge` patch files."""
+    if not isinstance(patch, dict) or not isinstance(dst, dict):
+        return patch
+    out = dict(dst)
+    for k, val in patch.items():
+        if val is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge(dst.get(k), val)
+    return out
+
+
+def apply_patches(text, component, directory):
+    """kubeadm's patches (cmd/kubeadm/app/util/patches): files in `directory` named
+    <component>[suffix][+strategic|+merge|+json].yaml, applied in file-name order; the
+    stand-in applies `+merge` (edgeadm writes kube-apiserver0+merge.yaml) and refuses the rest."""
+    if not directory or not os.path.isdir(P(directory)):
+        return text
+    doc = yaml.safe_load(text)
+    for fn in sorted(os.listdir(P(directory))):
+        m = re.match(r"^(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)([^+.]*)(\+(strategic|merge|json))?\.(yaml|json)$", fn)
+        if not m or m.group(1) != component:
+            continue
+        if m.group(4) not in (None, "merge", "strategic"):
+            raise CmdError("the stand-in applies only merge patches, not %s" % fn)
+        doc = merge(doc, yaml.safe_load(read(directory.rstrip("/") + "/" + fn)) or {})
+        print('[patches] Applied patch of type "application/merge-patch+json" to target "%s"' % component)
+    return yaml.safe_dump(doc)
 
 
 EGRESS = """apiVersion: apiserver.k8s.io/v1beta1
@@ -824,6 +969,78 @@ EDGE_CRDS = {
 }
 
 
+#: The manifest files of edgeadm's edge-apps sub-phases (pkg/edgeadm/constant/manifests/*.go
+#: APP_* constants; the files `edgeadm manifests` writes).
+EDGE_APP_FILES = {"service-group": ["application-grid-controller.yaml", "application-grid-wrapper.yaml"],
+                  "tunnel": ["tunnel-cloud.yaml", "tunnel-edge.yaml"],
+                  "edge-health": ["edge-health.yaml", "edge-health-admission.yaml"],
+                  "site-manager": ["site-manager.yaml"], "edge-coredns": ["edge-coredns.yaml"]}
+
+
+def _workload(kind, name, image_key, extra=""):
+    return ("apiVersion: apps/v1\nkind: %s\nmetadata:\n  name: %s\n  namespace: {{.Namespace}}\nspec:\n"
+            "  selector:\n    matchLabels: {app: %s}\n  template:\n    metadata:\n      labels: {app: %s}\n"
+            "    spec:\n      containers:\n      - name: %s\n        image: {{.%s}}\n%s" % (kind, name, name, name, name, image_key, extra))
+
+
+#: Stand-in manifests: the workloads of SuperEdge's real ones with the real template keys
+#: where the chain's values go (images; tunnel-edge's server address and token; the virtual
+#: address), not their whole text.
+EDGE_APP_TEMPLATES = {
+    "application-grid-controller.yaml": _workload("Deployment", "application-grid-controller", "GridControllerImage"),
+    "application-grid-wrapper.yaml": _workload("DaemonSet", "application-grid-wrapper-node", "GridWrapperImage",
+                                               "        args: ['--bind-address={{.ADDRESS}}']\n"),
+    "tunnel-cloud.yaml": _workload("Deployment", "tunnel-cloud", "TunnelImage") +
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tunnel-cloud-conf, namespace: '{{.Namespace}}'}\n"
+    "data:\n  token: '{{.TunnelCloudEdgeToken}}'\n",
+    "tunnel-edge.yaml": _workload("DaemonSet", "tunnel-edge", "TunnelImage") +
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: tunnel-edge-conf, namespace: '{{.Namespace}}'}\n"
+    "data:\n  mode.toml: |\n    token = \"{{.TunnelCloudEdgeToken}}\"\n"
+    "    server_name = \"{{.MasterIP}}:{{.TunnelPersistentConnectionPort}}\"\n",
+    "edge-health.yaml": _workload("DaemonSet", "edge-health", "EdgeHealthImage"),
+    "edge-health-admission.yaml": _workload("Deployment", "edge-health-admission", "EdgeHealthAdmissionImage"),
+    "site-manager.yaml": _workload("Deployment", "site-manager", "SiteManagerImage"),
+    "edge-coredns.yaml": _workload("DaemonSet", "edge-coredns", "CoreDnsImage",
+                                   "        args: ['--listen={{.EdgeVirtualAddr}}']\n"),
+}
+#: The rest of what `edgeadm manifests` writes (pkg/edgeadm/cmd/manifests.go yamlMap).
+OTHER_MANIFESTS = ["kube-flannel.yaml", "helper-job.yaml", "lite-apiserver.yaml", "edge-health-webhook.yaml", "vip.yaml"]
+
+
+def edge_app_values(cfg, whole):
+    """The template values edgeadm's deploy functions pass (pkg/edgeadm/common/deploy_*.go):
+    images <repo>/<name>:<version> (common.GetSuperEdgeImage; coredns 1.6.9), tunnel-edge's
+    server = certSANs[0] else controlPlaneEndpoint (steps/edge_app.go EnsureTunnelAddon), the
+    tunnel token made in init's PreRunE (empty in a phase), the virtual address."""
+    img = lambda n: "%s/%s:%s" % (cfg.edge_repo, n, cfg.edge_version)  # noqa: E731
+    return {"Namespace": "edge-system", "TunnelImage": img("tunnel"), "EdgeHealthImage": img("edge-health"),
+            "EdgeHealthAdmissionImage": img("edge-health-admission"), "SiteManagerImage": img("site-manager"),
+            "GridControllerImage": img("application-grid-controller"), "GridWrapperImage": img("application-grid-wrapper"),
+            "CoreDnsImage": "%s/coredns:1.6.9" % cfg.edge_repo, "EdgeVirtualAddr": cfg.edge_virtual, "ADDRESS": cfg.edge_virtual,
+            "MasterIP": (cfg.sans[0] if cfg.sans else cfg.cpe.rsplit(":", 1)[0] if cfg.cpe else ""),
+            "TunnelPersistentConnectionPort": "31673", "TunnelCloudEdgeToken": cfg.tunnel_token if whole else ""}
+
+
+def cmd_manifests(rest):
+    """`edgeadm manifests [-m DIR]` (pkg/edgeadm/cmd/manifests.go): writes each default manifest
+    not yet in DIR (default ./manifests/); errors are printed and it exits 0 (util.OutPutMessage)."""
+    try:
+        vals, pos = parse_flags(rest, dict(GLOBAL, **{"manifest-dir": S}), dict(SHORTS, m="manifest-dir"))
+    except FlagError as e:
+        fail_cobra("manifests", str(e))
+    d = vals.get("manifest-dir", "./manifests/")
+    try:
+        for fn in list(EDGE_APP_TEMPLATES) + OTHER_MANIFESTS:
+            path = d.rstrip("/") + "/" + fn
+            if not exists(path):
+                write(path, EDGE_APP_TEMPLATES.get(fn, "# %s\n" % fn))
+    except OSError as e:
+        print("\033[1;31;40m%s\033[0m" % e)
+        return 0
+    print("Success output edge clsuter yaml files to %s" % d)
+    return 0
+
+
 def put_crd(group, kind, plural, versions, scope):
     put_obj({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
              "metadata": {"name": "%s.%s" % (plural, group)},
@@ -903,6 +1120,7 @@ def cmd_init(vals, pos, state, only):
         cfg = config_or_exit(vals)
         if only is None:
             check_pkg(vals.get("install-pkg-path"))
+            whole_init_prerun(cfg)
     except CmdError as e:
         err("Error: " + str(e))
         sys.stderr.write(usage("init"))
@@ -918,6 +1136,42 @@ def cmd_init(vals, pos, state, only):
             print("edgeadm join %s --token %s \\\n    --discovery-token-ca-cert-hash %s \\\n    --install-pkg-path <Path of edgeadm kube-* install package>"
                   % (cfg.server()[8:], tok, ca_hash))
     return 0
+
+
+PATCH_DIR = "/etc/kubernetes/patch/"
+#: edgeadm pkg/edgeadm/constant/init.go KubeAPIServerPatch / KubeAPIServerPatchYaml
+KUBE_APISERVER_PATCH = ("kube-apiserver0+merge.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n"
+                        "  namespace: kube-system\nspec:\n  dnsPolicy: ClusterFirstWithHostNet\n")
+
+
+def write_apiserver_patch(vals):
+    d = vals.get("patches") or PATCH_DIR
+    write(d.rstrip("/") + "/" + KUBE_APISERVER_PATCH[0], KUBE_APISERVER_PATCH[1])
+    return d
+
+
+def whole_init_prerun(cfg):
+    """What `edgeadm init`'s PreRunE does, and only a whole init runs (a phase subcommand
+    has no PreRunE; pkg/util/kubeadm/init.go): the CRI socket of --runtime overrides the
+    configuration's; with --enable-edge, edgeadmConfigUpdate sets the API server's extraArgs
+    and kube-apiserver-conf volume on the flag-built ClusterConfiguration (a --config file
+    replaces that one, so they are lost with --config) and writes the kube-apiserver patch
+    into the patches directory."""
+    v = cfg.vals
+    rt = v.get("runtime", "containerd")
+    if rt not in ("containerd", "docker"):
+        raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % rt)
+    v["cri-socket"] = "/run/containerd/containerd.sock" if rt == "containerd" else DOCKERSHIM
+    if not v.get("enable-edge", True):
+        return
+    if not v.get("config"):
+        cfg.cluster = dict(cfg.cluster, apiServer=dict(cfg.cluster.get("apiServer") or {}, extraArgs={
+            "kubelet-preferred-address-types": "Hostname",
+            "egress-selector-config-file": "/etc/kubernetes/kube-apiserver-conf/egress-selector-configuration.yaml",
+            "enable-aggregator-routing": "true"}, extraVolumes=[{
+                "name": "kube-apiserver-conf", "hostPath": "/etc/kubernetes/kube-apiserver-conf",
+                "mountPath": "/etc/kubernetes/kube-apiserver-conf", "readOnly": False, "pathType": "DirectoryOrCreate"}]))
+    cfg.patches = write_apiserver_patch(v)
 
 
 # ------------------------------------------------------------------ join
@@ -978,8 +1232,13 @@ def cmd_join(vals, pos, state, only):
     control = vals.get("control-plane", False)
     edge = vals.get("enable-edge", True)
     node = (vals.get("node-name") or socket.gethostname()).lower()
+    patches_dir = vals.get("patches") or ""
     try:
         if only is None:
+            # join's PreRunE (pkg/util/kubeadm/join.go), a whole join only: a control-plane
+            # join with --enable-edge writes the kube-apiserver patch and uses its directory.
+            if control and edge:
+                patches_dir = write_apiserver_patch(vals)
             check_pkg(vals.get("install-pkg-path"))
             if vals.get("runtime", "containerd") not in ("containerd", "docker"):
                 raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % vals["runtime"])
@@ -998,7 +1257,7 @@ def cmd_join(vals, pos, state, only):
         err("Error: " + str(e))
         sys.stderr.write(usage("join"))
         raise Exit(1)
-    ctx = {}
+    ctx = {"patches": patches_dir}
 
     def disc():
         if "d" not in ctx:
@@ -1023,6 +1282,19 @@ def cmd_join(vals, pos, state, only):
                        "yum install error: Cannot find a valid baseurl for repo: base/7/x86_64")
 
     def join_prepare():
+        # pkg/edgeadm/steps/join_master.go joinPreparePhase: `defer` removes the bootstrap
+        # kubeconfig and /etc/kubernetes/pki/ca.crt (constant.KubeadmCertPath) when the phase
+        # returns, on a control-plane join too.
+        try:
+            join_prepare_body()
+        finally:
+            for f in ("/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt"):
+                try:
+                    os.unlink(P(f))
+                except OSError:
+                    pass
+
+    def join_prepare_body():
         host = endpoint.rsplit(":", 1)[0]
         disc()
         lines = []
@@ -1073,6 +1345,18 @@ def cmd_join(vals, pos, state, only):
         print("[preflight] Running pre-flight checks")
         node_checks(vals.get("cri-socket") or ("/var/run/dockershim.sock" if vals.get("runtime") == "docker" else
                                                "/run/containerd/containerd.sock"), vals.get("ignore-preflight-errors"))
+        if control and not vals.get("certificate-key"):
+            # kubeadm phases/join/preflight.go: without a certificate key the certificates
+            # shared among control-plane instances must be in place (checkIfReadyForAdditionalControlPlane).
+            shared = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key",
+                      "etcd/ca.crt", "etcd/ca.key"]
+            missing = [f for f in shared if not exists("/etc/kubernetes/pki/" + f)]
+            if missing:
+                raise CmdError("\nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n"
+                               "[failure loading certificate authority: couldn't load the certificate file "
+                               "/etc/kubernetes/pki/%s: open /etc/kubernetes/pki/%s: no such file or directory]\n\n"
+                               "Please ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n"
+                               "* The certificates that must be shared among control plane instances are provided." % (missing[0], missing[0]))
         if exists("/etc/kubernetes/kubelet.conf"):
             if "all" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])] and "fileavailable--etc-kubernetes-kubelet.conf" not in [x.lower() for x in vals.get("ignore-preflight-errors", [])]:
                 raise CmdError("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")
@@ -1083,18 +1367,6 @@ def cmd_join(vals, pos, state, only):
             return
         d = disc()
         key = vals.get("certificate-key")
-        if not key:
-            # kubeadm without --certificate-key: the shared certificates must have been
-            # copied by hand (manual certificate distribution), else it refuses.
-            shared = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key",
-                      "etcd/ca.crt", "etcd/ca.key"]
-            missing = [f for f in shared if not exists("/etc/kubernetes/pki/" + f)]
-            if missing:
-                raise CmdError("\nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n"
-                               "[failure loading certificate authority: couldn't load the certificate file "
-                               "/etc/kubernetes/pki/%s: open /etc/kubernetes/pki/%s: no such file or directory]\n\n"
-                               "Please ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n"
-                               "* The certificates that must be shared among control plane instances are provided." % (missing[0], missing[0]))
         sec = {"data": {}}
         if key:
             try:
@@ -1120,7 +1392,20 @@ def cmd_join(vals, pos, state, only):
         cert, key_ = pki.sign(c, kk, "kubernetes-admin", ("system:masters",))
         write("/etc/kubernetes/admin.conf", pki.kubeconfig(d.server, pki.cert_pem(c), "kubernetes-admin", pki.cert_pem(cert), pki.key_pem(key_)), 0o600)
         for comp in ("apiserver", "controller-manager", "scheduler"):
-            write("/etc/kubernetes/manifests/kube-%s.yaml" % comp, manifest("kube-" + comp, "k8s.gcr.io/kube-%s:%s" % (comp, K8S_VERSION), ["kube-" + comp]), 0o600)
+            text = manifest("kube-" + comp, "k8s.gcr.io/kube-%s:%s" % (comp, K8S_VERSION), ["kube-" + comp])
+            write("/etc/kubernetes/manifests/kube-%s.yaml" % comp, apply_patches(text, "kube-" + comp, ctx.get("patches", "")), 0o600)
+
+    def kube_vip_join():
+        # steps/kube_vip.go installKubeVIP (JoinData): a control-plane join with --default-ha
+        # (default kube-vip) writes kube-vip's static pod holding the discovery endpoint's host.
+        if not control or not vals.get("default-ha", "kube-vip"):
+            return
+        vip = endpoint.rsplit(":", 1)[0]
+        write("/etc/kubernetes/manifests/vip.yaml", manifest("kube-vip", "ghcr.io/kube-vip/kube-vip:v0.3.8", ["manager"],
+                                                             env={"vip_interface": vals.get("interface", "eth0"), "vip_address": vip}))
+        # kube-vip elects a leader (constant/manifests/kube-vip.go: vip_leaderelection "true"):
+        # a joining master's kube-vip does not take the address while the leader holds it.
+        print("Installed kube-vip successfully")
 
     def kubelet_start():
         d = disc()
@@ -1182,7 +1467,7 @@ def cmd_join(vals, pos, state, only):
 
     steps = [("init-node", init_node), ("join-prepare", join_prepare), ("container", container), ("lite-apiserver", lite_apiserver),
              ("preflight", preflight), ("control-plane-prepare/all", cp_prepare), ("check-etcd", check_etcd),
-             ("kubelet-start", kubelet_start), ("control-plane-join/all", cp_join)]
+             ("kubelet-start", kubelet_start), ("kube-vip", kube_vip_join), ("control-plane-join/all", cp_join)]
     run_steps("join", steps, only, set(vals.get("skip-phases") or []), state)
     if only is None:
         print("\nThis node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n"

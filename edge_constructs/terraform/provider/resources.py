@@ -63,6 +63,9 @@ class ClusterIdentity(Resource):
             Attribute("virtual_address", String(), optional=True, computed=True,
                       default=DEFAULT_VIRTUAL_ADDRESS,
                       description="lite-apiserver address on edge nodes (in its certificate)"),
+            Attribute("kubernetes_service_ip", String(), optional=True,
+                      description="ClusterIP of the `kubernetes` Service (in the lite-apiserver "
+                                  "certificate, as edgeadm issues it)"),
             Attribute("leaf_validity_days", Number(), optional=True, computed=True,
                       default=DEFAULT_LEAF_VALIDITY_DAYS,
                       description="validity of the leaf certificates issued; renewed 30 days "
@@ -123,6 +126,7 @@ class ClusterIdentity(Resource):
             values = ident.new_identity(
                 cluster_name=planned["cluster_name"], endpoint=planned["endpoint"],
                 virtual_address=planned["virtual_address"],
+                service_ip=planned.get("kubernetes_service_ip"),
                 leaf_validity=_dt.timedelta(days=planned["leaf_validity_days"]),
                 ca_cert_file=planned.get("ca_cert_file"), ca_key_file=planned.get("ca_key_file"))
         except CredentialsError as e:
@@ -153,7 +157,8 @@ class ClusterIdentity(Resource):
             self._check_same_ca(ctx.diagnostics, current, planned)
         renew: set[str] = set(ident.expiring(current))
         va = planned.get("virtual_address")
-        if isinstance(va, str) and not ident.lite_sans_match(current, va):
+        sip = planned.get("kubernetes_service_ip")
+        if isinstance(va, str) and sip is not Unknown and not ident.lite_sans_match(current, va, sip):
             renew.add("lite_apiserver")
         for name in renew:
             planned[f"{name}_cert"] = planned[f"{name}_key"] = Unknown
@@ -176,7 +181,7 @@ class ClusterIdentity(Resource):
         for name in ident.LEAVES:
             if planned.get(f"{name}_cert") is Unknown:
                 ident.issue_leaf(state, name, virtual_address=state["virtual_address"],
-                                 validity=validity)
+                                 validity=validity, service_ip=state.get("kubernetes_service_ip"))
         if planned.get("bootstrap_token") is Unknown:
             ident.rotate_bootstrap_token(state)
         if planned.get("kubeconfig") is Unknown:

@@ -7,4 +7,5 @@ if [ -f /etc/kubernetes/kubelet.conf ] && [ -f "$ADMIN_CONF" ]; then say "alread
   set -- $ARGS
   end_split
   run edgeadm join "$ENDPOINT" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH" "$@"
+  [ -f /etc/kubernetes/pki/ca.crt ] || fail "/etc/kubernetes/pki/ca.crt is gone after the join (edgeadm's join-prepare removes it)"
 fi
