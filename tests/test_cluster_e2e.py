@@ -17,6 +17,8 @@ pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tests" / "apps" / "cluster_app.py"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+#: quickstart's master and joining node call themselves otherwise than the inventory does.
+HOSTNAMES = {"h0": "cloud-master-a", "h1": "edge-box-1"}
 
 
 def ledger(site: Site, host, tool: str = "edgeadm") -> list[dict]:
@@ -53,7 +55,9 @@ def package(tmp_path_factory):
 def quickstart(package, tmp_path_factory):
     pkg, sha, tools = package
     work = tmp_path_factory.mktemp("quickstart")
-    with Site(n=3, host_tools=tools) as site:
+    # host names that are not the inventory names (a real site's machines have their own):
+    # the chain names the Nodes after the inventory, the kubelet gets --hostname-override
+    with Site(n=3, host_tools=tools, hostnames=HOSTNAMES) as site:
         site.write_inventory(work / "inventory.json")
         inv = json.loads((work / "inventory.json").read_text())
         inv["install_package"] = {"path": str(pkg), "sha256": sha}
@@ -89,6 +93,11 @@ def test_cdktf_deploy_brings_up_master_and_prints_the_join_command(quickstart):
     assert phases[0].startswith("init/preflight") and any(p.startswith("init/edge-apps") for p in phases)
     assert not any("init-node" in p or p.startswith("init/container") for p in phases)
     assert node_names(site, site.hosts[0]) >= {"h0"}
+    assert site.ssh(site.hosts[0], "hostname")[1].strip() == "cloud-master-a"
+    rc, master, _ = site.ssh(site.hosts[0], f"{KUBECTL} get node h0 -o json")
+    master = json.loads(master)
+    assert master["metadata"]["labels"]["kubernetes.io/hostname"] == "h0"
+    assert [c["status"] for c in master["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
 
 
 def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package):
@@ -104,6 +113,8 @@ def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package
     assert "h1" in node_names(site, site.hosts[0])
     rc, labels, _ = site.ssh(site.hosts[0], f"{KUBECTL} get node h1 -o json")
     assert json.loads(labels)["metadata"]["labels"]["superedge.io/node-edge"] == "enable"
+    assert site.ssh(node, "hostname")[1].strip() == "edge-box-1"
+    assert json.loads(labels)["metadata"]["labels"]["kubernetes.io/hostname"] == "h1"
 
 
 @pytest.mark.parametrize("bad", ["token", "hash"])
