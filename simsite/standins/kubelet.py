@@ -13,7 +13,11 @@ Sources of the behaviour copied (kubernetes v1.22):
 * registration: `pkg/kubelet/kubelet_node_status.go` (initialNode: default labels, taints,
   nodeInfo; tryRegisterWithAPIServer); status every nodeStatusUpdateFrequency;
 * a Node deleted while the kubelet runs is not registered again until the kubelet restarts
-  (kubernetes issue 71398: registration happens once, at start).
+  (kubernetes issue 71398: registration happens once, at start);
+* Ready is False (KubeletNotReady, the runtime's "cni plugin not initialized") until a CNI
+  configuration exists (`pkg/kubelet/nodestatus/setters.go` ReadyCondition); flannel's DaemonSet
+  `kube-system/kube-flannel-ds` has its `install-cni` init container write
+  /etc/cni/net.d/10-flannel.conflist (superedge/edgeadm v0.9.0 `pkg/edgeadm/constant/manifests/flannel.go`).
 """
 import datetime
 import json
