@@ -180,3 +180,23 @@ def test_the_kubelet_is_not_ready_until_flannels_install_cni_writes_the_cni_conf
 def flannel_paths(manifest):
     cm, ds = manifest
     return [("/api/v1/namespaces/kube-system/configmaps", cm), ("/apis/apps/v1/namespaces/kube-system/daemonsets", ds)]
+
+
+def test_the_network_is_ready_with_a_network_configuration_only(tmp_path, monkeypatch):
+    """libcni's reading: a .conf/.conflist/.json that parses as one; dockershim without
+    --network-plugin=cni needs none."""
+    from simsite.standins import common, kubelet
+    monkeypatch.setattr(common, "ROOT", str(tmp_path))
+    net = tmp_path / "etc/cni/net.d"
+    net.mkdir(parents=True)
+    assert kubelet.network_error({}, "remote") == NETWORK_NOT_READY["remote"]
+    assert kubelet.network_error({"network-plugin": "cni"}, "docker") == (
+        "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+        "message:docker: network plugin is not ready: cni config uninitialized")
+    assert kubelet.network_error({}, "docker") is None
+    (net / "README").write_text("{}")
+    (net / "10-x.conflist").write_text('{"name": "x", "plugins": []}')  # no plugins: not a network
+    (net / "20-y.conf").write_text("not json")
+    assert kubelet.network_error({}, "remote") == NETWORK_NOT_READY["remote"]
+    (net / "30-z.conf").write_text('{"name": "z", "type": "bridge"}')
+    assert kubelet.network_error({}, "remote") is None
