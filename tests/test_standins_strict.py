@@ -200,3 +200,21 @@ def test_the_network_is_ready_with_a_network_configuration_only(tmp_path, monkey
     assert kubelet.network_error({}, "remote") == NETWORK_NOT_READY["remote"]
     (net / "30-z.conf").write_text('{"name": "z", "type": "bridge"}')
     assert kubelet.network_error({}, "remote") is None
+
+
+def test_a_join_whose_csr_is_not_approved_fails_as_kubeadms_tls_bootstrap_wait(master, pkg, tmp_path, monkeypatch):
+    b, root, cfg, port = master
+    init_phases(b, root, cfg)
+    server, admin, _ = _server(root)
+    client.request(server, "DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:node-autoapprove-bootstrap",
+                   admin)
+    monkeypatch.setenv("STANDIN_NODE_TIMEOUT", "2")
+    node = tmp_path / "node"
+    (node / "etc").mkdir(parents=True)
+    rc, out, err = run(b, node, "edgeadm", "join", "127.0.0.1:%d" % port, "--install-pkg-path", str(pkg[0]),
+                       "--enable-edge=false", "--skip-phases=init-node", "--node-name", "edge1", "--token", TOKEN,
+                       "--discovery-token-unsafe-skip-ca-verification")
+    assert rc == 1 and "error execution phase kubelet-start" in err and "timed out waiting for the condition" in err, err
+    pending = client.request(server, "GET", CSRS, admin)["items"]
+    assert [(c["spec"]["username"], _approved(c), "certificate" in c["status"]) for c in pending] == [
+        ("system:bootstrap:abcdef", [], False)]
