@@ -57,6 +57,8 @@ BRIDGE_ADDRESS = "198.18.0.1"
 _NET = "198.18.0."
 _FIRST_OCTET = 10
 MAX_HOSTS = 240
+#: A host name the site accepts (one DNS label, as `hostname` of a real machine usually is).
+HOSTNAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 LOCK_FILE = "/run/lock/ecsim-site.lock"
@@ -91,7 +93,7 @@ class SiteError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class SimHost:
-    name: str               # "h0", "h1", ... (site-local; also the host's hostname)
+    name: str               # "h0", "h1", ... (site-local: the inventory name)
     address: str            # 198.18.0.x
     port: int               # 22
     user: str               # "root"
@@ -99,11 +101,13 @@ class SimHost:
     host_public_key: str    # "ssh-ed25519 AAAA..."
     netns: str              # e.g. "ecsim-h0"
     sshd_pid: int | None    # None while stopped
+    hostname: str = ""      # its kernel host name (UTS namespace); `name` unless the site was told otherwise
 
 
 @dataclasses.dataclass
 class _HostState:
     name: str
+    hostname: str
     slot: int
     address: str
     netns: str
@@ -388,13 +392,21 @@ class Site:
 
     def __init__(self, n: int = 3, workdir: str | os.PathLike | None = None,
                  host_tools: str | os.PathLike | None = None, prefix: str = "ecsim", *,
-                 start_timeout: float = 60.0, lock_timeout: float = 1800.0):
+                 start_timeout: float = 60.0, lock_timeout: float = 1800.0,
+                 hostnames: dict[str, str] | None = None):
+        """`hostnames` maps a host's inventory name ("h1") to a kernel host name that differs
+        from it (a real machine called `edge-box-1` listed as `h1`): its UTS namespace,
+        /etc/hostname and /etc/hosts carry that name. Hosts not in it are named as listed."""
         if not re.fullmatch(r"[a-z][a-z0-9]{0,7}", prefix):
             raise ValueError(f"prefix must match [a-z][a-z0-9]{{0,7}} (interface names): {prefix!r}")
         if not 0 <= n <= MAX_HOSTS:
             raise ValueError(f"n must be 0..{MAX_HOSTS}: {n}")
         self.prefix = prefix
         self.n = n
+        self.hostnames = dict(hostnames or {})
+        for inv, hn in self.hostnames.items():
+            if not HOSTNAME.fullmatch(hn):
+                raise ValueError(f"hostnames[{inv!r}] must be a host name ({HOSTNAME.pattern}): {hn!r}")
         self.bridge = f"{prefix}-br0"
         self.host_tools = Path(host_tools).resolve() if host_tools is not None else None
         if self.host_tools is not None and not self.host_tools.is_dir():
@@ -747,7 +759,7 @@ class Site:
         pid = st.sshd.pid if st.sshd is not None and st.sshd.poll() is None else None
         sh = SimHost(name=st.name, address=st.address, port=22, user="root",
                      private_key_file=self.operator_key_file, host_public_key=st.host_public_key,
-                     netns=st.netns, sshd_pid=pid)
+                     netns=st.netns, sshd_pid=pid, hostname=st.hostname)
         for i, x in enumerate(self._hosts):
             if x.name == st.name:
                 self._hosts[i] = sh
@@ -803,7 +815,7 @@ class Site:
         for slot in slots:
             name = f"h{self._next_index}"
             self._next_index += 1
-            st = _HostState(name=name, slot=slot, address=f"{_NET}{_FIRST_OCTET + slot}",
+            st = _HostState(name=name, hostname=self.hostnames.get(name, name), slot=slot, address=f"{_NET}{_FIRST_OCTET + slot}",
                             netns=f"{self.prefix}-h{slot}", veth=f"{self.prefix}-v{slot}",
                             dir=self.workdir / "hosts" / name, host_public_key="")
             self._states[name] = st
@@ -822,12 +834,12 @@ class Site:
             (ov / key / "work").mkdir()
             os.chmod(ov / key / "upper", os.stat(src).st_mode & 0o7777)
         etc = ov / "etc" / "upper"
-        _write(etc / "hostname", st.name + "\n")
+        _write(etc / "hostname", st.hostname + "\n")
         try:
             hosts = Path("/etc/hosts").read_text()
         except OSError:
             hosts = "127.0.0.1 localhost\n"
-        _write(etc / "hosts", hosts.rstrip("\n") + f"\n{st.address} {st.name}\n")
+        _write(etc / "hosts", hosts.rstrip("\n") + f"\n{st.address} {st.hostname}\n")
         _write(etc / "machine-id", secrets.token_hex(16) + "\n", 0o444)
         self._fix_root_account(etc)
         # A fresh host's root has Debian's plain dotfiles, not this machine's (its .bashrc runs
@@ -913,7 +925,7 @@ class Site:
             "ip link set lo up",
             f"ip addr add {st.address}/24 dev eth0",
             "ip link set eth0 up",
-            f"echo {st.name} > /proc/sys/kernel/hostname",
+            f"echo {st.hostname} > /proc/sys/kernel/hostname",
         ]
         for src in OVERLAY_DIRS:
             if not os.path.isdir(src) or os.path.islink(src):

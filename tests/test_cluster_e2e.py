@@ -17,6 +17,11 @@ pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tests" / "apps" / "cluster_app.py"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+#: quickstart's joining node calls itself otherwise than the inventory does. Master 0 should
+#: too ({"h0": "cloud-master-a"}), once the chain labels a master for edge-apps by its node
+#: name: today `edgeadm init phase edge-apps all` stops at edge-coredns with
+#: `nodes "cloud-master-a" not found` (issue 16, finding 7).
+HOSTNAMES = {"h1": "edge-box-1"}
 
 
 def ledger(site: Site, host, tool: str = "edgeadm") -> list[dict]:
@@ -53,7 +58,9 @@ def package(tmp_path_factory):
 def quickstart(package, tmp_path_factory):
     pkg, sha, tools = package
     work = tmp_path_factory.mktemp("quickstart")
-    with Site(n=3, host_tools=tools) as site:
+    # host names that are not the inventory names (a real site's machines have their own):
+    # the chain names the Nodes after the inventory, the kubelet gets --hostname-override
+    with Site(n=3, host_tools=tools, hostnames=HOSTNAMES) as site:
         site.write_inventory(work / "inventory.json")
         inv = json.loads((work / "inventory.json").read_text())
         inv["install_package"] = {"path": str(pkg), "sha256": sha}
@@ -89,6 +96,10 @@ def test_cdktf_deploy_brings_up_master_and_prints_the_join_command(quickstart):
     assert phases[0].startswith("init/preflight") and any(p.startswith("init/edge-apps") for p in phases)
     assert not any("init-node" in p or p.startswith("init/container") for p in phases)
     assert node_names(site, site.hosts[0]) >= {"h0"}
+    rc, master, _ = site.ssh(site.hosts[0], f"{KUBECTL} get node h0 -o json")
+    master = json.loads(master)
+    assert master["metadata"]["labels"]["kubernetes.io/hostname"] == "h0"
+    assert [c["status"] for c in master["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
 
 
 def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package):
@@ -104,6 +115,8 @@ def test_the_join_command_from_the_output_joins_a_fresh_host(quickstart, package
     assert "h1" in node_names(site, site.hosts[0])
     rc, labels, _ = site.ssh(site.hosts[0], f"{KUBECTL} get node h1 -o json")
     assert json.loads(labels)["metadata"]["labels"]["superedge.io/node-edge"] == "enable"
+    assert site.ssh(node, "hostname")[1].strip() == "edge-box-1"
+    assert json.loads(labels)["metadata"]["labels"]["kubernetes.io/hostname"] == "h1"
 
 
 @pytest.mark.parametrize("bad", ["token", "hash"])
@@ -242,7 +255,8 @@ def test_a_master_holding_another_clusters_ca_stops_the_chain(package, site_fact
 
 def test_three_masters_with_a_vip(package, site_factory, tmp_path):
     pkg, sha, tools = package
-    site = site_factory(3, host_tools=tools)
+    # a joining master whose host name is not its inventory name: its Node is still "h1"
+    site = site_factory(3, host_tools=tools, hostnames={"h1": "cloud-master-b"})
     spec = write_spec(tmp_path, site, pkg, sha, masters=3,
                       ha={"vip": "198.18.0.250", "interface": "eth0"})
     stack = tf.synth(APP, tmp_path / "out", {"EDGE_TEST_SPEC": str(spec)})
@@ -252,6 +266,7 @@ def test_three_masters_with_a_vip(package, site_factory, tmp_path):
     assert out["edge_api_server_endpoint"] == "198.18.0.250:6443"
     assert out["edge_join_command"].startswith("edgeadm join 198.18.0.250:6443 ")
     assert node_names(site, site.hosts[0]) == {"h0", "h1", "h2"}
+    assert site.ssh(site.hosts[1], "hostname")[1].strip() == "cloud-master-b"
     vip = [e for e in ledger(site, site.hosts[0]) if e["argv"][:3] == ["init", "phase", "kube-vip"]]
     assert vip and "--interface" in vip[0]["argv"]
     for other in site.hosts[1:]:

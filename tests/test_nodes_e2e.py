@@ -34,6 +34,8 @@ MOVED, RESET_BY_HAND, RELABELLED, STOPPED = "h5", "h6", "h7", "h8"
 #: The second address MOVED answers on (simulated hosts: 198.18.0.10 and up, one site at a time).
 NEW_ADDRESS = "198.18.0.200"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+#: Pool members whose host name is not their inventory name (the Node is named after the inventory).
+HOSTNAMES = {"h2": "edge-box-2"}
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Env:
 def env(tmp_path_factory):
     require_site_prerequisites()
     work = tmp_path_factory.mktemp("edge-nodes")
-    site = Site(n=14, host_tools=host_tools_dir(work / "tools"))
+    site = Site(n=14, host_tools=host_tools_dir(work / "tools"), hostnames=HOSTNAMES)
     site.start()
     try:
         pkg, sha = build_package(work / "pkg")
@@ -145,6 +147,8 @@ def test_pool_of_10_joins_in_one_deploy(env):
     assert not [h for h in hits if token in h and not re.search(r"edgeadm join ", h)]
     nodes = env.nodes()
     assert set(POOL) <= set(nodes), sorted(nodes)
+    assert env.site.ssh("h2", "hostname")[1].strip() == "edge-box-2" and "edge-box-2" not in nodes
+    assert nodes["h2"]["metadata"]["labels"]["kubernetes.io/hostname"] == "h2"
     for name in POOL:
         n = nodes[name]
         labels = n["metadata"]["labels"]

@@ -51,6 +51,35 @@ def _serve_cri(path: Path) -> socket.socket:
     return sock
 
 
+def flannel_manifest() -> list[dict]:
+    """The ConfigMap and DaemonSet of edgeadm v0.9.0's flannel manifest
+    (`pkg/edgeadm/constant/manifests/flannel.go`) that the nodes' kubelets act on: the
+    DaemonSet's init container `install-cni` copies the ConfigMap's `cni-conf.json` to
+    /etc/cni/net.d/10-flannel.conflist; until then every kubelet reports its Node NotReady."""
+    conf = {"name": "cbr0", "cniVersion": "0.3.1", "plugins": [
+        {"type": "flannel", "delegate": {"hairpinMode": True, "isDefaultGateway": True}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    labels = {"tier": "node", "app": "flannel"}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "kube-flannel-cfg", "namespace": "kube-system", "labels": labels},
+          "data": {"cni-conf.json": json.dumps(conf, indent=2) + "\n",
+                   "net-conf.json": json.dumps({"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}})}}
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": "kube-flannel-ds", "namespace": "kube-system", "labels": labels},
+          "spec": {"selector": {"matchLabels": {"app": "flannel"}},
+                   "template": {"metadata": {"labels": labels}, "spec": {
+                       "hostNetwork": True, "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}],
+                       "serviceAccountName": "flannel",
+                       "initContainers": [{"name": "install-cni", "image": "flannel", "command": ["cp"],
+                                           "args": ["-f", "/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"],
+                                           "volumeMounts": [{"name": "cni", "mountPath": "/etc/cni/net.d"},
+                                                            {"name": "flannel-cfg", "mountPath": "/etc/kube-flannel/"}]}],
+                       "containers": [{"name": "kube-flannel", "image": "flannel", "command": ["/opt/bin/flanneld"]}],
+                       "volumes": [{"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}},
+                                   {"name": "flannel-cfg", "configMap": {"name": "kube-flannel-cfg"}}]}}}}
+    return [cm, ds]
+
+
 def _start_kubelet(bindir: Path, root: Path, name: str, label: str) -> subprocess.Popen:
     # The kubelets use the admin kubeconfig: kubelet.conf belongs to the master's node name.
     env = dict(os.environ, STANDIN_ROOT=str(root), STANDIN_KUBELET_HEARTBEAT="1")
@@ -75,6 +104,11 @@ def cluster(tmp_path_factory):
     cri = _serve_cri(root / "run/containerd/containerd.sock")
     kubelets = [_start_kubelet(bindir, root, name, label) for name, label in NODES.items()]
     kubeconfig = root / "etc/kubernetes/admin.conf"
+    # the nodes are NotReady until flannel's install-cni writes their CNI config (as on a real cluster)
+    for obj, plural in zip(flannel_manifest(), ("configmaps", "daemonsets")):
+        code, made = _raw(kubeconfig, "POST", ("/api/v1" if plural == "configmaps" else "/apis/apps/v1")
+                          + "/namespaces/kube-system/" + plural, obj)
+        assert code == 200, made
     cfg = k8s.Configuration()
     k8s_config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
     api = k8s.ApiClient(cfg)

@@ -200,6 +200,21 @@ def test_add_remove_hosts_and_inventory(site_factory, tmp_path):
     assert key.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_host_name_may_differ_from_the_inventory_name(site_factory, tmp_path):
+    """A real machine listed as `h1` may call itself `edge-box-1`: its UTS namespace,
+    /etc/hostname and /etc/hosts say so; the inventory keeps the listed name."""
+    with pytest.raises(ValueError, match=r"hostnames\['h1'\] must be a host name"):
+        Site(n=1, hostnames={"h1": "Edge_Box"})
+    s = site_factory(2, hostnames={"h1": "edge-box-1"})
+    assert [(h.name, h.hostname) for h in s.hosts] == [("h0", "h0"), ("h1", "edge-box-1")]
+    rc, out, err = s.ssh("h1", "hostname; cat /etc/hostname; grep -w edge-box-1 /etc/hosts")
+    assert rc == 0, err
+    assert out.split() == ["edge-box-1", "edge-box-1", s.host("h1").address, "edge-box-1"]
+    assert s.ssh("h0", "hostname")[1].strip() == "h0"
+    inv = json.loads(s.write_inventory(tmp_path / "inv.json").read_text())
+    assert [h["name"] for h in inv["hosts"]] == ["h0", "h1"]
+
+
 def test_host_tools_are_installed_in_usr_local_bin(site_factory, tmp_path):
     tools = tmp_path / "tools"
     tools.mkdir()

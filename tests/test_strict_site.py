@@ -120,7 +120,10 @@ def test_the_kubelet_registers_master_0_with_the_flags_kubeadm_wrote(site):
     assert set(info) == {"machineID", "systemUUID", "bootID", "kernelVersion", "osImage", "containerRuntimeVersion",
                          "kubeletVersion", "kubeProxyVersion", "operatingSystem", "architecture"}
     assert info["kubeletVersion"] == "v1.22.6" and info["containerRuntimeVersion"].startswith("containerd://")
-    assert site.ready("h0") == "True"
+    # Ready once flannel's DaemonSet (the chain's cni phase) had its install-cni write the CNI config
+    wait_for("h0 to be Ready", lambda: site.ready("h0") == "True")
+    rc, conf, _ = site.sh(site.master, "cat /etc/cni/net.d/10-flannel.conflist")
+    assert rc == 0 and json.loads(conf)["plugins"][0]["type"] == "flannel"
 
 
 def test_an_edge_node_joins_through_its_own_kubelet_and_gets_its_node_unit(site):

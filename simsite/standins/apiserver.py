@@ -13,10 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import ThreadingMixIn
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-from . import discovery, jws, patches, pki, selectors, store, tables
+from . import csr, discovery, jws, patches, pki, selectors, store, tables
 from .common import P, read
 
 CONF = "/etc/standins/apiserver.json"
@@ -68,8 +66,10 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def ensure_system_namespaces():
-    """The API server creates its system namespaces when it starts, as kube-apiserver does."""
+    """The API server creates its system namespaces and its bootstrap RBAC roles when it starts,
+    as kube-apiserver does."""
     with store.locked(write=True) as data:
+        csr.ensure_bootstrap_roles(data)
         for ns in SYSTEM_NAMESPACES:
             k = store.key("", "namespaces", "", ns)
             if k not in data["objects"]:
@@ -361,6 +361,9 @@ class Handler(BaseHTTPRequestHandler):
                 where = ' in the namespace "%s"' % ns if ns else " at the cluster scope"
                 return self.status(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s"%s'
                                    % (what, user, req.verb, plural, group, where))
+            self.user, self.groups = user, groups
+            if method != "GET":
+                csr.run_controllers(data, lambda u, g, sub: self.sar(objs, u, g, sub))
             if query.get("watch") in ("1", "true"):
                 return self.status(405, "MethodNotAllowed", "the stand-in API server does not serve watch; list instead "
                                    "(see simsite/STANDINS.md)")
@@ -435,7 +438,7 @@ class Handler(BaseHTTPRequestHandler):
         if req.method == "POST" and req.sub == "eviction":
             return self.evict(req, data, objs)
         if req.method == "POST" and (req.group, req.plural) == ("certificates.k8s.io", "certificatesigningrequests"):
-            return self.sign_csr(req.body)
+            return self.create_csr(req, data, objs)
         if req.method == "POST":
             return self.create(req, data, objs)
         if req.method == "DELETE":
@@ -646,8 +649,6 @@ class Handler(BaseHTTPRequestHandler):
         if "system:bootstrappers" in groups:
             if group == "" and plural == "nodes" and verb in ("get", "create", "patch", "update"):
                 return True
-            if group == "certificates.k8s.io" and verb == "create":
-                return True
             if verb == "get" and ns == "kube-system" and plural == "configmaps" and name in ("kubeadm-config", "kubelet-config-1.22", "kube-proxy"):
                 return True
         return rbac_allows(objs, groups, user, verb, group, plural, ns, name)
@@ -662,16 +663,30 @@ class Handler(BaseHTTPRequestHandler):
                 d["jws-kubeconfig-" + tid] = jws.sign(d.get("kubeconfig", ""), tid, t["secret"])
         return o
 
-    def sign_csr(self, body):
-        req = x509.load_pem_x509_csr(base64.b64decode(body["spec"]["request"]))
-        ca_cert = pki.load_cert(read(pki.PKI + "/ca.crt"))
-        ca_key = pki.load_key(read(pki.PKI + "/ca.key"))
-        cn = req.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
-        orgs = [a.value for a in req.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)]
-        cert, _ = pki.sign(ca_cert, ca_key, cn, orgs, pub=req.public_key())
-        body.setdefault("status", {})["certificate"] = base64.b64encode(pki.cert_pem(cert).encode()).decode()
-        body["status"]["conditions"] = [{"type": "Approved", "status": "True", "reason": "AutoApproved"}]
-        return self.send(201, body)
+    def sar(self, objs, user, groups, subresource):
+        """A SubjectAccessReview of `create` on a CSR subresource (the approver's question):
+        RBAC, and the `system:masters` group that the authorizer always allows."""
+        return "system:masters" in groups or rbac_allows(objs, groups, user, "create", "certificates.k8s.io", subresource,
+                                                         None, None)
+
+    def create_csr(self, req, data, objs):
+        """A CSR is stored pending, with the requester in its spec; kube-controller-manager's
+        approver and signer then handle it (at once here; see csr.py): only a kubelet client
+        CSR whose requester may have it approved gets a certificate."""
+        body = req.body
+        problem = self.check_body(req, body) or self.name_for_create(req, body, objs)
+        if not problem:
+            problem, _ = csr.invalid(body)
+        if problem:
+            return self.status(*problem)
+        csr.prepare_for_create(body, self.user, self.groups)
+        k = store.key(req.group, req.plural, None, body["metadata"]["name"])
+        if k in objs:
+            return self.create(req, data, objs)  # AlreadyExists, as any create
+        body["apiVersion"], body["kind"] = req.gv(), req.kind
+        objs[k] = store.stamp(data, body)
+        csr.run_controllers(data, lambda u, g, sub: self.sar(objs, u, g, sub))
+        return self.send(201, objs[k])
 
     def guarded(self, method):
         """Any request; a bug of the stand-in answers 500 with a Status, as a panic in a handler does."""

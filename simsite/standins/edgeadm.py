@@ -658,6 +658,15 @@ def init_steps(cfg, only, state, whole):
                  "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "system:node-bootstrapper"},
                  "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}, rb, "clusterrolebindings")
         print("[bootstrap-token] configured RBAC rules to allow Node Bootstrap tokens to get nodes")
+        # kubeadm `phases/bootstraptoken/node/tlsbootstrap.go`: the approver may approve the
+        # CSRs of bootstrap tokens (nodeclient) and of nodes renewing their own (selfnodeclient)
+        for name, role, group in (("kubeadm:node-autoapprove-bootstrap", "nodeclient", "system:bootstrappers:kubeadm:default-node-token"),
+                                  ("kubeadm:node-autoapprove-certificate-rotation", "selfnodeclient", "system:nodes")):
+            put_obj({"apiVersion": rb + "/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+                     "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "system:certificates.k8s.io:certificatesigningrequests:" + role},
+                     "subjects": [{"kind": "Group", "name": group}]}, rb, "clusterrolebindings")
+        print("[bootstrap-token] configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token")
+        print("[bootstrap-token] configured RBAC rules to allow certificate rotation for all node client certificates in the cluster")
 
     def kubelet_finalize():
         print('[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key')
@@ -1423,6 +1432,20 @@ def cmd_join(vals, pos, state, only):
             resp = client.request(d.server, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", d.secure, body=body, token=tls_token)
         except client.APIError as e:
             raise CmdError("error uploading crisocket: " + e.message)
+        # kube-controller-manager approves and signs it, or leaves it pending (the stand-in
+        # API server's csr.py): wait as kubeadm waits for the TLS bootstrap, then give up
+        deadline = time.time() + float(os.environ.get("STANDIN_NODE_TIMEOUT", "40"))
+        while not (resp.get("status") or {}).get("certificate"):
+            if time.time() > deadline:
+                raise CmdError("\n\tUnfortunately, an error has occurred:\n\t\ttimed out waiting for the condition\n\n"
+                               "\tThis error is likely caused by:\n\t\t- The kubelet is not running\n"
+                               "\t\t- The kubelet is unhealthy due to a misconfiguration of the node in some way "
+                               "(required cgroups disabled)\n\n"
+                               "timed out waiting for the condition (CertificateSigningRequest %s is not approved)"
+                               % resp["metadata"]["name"])
+            time.sleep(0.5)
+            resp = client.request(d.server, "GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests/"
+                                  + resp["metadata"]["name"], d.secure, token=tls_token)
         cert_pem = base64.b64decode(resp["status"]["certificate"]).decode()
         write("/var/lib/kubelet/pki/kubelet-client-current.pem", cert_pem + pki.key_pem(k), 0o600)
         server = ctx.get("lite") or d.server.replace(endpoint.rsplit(":", 1)[0], "kubernetes.default") if not control and edge else d.server

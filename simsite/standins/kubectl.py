@@ -6,7 +6,7 @@ import time
 
 import yaml
 
-from . import client, pki
+from . import client, pki, validation
 from .common import Exit, FlagError, err, fault, parse_flags, read, run_tool
 
 GLOBAL = {"kubeconfig": "str", "namespace": "str", "request-timeout": "str", "v": "str", "help": "bool"}
@@ -257,7 +257,18 @@ def do_apply(c, vals, pos, ns):
     if not vals.get("filename"):
         raise KErr("error: must specify one of -f and -k")
     errors = []
+    validate = str(vals.get("validate", "true")).lower() not in ("false", "0", "f")
+    stopped = set()  # sources whose stream stopped at a document that failed validation
     for src, d in load_docs(vals["filename"]):
+        if src in stopped:
+            continue
+        bad = validation.errors(d) if validate else []
+        if bad:
+            # kubectl's StreamVisitor validates each document before it applies it and stops
+            # the stream at the first invalid one (`cli-runtime/pkg/resource/visitor.go`)
+            errors.append(validation.message(src, bad))
+            stopped.add(src)
+            continue
         try:
             t = kind_type(c, d, src)
         except KErr as e:

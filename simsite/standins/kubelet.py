@@ -13,7 +13,11 @@ Sources of the behaviour copied (kubernetes v1.22):
 * registration: `pkg/kubelet/kubelet_node_status.go` (initialNode: default labels, taints,
   nodeInfo; tryRegisterWithAPIServer); status every nodeStatusUpdateFrequency;
 * a Node deleted while the kubelet runs is not registered again until the kubelet restarts
-  (kubernetes issue 71398: registration happens once, at start).
+  (kubernetes issue 71398: registration happens once, at start);
+* Ready is False (KubeletNotReady, the runtime's "cni plugin not initialized") until a CNI
+  configuration exists (`pkg/kubelet/nodestatus/setters.go` ReadyCondition); flannel's DaemonSet
+  `kube-system/kube-flannel-ds` has its `install-cni` init container write
+  /etc/cni/net.d/10-flannel.conflist (superedge/edgeadm v0.9.0 `pkg/edgeadm/constant/manifests/flannel.go`).
 """
 import datetime
 import json
@@ -26,7 +30,7 @@ import sys
 import time
 
 from . import client, kubeadmapi, pki
-from .common import default_ip, P, read, ready
+from .common import default_ip, P, read, ready, write
 
 VERSION = "v1.22.6"
 HEARTBEAT = float(os.environ.get("STANDIN_KUBELET_HEARTBEAT", "5"))  # kubelet: nodeStatusUpdateFrequency 10s
@@ -217,14 +221,104 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def conditions():
+def conditions(network_error=None, since=None):
+    """The node's conditions as kubelet's setters make them (`pkg/kubelet/nodestatus/setters.go`):
+    Ready is False with reason KubeletNotReady and the runtime's network error as its message
+    while the container runtime's network is not ready; `since` is the Ready condition's
+    lastTransitionTime (kept while its status stays the same)."""
     t = now()
-    def c(typ, status, reason, msg):
-        return {"type": typ, "status": status, "reason": reason, "message": msg, "lastHeartbeatTime": t, "lastTransitionTime": t}
+    def c(typ, status, reason, msg, trans=None):
+        return {"type": typ, "status": status, "reason": reason, "message": msg, "lastHeartbeatTime": t,
+                "lastTransitionTime": trans or t}
+    ready = (c("Ready", "False", "KubeletNotReady", network_error, since) if network_error
+             else c("Ready", "True", "KubeletReady", "kubelet is posting ready status", since))
     return [c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
             c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
             c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-            c("Ready", "True", "KubeletReady", "kubelet is posting ready status")]
+            ready]
+
+
+#: Where the CRI runtime looks for network configurations: containerd's CRI plugin
+#: (`plugins."io.containerd.grpc.v1.cri".cni.conf_dir`) and dockershim (`--cni-conf-dir`) both
+#: default to it.
+CNI_CONF_DIR = "/etc/cni/net.d"
+#: The runtimes' NetworkReady condition while no CNI configuration is loaded, as kubelet's
+#: updateRuntimeUp wraps it (`pkg/kubelet/kubelet.go`: "container runtime network not ready: %v",
+#: `pkg/kubelet/container/runtime.go` RuntimeCondition.String): containerd 1.5's CRI plugin
+#: (`pkg/cri/server/status.go`: "Network plugin returns error: %v", go-cni's
+#: ErrCNINotInitialized) and 1.22's dockershim (`pkg/kubelet/dockershim/docker_service.go`:
+#: "docker: network plugin is not ready: %v", `pkg/kubelet/dockershim/network/cni/cni.go`).
+NETWORK_NOT_READY = {
+    "remote": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+              "message:Network plugin returns error: cni plugin not initialized",
+    "docker": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+              "message:docker: network plugin is not ready: cni config uninitialized",
+}
+
+
+def network_error(vals, runtime):
+    """None when the runtime has a network configuration, else kubelet's error for it. A
+    configuration is a `.conf`, `.conflist` or `.json` file of the conf dir that parses as one
+    (a `type`, or a non-empty `plugins` list), as libcni's ConfFiles/LoadConf(List) read them.
+    dockershim without `--network-plugin=cni` uses no CNI (its no-op plugin is always ready)."""
+    if runtime == "docker" and vals.get("network-plugin") != "cni":
+        return None
+    conf_dir = vals.get("cni-conf-dir") or CNI_CONF_DIR if runtime == "docker" else CNI_CONF_DIR
+    try:
+        names = sorted(os.listdir(P(conf_dir)))
+    except OSError:
+        names = []
+    for n in names:
+        if not n.endswith((".conf", ".conflist", ".json")):
+            continue
+        try:
+            doc = json.loads(read(conf_dir + "/" + n) or "")
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and (doc.get("type") if not n.endswith(".conflist") else doc.get("plugins")):
+            return None
+    return NETWORK_NOT_READY[runtime]
+
+
+#: What writes the CNI configuration on a SuperEdge cluster: the init container `install-cni` of
+#: flannel's DaemonSet `kube-system/kube-flannel-ds`, which copies the `cni-conf.json` key of the
+#: ConfigMap `kube-flannel-cfg` (volume `flannel-cfg`, mounted at /etc/kube-flannel/) to
+#: /etc/cni/net.d/10-flannel.conflist on the node (superedge/edgeadm v0.9.0,
+#: `pkg/edgeadm/constant/manifests/flannel.go`, applied by `pkg/edgeadm/steps/cni_addon.go`).
+FLANNEL_DS = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-flannel-ds"
+FLANNEL_CM = "/api/v1/namespaces/kube-system/configmaps/"
+FLANNEL_CONFLIST = CNI_CONF_DIR + "/10-flannel.conflist"
+#: The `cni-conf.json` of that manifest, for a DaemonSet whose ConfigMap the stand-in cannot read.
+FLANNEL_CNI_CONF = json.dumps({"name": "cbr0", "cniVersion": "0.3.1", "plugins": [
+    {"type": "flannel", "delegate": {"hairpinMode": True, "isDefaultGateway": True}},
+    {"type": "portmap", "capabilities": {"portMappings": True}}]}, indent=2) + "\n"
+
+
+def run_flannel_pod(server, ctx):
+    """The flannel DaemonSet's pod on this node, as far as the node sees it: once the DaemonSet
+    exists, its `install-cni` init container writes the conflist (once; a deleted DaemonSet
+    leaves the file, as on a real node). Returns True when it wrote it."""
+    if os.path.exists(P(FLANNEL_CONFLIST)):
+        return False
+    try:
+        ds = client.request(server, "GET", FLANNEL_DS, ctx, timeout=5)
+    except client.APIError as e:
+        if e.status == 404:
+            return False
+        raise
+    cm_name = "kube-flannel-cfg"
+    for v in ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or []):
+        if v.get("name") == "flannel-cfg" and (v.get("configMap") or {}).get("name"):
+            cm_name = v["configMap"]["name"]
+    try:
+        conf = (client.request(server, "GET", FLANNEL_CM + cm_name, ctx, timeout=5).get("data") or {}).get("cni-conf.json")
+    except client.APIError as e:
+        if e.status != 404:
+            raise
+        conf = None
+    write(FLANNEL_CONFLIST, conf or FLANNEL_CNI_CONF)
+    klog("I", "install-cni: wrote the CNI configuration", path=FLANNEL_CONFLIST, daemonset="kube-system/kube-flannel-ds")
+    return True
 
 
 def initial_node(name, vals, runtime):
@@ -247,7 +341,7 @@ def initial_node(name, vals, runtime):
                                          "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
             "spec": spec,
             "status": {"addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-                       "capacity": cap, "allocatable": dict(cap), "conditions": conditions(),
+                       "capacity": cap, "allocatable": dict(cap), "conditions": conditions(network_error(vals, runtime)),
                        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                        "nodeInfo": {"machineID": machine, "systemUUID": machine, "bootID": boot, "kernelVersion": rel,
                                     "osImage": _os_image(), "containerRuntimeVersion":
@@ -314,6 +408,7 @@ def loop(name, vals, runtime):
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     kubeconfig = vals.get("kubeconfig") or "/etc/kubernetes/kubelet.conf"
     registered = False
+    ready = {"status": None, "since": None}
     while not stop["now"]:
         if read(kubeconfig) is None:
             klog("E", "Unable to read the kubeconfig: waiting for it (TLS bootstrap)", path=kubeconfig)
@@ -331,7 +426,15 @@ def loop(name, vals, runtime):
                         raise
                     klog("I", "Node was previously registered", node=name)
                 registered = True
-            client.request(server, "PATCH", "/api/v1/nodes/%s/status" % name, ctx, body={"status": {"conditions": conditions()}},
+            run_flannel_pod(server, ctx)
+            net = network_error(vals, runtime)
+            if net:
+                klog("E", "Container runtime network not ready", networkReady=net)
+            status = "False" if net else "True"
+            if status != ready["status"]:
+                ready.update(status=status, since=now())
+            client.request(server, "PATCH", "/api/v1/nodes/%s/status" % name, ctx,
+                           body={"status": {"conditions": conditions(net, ready["since"])}},
                            timeout=5, content_type="application/merge-patch+json")
         except client.APIError as e:
             klog("E", "Error updating node status, will retry", err="error getting node \"%s\": %s" % (name, e.message))
