@@ -70,9 +70,9 @@ class EdgeCluster(Construct):
         self._status = self._status_source()
         self._outputs()
 
-    def context(self, host: Host, role: str, **kw) -> Context:
+    def context(self, host: Host, role: str) -> Context:
         """What the steps of `host` in `role` see of this cluster."""
-        return Context(spec=self._spec, host=host, role=role, creds=self._creds, **kw)
+        return Context(spec=self._spec, host=host, role=role, creds=self._creds)
 
     def claim_edge_hosts(self, hosts, field: str, owner: str) -> None:
         """Record that `owner` (a construct path) joins `hosts`; a host joins once."""

@@ -24,9 +24,8 @@ from typing import Mapping, Optional, Sequence
 from constructs import Construct
 
 from provisioners.core.props import Host, logical_id
-from provisioners.ssh import teardown
 from provisioners.steps import chains
-from provisioners.steps.context import EDGE, NodeOptions
+from provisioners.steps.context import EDGE
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
 from edge_constructs.terraform.identity import edge_metadata
@@ -61,8 +60,7 @@ class _EdgeNodes(Construct):
         super().__init__(scope, id)
         self._cluster = cluster
         self._hosts = tuple(hosts)
-        self._options = NodeOptions(labels=labels, taints=tuple(taints), node_unit=node_unit)
-        ctx = cluster.context(self._hosts[0], EDGE, node=self._options)
+        ctx = cluster.context(self._hosts[0], EDGE)
         spec = cluster.spec
         pkg = spec.install_package
         # Named after the construct's path in its stack: stable, and unique per pool.
@@ -71,7 +69,7 @@ class _EdgeNodes(Construct):
         # for each instance, which made the plan grow with the square of the pool (200 nodes:
         # 10 s instead of 2 s; benchmarks/plan_scale.py).
         hosts = TerraformLocal(self, "hosts", {
-            h.key: {"host": tf_literal(json.dumps(teardown.host_dict(h), sort_keys=True))}
+            h.key: {"host": tf_literal(json.dumps(h.to_dict(), sort_keys=True))}
             for h in self._hosts})
         hosts.override_logical_id(f"{name}_hosts")
         self._resource = EdgeNodeResource(self, "Nodes", each=f"${{local.{name}_hosts}}",

@@ -76,12 +76,6 @@ MASTER_TEARDOWN = [
     cluster.reset_master,
 ]
 
-#: An edge node's host leaves (the edge_node resource drains the node by API before, and
-#: deletes the Node after: deleted earlier, the kubelet would register it again).
-NODE_TEARDOWN = [
-    node.reset_node,
-]
-
 
 @dataclass(frozen=True)
 class Placed:

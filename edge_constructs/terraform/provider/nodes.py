@@ -29,7 +29,8 @@ from provisioners.core.errors import SSHError, StepFailed
 from provisioners.ssh import node as node_ssh
 from provisioners.core.props import split_taint
 from provisioners.ssh.runner import RunnerSettings, run_step
-from provisioners.ssh.teardown import host_from_dict, manual_advice
+from provisioners.core.props import Host
+from provisioners.ssh.teardown import SETTINGS as RESET_SETTINGS, manual_advice
 from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
@@ -39,9 +40,6 @@ from edge_constructs.terraform.provider.log import node_log
 SCHEMA_VERSION = 1
 #: The join may take long on a slow link (package download); steps have their own timeouts.
 JOIN_SETTINGS = RunnerSettings(command_timeout=3600.0)
-#: Removal must never hang on a host that is gone.
-RESET_SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
-                                command_timeout=300.0)
 NODE_UNIT_API = "/apis/site.superedge.io/v1alpha2/nodeunits"
 #: What to do when a drain times out, in the error.
 _FORCE_HINT = ("Find what blocks it (a PodDisruptionBudget, a pod that does not stop), or set "
@@ -139,7 +137,7 @@ class EdgeNode(Resource):
         """Run the node bundle; False (with an error) when it fails. A failed create leaves
         nothing in state, so the next apply runs the bundle again and its ledger resumes."""
         name = state["name"]
-        host = host_from_dict(json.loads(state["host"]))
+        host = Host.from_dict(json.loads(state["host"]), f"edge node {name}: host")
         pkg = json.loads(state["package"]) if state.get("package") else None
         with node_log(name) as log:
             try:
@@ -253,7 +251,7 @@ class EdgeNode(Resource):
         """Reset the host; an unreachable or failing host is a warning with the manual reset,
         and its Node stays (cordoned), since its kubelet may still run."""
         name = current["name"]
-        host = host_from_dict(json.loads(current["host"]))
+        host = Host.from_dict(json.loads(current["host"]), f"edge node {name}: host")
         step = Step("ResetNode", current["reset"], on=On.EDGE_NODE)
         try:
             run_step(host, step, RESET_SETTINGS, log.line)
