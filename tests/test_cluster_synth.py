@@ -441,7 +441,7 @@ def test_no_secret_in_the_synthesized_json(synth_env, monkeypatch):
     values = apply_identity(Path(outdir) / "stacks" / "t")
     text = (Path(outdir) / "stacks" / "t" / "cdk.tf.json").read_text()
     secrets = {name: values[name] for name in
-               ("bootstrap_token", "tunnel_token", "kubeconfig", "ca_key", "sa_key",
+               ("bootstrap_token", "kubeconfig", "ca_key", "sa_key",
                 "admin_key", "etcd_ca_key", "front_proxy_ca_key", "lite_apiserver_key",
                 "tunnel_anp_client_key")}
     secrets["bootstrap token secret"] = values["bootstrap_token"].split(".", 1)[1]

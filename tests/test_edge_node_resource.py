@@ -12,7 +12,7 @@ from tf.iface import CreateContext, DeleteContext, ReadContext
 from tf.utils import Diagnostics
 
 from provisioners.core.props import Host
-from edge_constructs.terraform.provider.nodes import EdgeNode
+from edge_constructs.terraform.provider.node_resource import EdgeNode
 from tests.test_real_clients import _pod, cluster  # noqa: F401  (fixture)
 from tests.test_standins import free_port
 from tests.synth_fixtures import HOST_KEY

@@ -71,7 +71,7 @@ class Cluster:
         wait for Ready, set labels, taints and the node unit."""
         results = run_steps(chains.node_chain(self.ctx(host, EDGE)))
         from tf.utils import Diagnostics
-        from edge_constructs.terraform.provider.nodes import EdgeNode
+        from edge_constructs.terraform.provider.node_resource import EdgeNode
         _, kubeconfig, _ = self.sh(self.master, "cat /etc/kubernetes/admin.conf")
         diags = Diagnostics()
         state = {"name": host.key, "kubeconfig": kubeconfig, "ready_timeout": 60,

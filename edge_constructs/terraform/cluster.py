@@ -12,7 +12,9 @@ from provisioners.steps import bundle, chains, node as node_steps
 from provisioners.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
                                            stack_of)
-from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, edge_metadata, embed
+from edge_constructs.terraform.identity import ClusterIdentity
+from edge_constructs.terraform.identity_values import IdentityValues, embed
+from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)

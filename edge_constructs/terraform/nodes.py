@@ -28,7 +28,7 @@ from provisioners.steps import chains
 from provisioners.steps.context import EDGE
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
-from edge_constructs.terraform.identity import edge_metadata
+from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.validation import validate_edge_nodes
 

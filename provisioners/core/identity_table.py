@@ -79,7 +79,6 @@ ATTRS: tuple[Attr, ...] = (
     Attr("bootstrap_token", 'bootstrap token "<id>.<secret>"', secret=True,
          host_path=TOKEN_FILE, file="bootstrap-token"),
     Attr("bootstrap_token_id", "public id of the bootstrap token"),
-    Attr("tunnel_token", "SuperEdge tunnel token", secret=True, file="tunnel-token"),
     Attr("ca_cert_hash", 'kubeadm discovery hash of the cluster CA: "sha256:<hex of its SPKI>"',
          host_path=CA_HASH_FILE, mode="0644", step_name="ca_cert_hash_file"),
     Attr("retired_bootstrap_token_ids",

@@ -11,7 +11,9 @@ from tf.schema import Attribute, Schema
 from tf.types import String
 
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
+from provisioners.core.errors import KubeError
 from edge_constructs.terraform.provider import kube
+from edge_constructs.terraform.provider.common import Named
 
 #: SuperEdge's components and where edgeadm puts them (namespace edge-system).
 COMPONENTS = {
@@ -61,19 +63,14 @@ def component_summary(api: kube.Kube) -> dict:
     return out
 
 
-class ClusterStatus(DataSource):
-    """Nodes and SuperEdge components of a cluster, as its API server reports them."""
-
-    def __init__(self, provider):
-        self.provider = provider
-
-    @classmethod
-    def get_name(cls) -> str:
-        return "cluster_status"
+class ClusterStatus(Named, DataSource):
+    NAME = "cluster_status"
+    SCHEMA_VERSION = 1
+    DESCRIPTION = "Nodes and SuperEdge components of a cluster, as its API server reports them"
 
     @classmethod
     def get_schema(cls) -> Schema:
-        return Schema(version=1, description=__doc__.split("\n")[0], attributes=[
+        return Schema(version=cls.SCHEMA_VERSION, description=cls.DESCRIPTION, attributes=[
             Attribute("id", String(), computed=True),
             Attribute("kubeconfig", String(), required=True, sensitive=True,
                       description="admin kubeconfig of the cluster"),
@@ -89,7 +86,7 @@ class ClusterStatus(DataSource):
                 nodes = {n["metadata"]["name"]: node_summary(n) for n in api.nodes()}
                 comps = component_summary(api)
                 server = api.server
-        except kube.KubeError as e:
+        except KubeError as e:
             # A warning, not an error: a status that cannot be read must never block a plan
             # (a destroy of a cluster whose API server is already gone, for one).
             ctx.diagnostics.add_warning("cannot read the cluster's status", str(e))

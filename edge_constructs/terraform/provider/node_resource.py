@@ -25,7 +25,7 @@ from tf.schema import Attribute, Schema
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
-from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.errors import KubeError, SSHError, StepFailed
 from provisioners.ssh import node as node_ssh
 from provisioners.core.props import split_taint
 from provisioners.ssh.runner import RunnerSettings, run_step
@@ -35,9 +35,9 @@ from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube
+from edge_constructs.terraform.provider.common import Named, add_error
 from edge_constructs.terraform.provider.log import node_log
 
-SCHEMA_VERSION = 1
 #: The join may take long on a slow link (package download); steps have their own timeouts.
 JOIN_SETTINGS = RunnerSettings(command_timeout=3600.0)
 NODE_UNIT_API = "/apis/site.superedge.io/v1alpha2/nodeunits"
@@ -57,23 +57,14 @@ def taint_text(t: dict) -> str:
     return f"{t['key']}={v}:{t['effect']}" if v else f"{t['key']}:{t['effect']}"
 
 
-def _err(diags: Diagnostics, summary: str, detail: str, attr: Optional[str] = None) -> None:
-    diags.add_error(summary, detail, path=[attr] if attr else None)
-
-
-class EdgeNode(Resource):
-    """One edge node of a SuperEdge cluster: joined, labelled, tainted, in its node unit."""
-
-    def __init__(self, provider):
-        self.provider = provider
-
-    @classmethod
-    def get_name(cls) -> str:
-        return "node"
+class EdgeNode(Named, Resource):
+    NAME = "node"
+    SCHEMA_VERSION = 1
+    DESCRIPTION = "One edge node of a SuperEdge cluster: joined, labelled, tainted, in its node unit"
 
     @classmethod
     def get_schema(cls) -> Schema:
-        return Schema(version=SCHEMA_VERSION, description=__doc__.split("\n")[0], attributes=[
+        return Schema(version=cls.SCHEMA_VERSION, description=cls.DESCRIPTION, attributes=[
             Attribute("id", String(), computed=True, description="the node name"),
             Attribute("name", String(), required=True, requires_replace=True,
                       description="the Node's name (the host's name)"),
@@ -145,7 +136,7 @@ class EdgeNode(Resource):
                                     package=node_ssh.Package(**pkg) if pkg else None,
                                     settings=JOIN_SETTINGS)
             except (StepFailed, SSHError) as e:
-                _err(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
+                add_error(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
                      f"{log.path}. Fix the cause and apply again: the steps that finished are "
                      "skipped (the ledger on the host).")
                 return False
@@ -159,7 +150,7 @@ class EdgeNode(Resource):
                 node = self._wait_ready(api, name, float(state["ready_timeout"]))
                 if node is None or not kube.is_ready(node):
                     conds = kube.describe_conditions(node) if node else "  (no Node object)"
-                    _err(diags, f"edge node {name} did not become Ready",
+                    add_error(diags, f"edge node {name} did not become Ready",
                          f"Waited {state['ready_timeout']:g}s for Node {name} to be Ready "
                          f"on {api.server}; its conditions:\n{conds}\nThe next apply checks "
                          "again without joining again (the ledger on the host).")
@@ -168,8 +159,8 @@ class EdgeNode(Resource):
                     api.ensure(NODE_UNIT_API, _node_unit(state["node_unit"]))
                 node = api.patch_node(name, {"metadata": {"labels": _label_patch(state, current)}})
                 node = self._set_taints(api, node, state, current)
-        except kube.KubeError as e:
-            _err(diags, f"edge node {name}: the Kubernetes API refused a call", str(e))
+        except KubeError as e:
+            add_error(diags, f"edge node {name}: the Kubernetes API refused a call", str(e))
             return None if current is None else current
         return _observed(state, node)
 
@@ -199,11 +190,11 @@ class EdgeNode(Resource):
                 return api.patch_node(state["name"], {
                     "metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
                     "spec": {"taints": taints or None}})
-            except kube.KubeError as e:
+            except KubeError as e:
                 if e.status != 409:
                     raise
                 node = api.node(state["name"]) or node
-        raise kube.KubeError(f"node {state['name']}: taints kept changing under us (5 conflicts)")
+        raise KubeError(f"node {state['name']}: taints kept changing under us (5 conflicts)")
 
     # --- read ---------------------------------------------------------------------------
 
@@ -211,7 +202,7 @@ class EdgeNode(Resource):
         try:
             with kube.Kube(current["kubeconfig"]) as api:
                 node = api.node(current["name"])
-        except kube.KubeError as e:
+        except KubeError as e:
             ctx.diagnostics.add_warning(f"edge node {current['name']}: cannot read the Node",
                                         f"{e}\nThe state is kept as it was.")
             return current
@@ -230,7 +221,7 @@ class EdgeNode(Resource):
                     log.line(f"[{name}] cordoned")
                     blocked = _drain(api, name, float(current["drain_timeout"]), log.line)
                     if blocked and not current.get("force_drain"):
-                        _err(diags, f"edge node {name}: the drain timed out",
+                        add_error(diags, f"edge node {name}: the drain timed out",
                              f"After {current['drain_timeout']:g}s these pods are still on "
                              f"{name}:\n{blocked}\nThe node stays cordoned and in state. "
                              + _FORCE_HINT)
@@ -241,8 +232,8 @@ class EdgeNode(Resource):
                     return
                 api.delete_node(name)
                 log.line(f"[{name}] Node deleted")
-        except kube.KubeError as e:
-            _err(diags, f"edge node {name}: the removal could not reach the cluster",
+        except KubeError as e:
+            add_error(diags, f"edge node {name}: the removal could not reach the cluster",
                  f"{e}\nThe node stays in state: apply or destroy again once the API server "
                  "answers.")
 
@@ -266,9 +257,9 @@ class EdgeNode(Resource):
     # --- import / upgrade ---------------------------------------------------------------
 
     def import_(self, ctx: ImportContext, id: str) -> Optional[dict]:
-        ctx.diagnostics.add_error("edge_node cannot be imported",
-                                  "Declare the host in an EdgeNodePool and apply: the bundle "
-                                  "finds the node joined and changes nothing.")
+        add_error(ctx.diagnostics, "edge_node cannot be imported",
+                  "Declare the host in an EdgeNodePool and apply: the bundle "
+                  "finds the node joined and changes nothing.")
         return None
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> Optional[dict]:
