@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from tests.shvars import assigned
-from tests.synth_fixtures import HOST_KEY, assert_valid_terraform, new_private_key, pem_body, synth_env  # noqa: F401  (fixture)
+from simsite.synth import HOST_KEY, new_private_key
+from tests.synth_fixtures import assert_valid_terraform, pem_body, synth_env  # noqa: F401  (fixture)
 
 from edge_constructs.terraform.cdk import Testing as CdktfTesting  # "Testing" alone looks like a test class to pytest
 from cryptography import x509

@@ -15,7 +15,7 @@ from provisioners.core.props import Host
 from edge_constructs.terraform.provider.node_resource import EdgeNode
 from tests.test_real_clients import _pod, cluster  # noqa: F401  (fixture)
 from tests.test_standins import free_port
-from tests.synth_fixtures import HOST_KEY
+from simsite.synth import HOST_KEY
 
 
 def state(kubeconfig, name: str, **kw) -> dict:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.synth_fixtures import HOST_KEY, new_private_key, synth_env  # noqa: F401  (fixture)
+from simsite.synth import HOST_KEY, new_private_key
+from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import Host
 from provisioners.core.errors import SSHError, ValidationError

@@ -30,7 +30,7 @@ from provisioners.steps.context import EDGE, MASTER, MASTER0, Context, Identity
 from provisioners.steps.step import STEP_DIR, full_script
 from edge_constructs.validation import validate_cluster
 from tests.shvars import assigned
-from tests.synth_fixtures import HOST_KEY, new_private_key
+from simsite.synth import HOST_KEY, new_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = "x $(touch /tmp/pwned) `id` ; & | \" ' ${HOME} %{x} \\ é\nEDGE_CONSTRUCTS_STEP_EOF\nEOF"
