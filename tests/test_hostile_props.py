@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from provisioners.core.errors import ValidationError
 from provisioners.core.props import HA, File, Hooks, InstallPackage, Registry, SuperEdge
 from edge_constructs.validation import validate_edge_nodes
-from tests.test_shellcheck import NodeOptions, check, rendered, specs
+from tests.test_shellcheck import check, rendered, specs
 
 MARKER = "/tmp/edge-pwned"
 PAYLOADS = [

@@ -1,4 +1,4 @@
-"""validation.py: every bad prop is refused with a message naming the field and the value."""
+"""edge_constructs.validation: every bad prop is refused with a message naming the field and the value."""
 from __future__ import annotations
 
 import dataclasses

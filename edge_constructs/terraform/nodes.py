@@ -24,7 +24,6 @@ from typing import Mapping, Optional, Sequence
 from constructs import Construct
 
 from provisioners.core.props import Host, logical_id
-from provisioners.steps import chains
 from provisioners.steps.context import EDGE
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource

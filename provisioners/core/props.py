@@ -1,4 +1,6 @@
-"""The typed, frozen props of the public API; validation lives in `validation.py`."""
+"""The typed, frozen props of the public API, and the inventory codec (`Host.to_dict`,
+`Host.from_dict`, `load_inventory`); the rules of the props live in
+`edge_constructs.validation`."""
 from __future__ import annotations
 
 import os
