@@ -1,7 +1,7 @@
 """EdgeNode and EdgeNodePool: edge nodes that join an EdgeCluster, and leave it cleanly.
 
 Each host is one instance of an `edge_node` resource of the `edge` provider
-(`terraform.provider.nodes`), keyed by its name in the pool's `for_each`:
+(`terraform.provider.node_resource`), keyed by its name in the pool's `for_each`:
 - create runs the cluster's node bundle (the node chain as one script, `steps.bundle`) on the
   host over one SSH connection, waits for the Node to be Ready, and sets labels, taints and
   node unit by the Kubernetes API;

@@ -1,6 +1,6 @@
 """What runs when masters leave the cluster (it is destroyed): a teardown chain, over the SSH
 runner. (Edge nodes leave through their `edge_node` resource, which runs their reset with
-the same runner: `terraform.provider.nodes`.)
+the same runner: `terraform.provider.node_resource`.)
 
 Terraform's destroy-time provisioners may read only `self`, cannot take a password or a
 bastion from anywhere safe, and a failing one blocks every later destroy. So each master's

@@ -44,7 +44,7 @@ MASTER_CHAIN = [
     *INSTALL_PACKAGE,
     cluster.ensure_container_runtime,
     cluster.ensure_kubelet_unit,
-    # cluster identity: the CAs and tokens made at synth
+    # cluster identity: the CAs and tokens edge_cluster_identity made at apply (state)
     cluster.ensure_certificates,
     cluster.ensure_egress_selector,
     cluster.ensure_kubeadm_config,

@@ -2,7 +2,8 @@
 
 A step's docstring says what state it guarantees and on which hosts. A function returns
 None when it has nothing to do for this host (no resource is made for it then).
-Scripts never hold secrets: those are uploaded from the credentials directory.
+Scripts never hold secrets: those are uploaded from the cluster's identity in Terraform state
+(`edge_cluster_identity`, made by the provider at apply).
 """
 from __future__ import annotations
 
