@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Optional
 
+from tf.schema import Attribute, Schema
 from tf.utils import Diagnostics
 
 
@@ -27,3 +28,13 @@ class Named:
     @classmethod
     def get_name(cls) -> str:
         return cls.NAME
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        return Schema(version=cls.SCHEMA_VERSION, description=cls.DESCRIPTION,
+                      attributes=cls.attributes())
+
+    @classmethod
+    def attributes(cls) -> list[Attribute]:
+        """The attributes of the schema, in order."""
+        raise NotImplementedError

@@ -9,7 +9,7 @@ from typing import Optional
 
 from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
                       Resource, UpdateContext, UpgradeContext)
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
@@ -29,7 +29,7 @@ class ClusterIdentity(Named, Resource):
     DESCRIPTION = "A SuperEdge cluster's identity, kept in Terraform state"
 
     @classmethod
-    def get_schema(cls) -> Schema:
+    def attributes(cls) -> list[Attribute]:
         attrs = [
             Attribute("id", String(), computed=True, description="the cluster name"),
             Attribute("cluster_name", String(), required=True, requires_replace=True,
@@ -58,7 +58,7 @@ class ClusterIdentity(Named, Resource):
         ]
         attrs += [Attribute(a.name, String(), computed=True, sensitive=a.secret,
                             description=a.doc) for a in table.ATTRS]
-        return Schema(version=cls.SCHEMA_VERSION, attributes=attrs, description=cls.DESCRIPTION)
+        return attrs
 
     # --- validation ------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Optional
 
 from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
                       Resource, UpdateContext, UpgradeContext)
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
@@ -63,8 +63,8 @@ class EdgeNode(Named, Resource):
     DESCRIPTION = "One edge node of a SuperEdge cluster: joined, labelled, tainted, in its node unit"
 
     @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(version=cls.SCHEMA_VERSION, description=cls.DESCRIPTION, attributes=[
+    def attributes(cls) -> list[Attribute]:
+        return [
             Attribute("id", String(), computed=True, description="the node name"),
             Attribute("name", String(), required=True, requires_replace=True,
                       description="the Node's name (the host's name)"),
@@ -94,7 +94,7 @@ class EdgeNode(Named, Resource):
             Attribute("ready", Bool(), computed=True, description="the Node's Ready condition"),
             Attribute("kubelet_version", String(), computed=True,
                       description="kubelet version the Node reports"),
-        ])
+        ]
 
     # --- plan ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import json
 from typing import Optional
 
 from tf.iface import DataSource, ReadDataContext
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import String
 
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
@@ -69,8 +69,8 @@ class ClusterStatus(Named, DataSource):
     DESCRIPTION = "Nodes and SuperEdge components of a cluster, as its API server reports them"
 
     @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(version=cls.SCHEMA_VERSION, description=cls.DESCRIPTION, attributes=[
+    def attributes(cls) -> list[Attribute]:
+        return [
             Attribute("id", String(), computed=True),
             Attribute("kubeconfig", String(), required=True, sensitive=True,
                       description="admin kubeconfig of the cluster"),
@@ -78,7 +78,7 @@ class ClusterStatus(Named, DataSource):
                       description="JSON: node name -> ready, kubelet_version, node_units"),
             Attribute("edge_components", String(), computed=True,
                       description="JSON: component -> found, ready, desired, workloads"),
-        ])
+        ]
 
     def read(self, ctx: ReadDataContext, config: dict) -> Optional[dict]:
         try:
