@@ -212,7 +212,7 @@ def test_import_of_a_credentials_directory_keeps_the_clusters_identity(package, 
         assert pki(site, master) == before            # the same identity: nothing replaced
         out = tf.outputs(w.root / "cdktf.out" / "stacks" / "cluster")
         assert out["edge_ca_cert_hash"] == creds.ca_cert_hash
-        assert f"--token {creds.values["bootstrap_token"]} " in out["edge_join_command"]
+        assert f"--token {creds.values['bootstrap_token']} " in out["edge_join_command"]
         plan = w.pipeline_plan()
         assert plan.returncode == 0, plan.output[-3000:]
 
