@@ -47,6 +47,18 @@ class TerraformNotFound(EdgeConstructsError, RuntimeError):
     """No usable Terraform: neither on PATH nor embedded."""
 
 
+class FrameworkNotFound(EdgeConstructsError, ImportError):
+    """Neither CDK framework (cdktf, cdktn) can be loaded, or the one forced is unknown."""
+
+
+class FrameworkMismatch(EdgeConstructsError, TypeError):
+    """A construct was put in a stack of the other CDK framework."""
+
+
+class ScriptError(EdgeConstructsError, ValueError):
+    """A value or name cannot reach a shell script as it is (a NUL, a bad variable name)."""
+
+
 class SSHFailure(StrEnum):
     """Which check of a host failed (the value is what the check prints)."""
     REACH = "reach"                    # address, route, port, sshd
