@@ -17,21 +17,19 @@ from provisioners.core import identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import identity as ident, pki
-from edge_constructs.terraform.provider.common import Named, add_error
+from edge_constructs.terraform.provider.common import Meta, Named, add_error
 
 DEFAULT_LEAF_VALIDITY_DAYS = 365
 
 
 class ClusterIdentity(Named, Resource):
-    NAME = "cluster_identity"
-    #: 2: `tunnel_token` left the identity (nothing used it).
-    SCHEMA_VERSION = 2
-    DESCRIPTION = "A SuperEdge cluster's identity, kept in Terraform state"
+    #: Schema 2: `tunnel_token` left the identity (nothing used it).
+    META = Meta("cluster_identity", 2, "A SuperEdge cluster's identity, kept in Terraform state",
+                id="the cluster name")
 
     @classmethod
     def attributes(cls) -> list[Attribute]:
         attrs = [
-            Attribute("id", String(), computed=True, description="the cluster name"),
             Attribute("cluster_name", String(), required=True, requires_replace=True,
                       description="cluster name (a new name is a new identity)"),
             Attribute("endpoint", String(), required=True,

@@ -35,7 +35,7 @@ from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube
-from edge_constructs.terraform.provider.common import Named, add_error
+from edge_constructs.terraform.provider.common import Meta, Named, add_error
 from edge_constructs.terraform.provider.log import node_log
 
 #: The join may take long on a slow link (package download); steps have their own timeouts.
@@ -58,14 +58,12 @@ def taint_text(t: dict) -> str:
 
 
 class EdgeNode(Named, Resource):
-    NAME = "node"
-    SCHEMA_VERSION = 1
-    DESCRIPTION = "One edge node of a SuperEdge cluster: joined, labelled, tainted, in its node unit"
+    META = Meta("node", 1, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
+                "its node unit", id="the node name")
 
     @classmethod
     def attributes(cls) -> list[Attribute]:
         return [
-            Attribute("id", String(), computed=True, description="the node name"),
             Attribute("name", String(), required=True, requires_replace=True,
                       description="the Node's name (the host's name)"),
             Attribute("host", String(), required=True,

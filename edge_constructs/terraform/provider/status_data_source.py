@@ -13,7 +13,7 @@ from tf.types import String
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.core.errors import KubeError
 from edge_constructs.terraform.provider import kube
-from edge_constructs.terraform.provider.common import Named
+from edge_constructs.terraform.provider.common import Meta, Named
 
 #: SuperEdge's components and where edgeadm puts them (namespace edge-system).
 COMPONENTS = {
@@ -64,14 +64,12 @@ def component_summary(api: kube.Kube) -> dict:
 
 
 class ClusterStatus(Named, DataSource):
-    NAME = "cluster_status"
-    SCHEMA_VERSION = 1
-    DESCRIPTION = "Nodes and SuperEdge components of a cluster, as its API server reports them"
+    META = Meta("cluster_status", 1, "Nodes and SuperEdge components of a cluster, as its API "
+                "server reports them", id="the API server read (\"unreachable\" when it was not)")
 
     @classmethod
     def attributes(cls) -> list[Attribute]:
         return [
-            Attribute("id", String(), computed=True),
             Attribute("kubeconfig", String(), required=True, sensitive=True,
                       description="admin kubeconfig of the cluster"),
             Attribute("nodes", String(), computed=True,
