@@ -24,6 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.report import markdown_table
 from simsite import tf
 from simsite.package import build_package, host_tools_dir
 from simsite.site import Site
@@ -135,13 +136,12 @@ def main() -> int:
                   f"{conns:.1f} SSH connections per node, hosts' CPU {cpu:.1f}s", flush=True)
     finally:
         site.close()
-    print()
-    print("| nodes | -parallelism | wall time (s) | sequential baseline (s) | baseline / wall "
-          "| floor (s) | SSH connections per node | hosts' CPU (s) | CPU / (2 cores x wall) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, p, wall, base, fl, conns, cpu in rows:
-        print(f"| {n} | {p} | {wall:.1f} | {base:.1f} | {base / wall:.2f}x | {fl:.2f} "
-              f"| {conns:.1f} | {cpu:.1f} | {cpu / (2 * wall):.0%} |")
+    markdown_table(
+        ["nodes", "-parallelism", "wall time (s)", "sequential baseline (s)", "baseline / wall",
+         "floor (s)", "SSH connections per node", "hosts' CPU (s)", "CPU / (2 cores x wall)"],
+        [[str(n), str(p), f"{wall:.1f}", f"{base:.1f}", f"{base / wall:.2f}x", f"{fl:.2f}",
+          f"{conns:.1f}", f"{cpu:.1f}", f"{cpu / (2 * wall):.0%}"]
+         for n, p, wall, base, fl, conns, cpu in rows])
     return 0
 
 

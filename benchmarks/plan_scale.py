@@ -104,7 +104,8 @@ def main() -> int:
     args = ap.parse_args()
     sys.path.insert(0, str(REPO))
     from edge_constructs.terraform.binary import terraform_env
-    from tests.synth_fixtures import new_private_key
+    from simsite.synth import new_private_key
+    from benchmarks.report import markdown_table
     env = terraform_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     tf = env["TERRAFORM_BINARY_NAME"]
@@ -133,13 +134,12 @@ def main() -> int:
                   flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    print()
-    print("| nodes | resources | synth s | synth MiB | init+plan s | plan MiB | "
-          "hand-written plan s | plan / hand | (synth+plan) / node ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, count, ts, ms, tp, mp, th in rows:
-        print(f"| {n} | {count} | {ts:.1f} | {ms:.0f} | {tp:.1f} | {mp:.0f} | {th:.1f} | "
-              f"{tp / th:.2f} | {1000 * (ts + tp) / n:.0f} |")
+    markdown_table(
+        ["nodes", "resources", "synth s", "synth MiB", "init+plan s", "plan MiB",
+         "hand-written plan s", "plan / hand", "(synth+plan) / node ms"],
+        [[str(n), str(count), f"{ts:.1f}", f"{ms:.0f}", f"{tp:.1f}", f"{mp:.0f}", f"{th:.1f}",
+          f"{tp / th:.2f}", f"{1000 * (ts + tp) / n:.0f}"]
+         for n, count, ts, ms, tp, mp, th in rows])
     return 0
 
 

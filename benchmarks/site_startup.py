@@ -22,28 +22,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from simsite.site import Site  # noqa: E402
 
 
-def rss_kb(pid: int | None) -> int:
+def _proc_kb(pid: int | None, name: str, field: str) -> int:
+    """A "<field>: <n> kB" line of /proc/<pid>/<name>, 0 when the process is gone."""
     if not pid:
         return 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid: int | None) -> int:
+    return _proc_kb(pid, "status", "VmRSS")
 
 
 def pss_kb(pid: int | None) -> int:
-    if not pid:
-        return 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(pid, "smaps_rollup", "Pss")
 
 
 def measure(n: int) -> dict:

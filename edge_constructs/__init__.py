@@ -9,17 +9,22 @@ import os as _os
 # jsii prints an end-of-life banner for Node 20 on every start unless told not to.
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from provisioners.core.errors import (CredentialsError, EdgeConstructsError, SSHError,
-                                         StepFailed, ValidationError)
-from provisioners.core.props import HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge
+from provisioners.core.errors import (CredentialsError, EdgeConstructsError, FrameworkMismatch,
+                                      FrameworkNotFound, HostKeyError, InventoryError, KubeError,
+                                      ScriptError, SSHError, SSHFailure, StepFailed,
+                                      TerraformNotFound, ValidationError)
+from provisioners.core.props import (HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge,
+                                     load_inventory)
 
 _CONSTRUCTS = {"EdgeCluster": "edge_constructs.terraform.cluster",
                "EdgeNode": "edge_constructs.terraform.nodes",
                "EdgeNodePool": "edge_constructs.terraform.nodes"}
 
 __all__ = ["EdgeCluster", "EdgeNode", "EdgeNodePool", "Host", "InstallPackage", "SuperEdge",
-           "Registry", "HA", "File", "Hooks", "ValidationError", "CredentialsError", "SSHError",
-           "StepFailed", "EdgeConstructsError"]
+           "Registry", "HA", "File", "Hooks", "load_inventory", "EdgeConstructsError",
+           "ValidationError", "InventoryError", "HostKeyError", "CredentialsError", "SSHError",
+           "SSHFailure", "StepFailed", "KubeError", "TerraformNotFound", "FrameworkNotFound",
+           "FrameworkMismatch", "ScriptError"]
 
 
 def __getattr__(name: str):

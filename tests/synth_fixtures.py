@@ -19,25 +19,12 @@ prepare_process_env()
 
 import pytest  # noqa: E402
 from edge_constructs.terraform.cdk import TerraformStack, Testing  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
 from edge_constructs import EdgeCluster, Host, InstallPackage, SuperEdge  # noqa: E402
 from edge_constructs.terraform.binary import embedded_terraform  # noqa: E402
+from simsite.synth import HOST_KEY, new_private_key  # noqa: E402
 
-#: A public key line the synthesized hosts pin (any well-formed key: nothing connects).
-HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILXchbf1Kc2mj4sbAi2X0es3/XbCgcrXBfyZZhCT22Q9"
 PACKAGE_BYTES = b"stand-in kube-linux-amd64-v1.22.6.tar.gz for synth tests\n"
-
-
-def new_private_key(path: Path) -> Path:
-    """An unencrypted OpenSSH ed25519 private key at `path` (0600)."""
-    key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption()))
-    path.chmod(0o600)
-    return path
 
 
 def pem_body(pem: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from edge_constructs.terraform import cdk
 from edge_constructs.terraform.binary import terraform_env
-from tests.synth_fixtures import HOST_KEY, new_private_key
+from simsite.synth import HOST_KEY, new_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,20 +11,19 @@ from kubernetes import client as k8s
 from tf.iface import CreateContext, DeleteContext, ReadContext
 from tf.utils import Diagnostics
 
-from provisioners.ssh.teardown import host_dict
 from provisioners.core.props import Host
-from edge_constructs.terraform.provider.nodes import EdgeNode
+from edge_constructs.terraform.provider.node_resource import EdgeNode
 from tests.test_real_clients import _pod, cluster  # noqa: F401  (fixture)
 from tests.test_standins import free_port
-from tests.synth_fixtures import HOST_KEY
+from simsite.synth import HOST_KEY
 
 
 def state(kubeconfig, name: str, **kw) -> dict:
     """An edge_node's state as Terraform would hold it; the host is a closed loopback port."""
     s = {"id": name, "name": name, "kubeconfig": kubeconfig.read_text(), "bundle": "true\n",
-         "host": json.dumps(host_dict(Host("127.0.0.1", port=free_port(), name=name,
-                                           private_key_file=None, password_env="EDGE_NO_PW",
-                                           host_key=HOST_KEY))),
+         "host": json.dumps(Host("127.0.0.1", port=free_port(), name=name,
+                                 private_key_file=None, password_env="EDGE_NO_PW",
+                                 host_key=HOST_KEY).to_dict()),
          "package": None, "reset": 'say "reset"', "labels": {"zone": "a"},
          "taints": ["dedicated=camera:NoSchedule"], "node_unit": None, "ready_timeout": 2,
          "drain_timeout": 2, "force_drain": False, "present": True, "ready": True,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.synth_fixtures import HOST_KEY, new_private_key, synth_env  # noqa: F401  (fixture)
+from simsite.synth import HOST_KEY, new_private_key
+from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import Host
 from provisioners.core.errors import SSHError, ValidationError
@@ -165,7 +166,7 @@ def test_the_warning_reaches_stderr_without_any_logging_setup(tmp_path):
 def test_teardown_and_check_inventories_carry_the_host_identity(tmp_path, monkeypatch):
     # destroy-time teardown and CheckSSH run the runner from Terraform's directory: the
     # known_hosts path travels absolute, the opt-out as it was given
-    from provisioners.ssh import check, teardown
+    from provisioners.ssh import teardown
     from provisioners.steps.chains import Placed
     from provisioners.steps.step import Step
     monkeypatch.chdir(tmp_path)
@@ -174,7 +175,7 @@ def test_teardown_and_check_inventories_carry_the_host_identity(tmp_path, monkey
     [back] = teardown.decode(teardown.encode([Placed(host, Step("S", "true"))]))
     assert back.host.known_hosts_file == str(tmp_path / "known")
     assert back.host.bastion.insecure_ignore_host_key is True and back.host.host_key is None
-    again = check.host_from_dict(check.host_to_dict(host))
+    again = Host.from_dict(host.to_dict())
     assert again.known_hosts_file == str(tmp_path / "known")
     assert again.bastion.insecure_ignore_host_key is True
 
@@ -207,7 +208,7 @@ def _host_files(site, h) -> str:
 
 @pytest.mark.site
 def test_a_replaced_host_key_stops_the_next_apply_before_any_upload(site_factory, tmp_path):
-    from provisioners.ssh.runner import run_chain
+    from tests.chain_runner import run_chain
     from provisioners.steps.step import Step
     from simsite import tf
 

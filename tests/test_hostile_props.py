@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from provisioners.core.errors import ValidationError
 from provisioners.core.props import HA, File, Hooks, InstallPackage, Registry, SuperEdge
-from provisioners.steps.context import NodeOptions
 from edge_constructs.validation import validate_edge_nodes
 from tests.test_shellcheck import check, rendered, specs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_constructs.credentials import ensure_credentials
+from tests.credentials_dir import write_credentials_dir
 from simsite import tf
 from simsite.package import build_package, host_tools_dir, place_package
 from simsite.postgres import Postgres
@@ -193,8 +193,8 @@ def test_import_of_a_credentials_directory_keeps_the_clusters_identity(package, 
     with Site(n=1, host_tools=package[2]) as site:
         master = site.hosts[0]
         # the previous release made this directory at synth and put its CAs on the master
-        creds = ensure_credentials(tmp_path / ".edge-credentials" / "e2e",
-                                   endpoint=f"{master.address}:6443", cluster_name="e2e")
+        creds = write_credentials_dir(tmp_path / ".edge-credentials" / "e2e",
+                                      endpoint=f"{master.address}:6443", cluster_name="e2e")
         for src, dst in [("ca.crt", "ca.crt"), ("ca.key", "ca.key"), ("sa.key", "sa.key"),
                          ("sa.pub", "sa.pub"), ("front-proxy-ca.crt", "front-proxy-ca.crt"),
                          ("front-proxy-ca.key", "front-proxy-ca.key"),
@@ -212,7 +212,7 @@ def test_import_of_a_credentials_directory_keeps_the_clusters_identity(package, 
         assert pki(site, master) == before            # the same identity: nothing replaced
         out = tf.outputs(w.root / "cdktf.out" / "stacks" / "cluster")
         assert out["edge_ca_cert_hash"] == creds.ca_cert_hash
-        assert f"--token {creds.read_bootstrap_token()} " in out["edge_join_command"]
+        assert f"--token {creds.values['bootstrap_token']} " in out["edge_join_command"]
         plan = w.pipeline_plan()
         assert plan.returncode == 0, plan.output[-3000:]
 

@@ -18,7 +18,7 @@ from edge_constructs import EdgeNode, EdgeNodePool, Host
 from provisioners.core.errors import ValidationError
 from provisioners.steps import chains as chain, node as node_steps
 from provisioners.steps import host as host_steps
-from provisioners.steps.context import EDGE, MASTER0, Context, NodeOptions
+from provisioners.steps.context import EDGE, MASTER0, Context
 
 NODE_STEPS = ["EnsureKernelModule", "EnsureSysctl", "EnsureDisableSwap", "EnsurePreflight",
               "EnsureInstallPackage", "EnsureKubelet", "EnsureKubectl", "EnsureLiteAPIServer",

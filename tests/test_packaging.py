@@ -22,7 +22,7 @@ def test_the_wheel_holds_the_package_and_not_the_simulated_site(tmp_path):
     assert tops == {"edge_constructs", "provisioners"}, tops
     for module in ("provisioners/core/props.py", "provisioners/steps/chains.py",
                    "provisioners/ssh/runner.py", "edge_constructs/terraform/cluster.py",
-                   "edge_constructs/credentials/pki.py", "edge_constructs/validation.py"):
+                   "edge_constructs/credentials/pki.py", "edge_constructs/validation/rules.py"):
         assert module in names, module
     assert not [n for n in names if "standins" in n or "simsite" in n]
     # the step scripts are package data: every shell file of the source tree is in the wheel

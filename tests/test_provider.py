@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from edge_constructs.credentials import ensure_credentials
+from tests.credentials_dir import write_credentials_dir
 from edge_constructs.terraform.binary import find_terraform, terraform_env
 from edge_constructs.terraform.provider import SOURCE, VERSION
 from edge_constructs.terraform.provider.install import LOCK_FILE, h1_hash, install_into, package_dir
@@ -130,7 +130,7 @@ def test_the_identity_holds_a_cluster_and_its_secrets_are_sensitive(tmp_path):
     assert "https://192.0.2.10:6443" in v["kubeconfig"]
     schema = json.loads(ok(tf(t, d, "providers", "schema", "-json")))
     attrs = schema["provider_schemas"][SOURCE]["resource_schemas"]["edge_cluster_identity"]["block"]["attributes"]
-    for secret in ("ca_key", "sa_key", "admin_key", "kubeconfig", "bootstrap_token", "tunnel_token",
+    for secret in ("ca_key", "sa_key", "admin_key", "kubeconfig", "bootstrap_token",
                    "etcd_ca_key", "front_proxy_ca_key", "lite_apiserver_key"):
         assert attrs[secret].get("sensitive"), secret
     for plain in ("ca_cert", "ca_cert_hash", "admin_cert", "digests"):
@@ -266,22 +266,22 @@ def test_state_in_postgresql_is_shared_and_locked(tmp_path):
 
 def test_import_of_a_credentials_directory_keeps_every_value(tmp_path):
     t = find_terraform()
-    creds = ensure_credentials(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
+    creds = write_credentials_dir(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
     d = stack(tmp_path / "s")
     ok(tf(t, d, "init", "-input=false"))
     ok(tf(t, d, "import", "-input=false", "edge_cluster_identity.c", str(creds.directory)))
     v = state_of(t, d)
     assert v["ca_cert"] == creds.ca_cert.read_text() and v["ca_key"] == creds.ca_key.read_text()
-    assert v["bootstrap_token"] == creds.read_bootstrap_token()
+    assert v["bootstrap_token"] == creds.values["bootstrap_token"]
     assert v["ca_cert_hash"] == creds.ca_cert_hash
-    assert v["kubeconfig"] == creds.admin_kubeconfig.read_text()
+    assert v["kubeconfig"] == creds.kubeconfig.read_text()
     plan = tf(t, d, "plan", "-detailed-exitcode", "-input=false")
     assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
 def test_import_fails_naming_missing_files(tmp_path):
     t = find_terraform()
-    creds = ensure_credentials(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
+    creds = write_credentials_dir(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
     creds.etcd_ca_key.unlink()
     creds.sa_key.unlink()
     d = stack(tmp_path / "s")
@@ -293,7 +293,7 @@ def test_import_fails_naming_missing_files(tmp_path):
 
 def test_import_fails_naming_a_corrupt_certificate(tmp_path):
     t = find_terraform()
-    creds = ensure_credentials(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
+    creds = write_credentials_dir(tmp_path / "creds", endpoint="192.0.2.10:6443", cluster_name="demo")
     creds.front_proxy_ca_cert.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     d = stack(tmp_path / "s")
     ok(tf(t, d, "init", "-input=false"))
@@ -330,7 +330,7 @@ def test_the_provider_outlives_ctrl_c_until_terraform_shuts_it_down(tmp_path):
 def test_an_exception_in_the_provider_becomes_a_diagnostic():
     from tf.gen import tfplugin_pb2 as pb
 
-    from edge_constructs.terraform.provider.resources import EdgeProvider
+    from edge_constructs.terraform.provider.provider import EdgeProvider
     from edge_constructs.terraform.provider.server import make_servicer
 
     class Broken(EdgeProvider):

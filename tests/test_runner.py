@@ -16,10 +16,9 @@ import pytest
 
 from provisioners.core.errors import SSHError, StepFailed
 from provisioners.core.props import Host
-from provisioners.ssh.check import host_to_dict
-from provisioners.ssh.runner import (TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_chain,
-                                 run_step)
+from provisioners.ssh.runner import TIMEOUT_EXIT_CODE, Connection, RunnerSettings, run_step
 from provisioners.steps.step import STAGE_DIR, STEP_DIR, Step, Upload
+from tests.chain_runner import run_chain
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = RunnerSettings(connect_timeout=5, connect_retries=0, retry_delay=0.1)
@@ -430,7 +429,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def _inventory(tmp_path: Path, *hosts: Host) -> Path:
     p = tmp_path / "inventory.json"
-    p.write_text(json.dumps({"hosts": [host_to_dict(h) for h in hosts]}))
+    p.write_text(json.dumps({"hosts": [h.to_dict() for h in hosts]}))
     return p
 
 

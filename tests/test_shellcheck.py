@@ -16,18 +16,21 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Mapping, Optional, Sequence
 
 import pytest
 
 from provisioners.core.props import (HA, ClusterSpec, File, Hooks, Host, InstallPackage, Registry,
                                         SuperEdge)
 from provisioners.steps import bundle, chains
-from provisioners.steps.context import EDGE, MASTER, MASTER0, Context, NodeOptions
+from provisioners.steps import node as node_steps
+from provisioners.steps.context import EDGE, MASTER, MASTER0, Context, Identity
 from provisioners.steps.step import STEP_DIR, full_script
 from edge_constructs.validation import validate_cluster
 from tests.shvars import assigned
-from tests.synth_fixtures import HOST_KEY, new_private_key
+from simsite.synth import HOST_KEY, new_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = "x $(touch /tmp/pwned) `id` ; & | \" ' ${HOME} %{x} \\ é\nEDGE_CONSTRUCTS_STEP_EOF\nEOF"
@@ -65,10 +68,16 @@ def check(scripts: dict[str, str], tmp_path: Path) -> None:
 
 # --- specs rendered directly ----------------------------------------------------------------
 
-CREDS = SimpleNamespace(**{a: f"identity:edge/{a}" for a in (
-    "ca_cert ca_key front_proxy_ca_cert front_proxy_ca_key etcd_ca_cert etcd_ca_key sa_key sa_pub "
-    "tunnel_anp_client_cert tunnel_anp_client_key lite_apiserver_cert lite_apiserver_key "
-    "bootstrap_token ca_cert_hash_file retired_bootstrap_token_ids").split()})
+CREDS = SimpleNamespace(**{a: f"identity:edge/{a}"
+                           for a in Identity.__annotations__})
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """What a pool adds to its nodes (validated with them; set by the provider by API)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: Sequence[str] = ()
+    node_unit: Optional[str] = None
 
 
 def specs(tmp_path: Path) -> dict[str, tuple[ClusterSpec, list[Host], NodeOptions]]:
@@ -105,9 +114,9 @@ def rendered(spec: ClusterSpec, nodes: list[Host], options: NodeOptions) -> dict
     out = {}
     roles = [(m, MASTER0 if i == 0 else MASTER) for i, m in enumerate(spec.masters)]
     for host, role in roles + [(n, EDGE) for n in nodes]:
-        ctx = Context(spec, host, role, CREDS, options if role == EDGE else NodeOptions())
+        ctx = Context(spec, host, role, CREDS)
         create = chains.MASTER_CHAIN if role != EDGE else chains.NODE_CHAIN
-        teardown = chains.MASTER_TEARDOWN if role != EDGE else chains.NODE_TEARDOWN
+        teardown = chains.MASTER_TEARDOWN if role != EDGE else [node_steps.reset_node]
         for p in chains.render(create, ctx) + chains.render(teardown, ctx):
             out[f"{host.key}-{p.step.name}"] = full_script(p.step, host.key)
         if role == EDGE:

@@ -13,7 +13,7 @@ from provisioners.core.errors import StepFailed
 from provisioners.core.props import ClusterSpec, Host, InstallPackage
 from provisioners.ssh.runner import Connection, run_step
 from provisioners.steps import chains, cluster as cluster_steps
-from provisioners.steps.context import EDGE, MASTER0, Context, NodeOptions
+from provisioners.steps.context import EDGE, MASTER0, Context
 from provisioners.steps.chains import Placed
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
@@ -60,8 +60,8 @@ class Cluster:
                                 install_package=InstallPackage(path=str(pkg), sha256=sha))
         self.creds = new_identity_files(work / "creds", endpoint=self.spec.endpoint, cluster_name="strict")
 
-    def ctx(self, host, role, **node) -> Context:
-        return Context(spec=self.spec, host=host, role=role, creds=self.creds, node=NodeOptions(**node))
+    def ctx(self, host, role) -> Context:
+        return Context(spec=self.spec, host=host, role=role, creds=self.creds)
 
     def master_chain(self):
         return chains.master_chain(self.ctx(self.master, MASTER0))
@@ -69,9 +69,9 @@ class Cluster:
     def join(self, host, **node):
         """The node chain over the runner, then what the `edge_node` resource does by API:
         wait for Ready, set labels, taints and the node unit."""
-        results = run_steps(chains.node_chain(self.ctx(host, EDGE, **node)))
+        results = run_steps(chains.node_chain(self.ctx(host, EDGE)))
         from tf.utils import Diagnostics
-        from edge_constructs.terraform.provider.nodes import EdgeNode
+        from edge_constructs.terraform.provider.node_resource import EdgeNode
         _, kubeconfig, _ = self.sh(self.master, "cat /etc/kubernetes/admin.conf")
         diags = Diagnostics()
         state = {"name": host.key, "kubeconfig": kubeconfig, "ready_timeout": 60,

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.synth_fixtures import HOST_KEY, synth_env  # noqa: F401  (fixture)
+from simsite.synth import HOST_KEY
+from tests.synth_fixtures import synth_env  # noqa: F401  (fixture)
 
 from edge_constructs import HA, EdgeNodePool, Host
 from provisioners.core.errors import ValidationError

@@ -1,7 +1,5 @@
-"""The cluster's identity: CAs, keys, client certificates and tokens (`pki`)."""
-from edge_constructs.credentials.pki import (ClusterCredentials, ca_cert_hash,
-                                             ensure_credentials, generate_bootstrap_token,
-                                             generate_tunnel_token, verify_ca_hash)
+"""The cluster's identity: its values (`identity`, made at apply by the provider) and the
+X.509 and token building blocks they are made of (`pki`)."""
+from edge_constructs.credentials.pki import ca_cert_hash, generate_bootstrap_token
 
-__all__ = ["ClusterCredentials", "ca_cert_hash", "ensure_credentials",
-           "generate_bootstrap_token", "generate_tunnel_token", "verify_ca_hash"]
+__all__ = ["ca_cert_hash", "generate_bootstrap_token"]

@@ -1,8 +1,9 @@
 """A cluster's identity as values (PEM text and tokens), made, renewed and read back in memory.
 
-The provider's `edge_cluster_identity` keeps these values in Terraform state; nothing here
-touches the disk except `load_directory` (import of a credentials directory made by an
-earlier release, which wrote the same files with `pki.ensure_credentials`).
+The provider's `edge_cluster_identity` makes them at apply and keeps them in Terraform state;
+nothing here touches the disk except `load_directory` (`terraform import` of a credentials
+directory written by an earlier release) and the reading of a bring-your-own CA. Which
+attributes there are, which are secret and which reach hosts: `identity_table`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from provisioners.core import identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import pki
@@ -32,24 +34,8 @@ LEAVES = {
     "lite_apiserver": ("lite-apiserver", None),
 }
 
-#: Values that reach hosts (uploaded by steps): the provider publishes a digest of each, so
-#: a step is replaced exactly when what it uploads changes.
-UPLOADED = (
-    "ca_cert", "ca_key", "front_proxy_ca_cert", "front_proxy_ca_key", "etcd_ca_cert",
-    "etcd_ca_key", "sa_key", "sa_pub", "tunnel_anp_client_cert", "tunnel_anp_client_key",
-    "lite_apiserver_cert", "lite_apiserver_key", "bootstrap_token", "ca_cert_hash",
-    "retired_bootstrap_token_ids",
-)
-
-#: Every value attribute, and which of them are secret.
-SECRET = frozenset({
-    "ca_key", "front_proxy_ca_key", "etcd_ca_key", "sa_key", "admin_key", "kubeconfig",
-    "tunnel_anp_client_key", "lite_apiserver_key", "bootstrap_token", "tunnel_token",
-})
-PLAIN = ("ca_cert", "ca_cert_hash", "front_proxy_ca_cert", "etcd_ca_cert", "sa_pub",
-         "admin_cert", "tunnel_anp_client_cert", "lite_apiserver_cert", "bootstrap_token_id",
-         "retired_bootstrap_token_ids")
-VALUES = tuple(sorted(SECRET)) + PLAIN
+#: Re-exported from the table, for the provider and the constructs.
+UPLOADED, SECRET, VALUES, FILES = table.UPLOADED, table.SECRET, table.VALUES, table.FILES
 
 #: A leaf this close to expiry is planned for renewal.
 RENEW_BEFORE = pki.LEAF_RENEW_BEFORE
@@ -75,14 +61,14 @@ def issue_leaf(values: dict, name: str, *, virtual_address: str,
     ca_key = serialization.load_pem_private_key(values["ca_key"].encode(), password=None)
     cn, org = LEAVES[name]
     ips, names = _lite_sans(virtual_address, service_ip) if name == "lite_apiserver" else ((), ())
-    key = pki._new_key()
-    cert = pki._new_leaf_cert(key, ca_cert, ca_key, cn, org, ips, names, validity=validity)
-    values[f"{name}_cert"] = _text(pki._pem(cert))
-    values[f"{name}_key"] = _text(pki._key_pem(key))
+    key = pki.new_key()
+    cert = pki.new_leaf_cert(key, ca_cert, ca_key, cn, org, ips, names, validity=validity)
+    values[f"{name}_cert"] = _text(pki.cert_pem(cert))
+    values[f"{name}_key"] = _text(pki.key_pem(key))
 
 
 def render_kubeconfig(values: dict, *, endpoint: str, cluster_name: str) -> str:
-    return _text(pki._render_kubeconfig(
+    return _text(pki.render_kubeconfig(
         endpoint=endpoint, cluster_name=cluster_name, ca_pem=values["ca_cert"].encode(),
         cert_pem=values["admin_cert"].encode(), key_pem=values["admin_key"].encode()))
 
@@ -99,12 +85,12 @@ def new_identity(*, cluster_name: str, endpoint: str, virtual_address: str,
         if prefix == "ca" and byo is not None:
             cert, key = byo
         else:
-            key = pki._new_key()
-            cert = pki._new_ca_cert(key, cn)
-        values[f"{prefix}_cert"] = _text(pki._pem(cert))
-        values[f"{prefix}_key"] = _text(pki._key_pem(key))
+            key = pki.new_key()
+            cert = pki.new_ca_cert(key, cn)
+        values[f"{prefix}_cert"] = _text(pki.cert_pem(cert))
+        values[f"{prefix}_key"] = _text(pki.key_pem(key))
     sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    values["sa_key"] = _text(pki._key_pem(sa))
+    values["sa_key"] = _text(pki.key_pem(sa))
     values["sa_pub"] = _text(sa.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     for name in LEAVES:
@@ -112,7 +98,6 @@ def new_identity(*, cluster_name: str, endpoint: str, virtual_address: str,
                    service_ip=service_ip)
     values["kubeconfig"] = render_kubeconfig(values, endpoint=endpoint, cluster_name=cluster_name)
     set_bootstrap_token(values, pki.generate_bootstrap_token())
-    values["tunnel_token"] = pki.generate_tunnel_token()
     values["retired_bootstrap_token_ids"] = ""
     values["ca_cert_hash"] = pki.ca_cert_hash(values["ca_cert"].encode())
     return values
@@ -151,7 +136,7 @@ def leaf_not_after(pem: str) -> _dt.datetime:
 def expiring(values: Mapping[str, object], now: Optional[_dt.datetime] = None,
              before: _dt.timedelta = RENEW_BEFORE) -> list[str]:
     """Leaves (keys of LEAVES) that expire within `before`, and not because the CA does."""
-    now = now or pki._now()
+    now = now or pki.now()
     ca = values.get("ca_cert")
     ca_end = leaf_not_after(ca) if isinstance(ca, str) else None
     due = []
@@ -171,7 +156,7 @@ def lite_sans_match(values: Mapping[str, object], virtual_address: str,
     if not isinstance(pem, str):
         return True
     cert = x509.load_pem_x509_certificate(pem.encode())
-    return pki._sans(cert) == pki._wanted_sans(*_lite_sans(virtual_address, service_ip))
+    return pki.cert_sans(cert) == pki.wanted_sans(*_lite_sans(virtual_address, service_ip))
 
 
 def byo_ca(cert_file: Optional[str], key_file: Optional[str]):
@@ -183,19 +168,19 @@ def byo_ca(cert_file: Optional[str], key_file: Optional[str]):
             f"ca_key_file={key_file!r}")
     if cert_file is None:
         return None
-    return pki._load_byo_ca(Path(cert_file).expanduser(), Path(key_file).expanduser())
+    return pki.load_byo_ca(Path(cert_file).expanduser(), Path(key_file).expanduser())
 
 
 # --------------------------------------------------------------- import from a directory
 
 def load_directory(directory: str) -> dict[str, str]:
-    """The values of a credentials directory written by `pki.ensure_credentials` (the
-    previous release): every file checked, missing ones named all at once."""
+    """The values of a credentials directory written by the earlier release (the files of
+    `identity_table.FILES`): every file checked, missing ones named all at once."""
     d = Path(directory).expanduser()
     if not d.is_dir():
         raise CredentialsError(f"import: {d} is not a directory; give the cluster's credentials "
                                "directory (e.g. .edge-credentials/<cluster name>)")
-    wanted = {k: v for k, v in pki.FILES.items()}
+    wanted = dict(FILES)
     missing = sorted(v for v in wanted.values() if not (d / v).is_file())
     if missing:
         raise CredentialsError(
@@ -205,35 +190,33 @@ def load_directory(directory: str) -> dict[str, str]:
     values: dict[str, str] = {}
     cas = {}
     for prefix in CA_PAIRS:
-        cp, kp = d / pki.FILES[f"{prefix}_cert"], d / pki.FILES[f"{prefix}_key"]
-        cert = pki._load_cert(raw[f"{prefix}_cert"], cp)
-        key = pki._load_key(raw[f"{prefix}_key"], kp)
-        pki._check_pair(cert, key, cp, kp)
-        pki._check_is_ca(cert, cp)
+        cp, kp = d / FILES[f"{prefix}_cert"], d / FILES[f"{prefix}_key"]
+        cert = pki.load_cert(raw[f"{prefix}_cert"], cp)
+        key = pki.load_key(raw[f"{prefix}_key"], kp)
+        pki.check_pair(cert, key, cp, kp)
+        pki.check_is_ca(cert, cp)
         cas[prefix] = cert
-        values[f"{prefix}_cert"] = _text(pki._pem(cert))
-        values[f"{prefix}_key"] = _text(pki._key_pem(key))
-    sa = pki._load_key(raw["sa_key"], d / "sa.key")
-    values["sa_key"] = _text(pki._key_pem(sa))
+        values[f"{prefix}_cert"] = _text(pki.cert_pem(cert))
+        values[f"{prefix}_key"] = _text(pki.key_pem(key))
+    sa = pki.load_key(raw["sa_key"], d / FILES["sa_key"])
+    values["sa_key"] = _text(pki.key_pem(sa))
     values["sa_pub"] = _text(sa.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     for name in LEAVES:
-        cp, kp = d / pki.FILES[f"{name}_cert"], d / pki.FILES[f"{name}_key"]
-        cert = pki._load_cert(raw[f"{name}_cert"], cp)
-        key = pki._load_key(raw[f"{name}_key"], kp)
-        pki._check_pair(cert, key, cp, kp)
+        cp, kp = d / FILES[f"{name}_cert"], d / FILES[f"{name}_key"]
+        cert = pki.load_cert(raw[f"{name}_cert"], cp)
+        key = pki.load_key(raw[f"{name}_key"], kp)
+        pki.check_pair(cert, key, cp, kp)
         try:
             cert.verify_directly_issued_by(cas["ca"])
         except (ValueError, TypeError, InvalidSignature) as e:
             raise CredentialsError(f"import: {cp} was not issued by the cluster CA "
-                                   f"{d / 'ca.crt'}") from e
-        values[f"{name}_cert"] = _text(pki._pem(cert))
-        values[f"{name}_key"] = _text(pki._key_pem(key))
-    values["kubeconfig"] = raw["admin_kubeconfig"].decode()
-    set_bootstrap_token(values, pki._read_token(d / "bootstrap-token", pki.BOOTSTRAP_TOKEN_RE,
+                                   f"{d / FILES['ca_cert']}") from e
+        values[f"{name}_cert"] = _text(pki.cert_pem(cert))
+        values[f"{name}_key"] = _text(pki.key_pem(key))
+    values["kubeconfig"] = raw["kubeconfig"].decode()
+    set_bootstrap_token(values, pki.read_token(d / FILES["bootstrap_token"], pki.BOOTSTRAP_TOKEN_RE,
                                                 "<6 [a-z0-9]>.<16 [a-z0-9]>"))
-    values["tunnel_token"] = pki._read_token(d / "tunnel-token", pki.TUNNEL_TOKEN_RE,
-                                             "32 characters [a-z0-9]")
     values["retired_bootstrap_token_ids"] = ""
     values["ca_cert_hash"] = pki.ca_cert_hash(values["ca_cert"].encode())
     return values
@@ -253,6 +236,6 @@ def kubeconfig_facts(kubeconfig: str) -> tuple[str, str]:
 def virtual_address_of(values: Mapping[str, str]) -> str:
     """The virtual address the lite-apiserver certificate was issued for."""
     cert = x509.load_pem_x509_certificate(values["lite_apiserver_cert"].encode())
-    ips = [str(s.value) for s in pki._sans(cert) if isinstance(s, x509.IPAddress)]
+    ips = [str(s.value) for s in pki.cert_sans(cert) if isinstance(s, x509.IPAddress)]
     others = [i for i in ips if i != "127.0.0.1"]
     return others[0] if others else DEFAULT_VIRTUAL_ADDRESS

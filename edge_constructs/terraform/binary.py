@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from provisioners.core.errors import TerraformNotFound
+
 MIN_VERSION = (1, 4)
 
 #: Variables that stop cdktf and Terraform from phoning home or waiting on the network.
@@ -17,10 +19,6 @@ QUIET_ENV = {
     "DISABLE_VERSION_CHECK": "1",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
 }
-
-
-class TerraformNotFound(RuntimeError):
-    """No usable Terraform: neither on PATH nor embedded."""
 
 
 def _version_of(binary: str) -> tuple[int, int] | None:

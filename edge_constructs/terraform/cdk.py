@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 
+from provisioners.core.errors import FrameworkMismatch, FrameworkNotFound
+
 FRAMEWORKS = ("cdktf", "cdktn")
 ENV = "EDGE_CONSTRUCTS_CDK"
 
@@ -21,7 +23,7 @@ def choose(environ=os.environ, loaded=sys.modules) -> str:
     forced = environ.get(ENV)
     if forced:
         if forced not in FRAMEWORKS:
-            raise ImportError(f"{ENV}={forced!r}: must be one of {', '.join(FRAMEWORKS)}")
+            raise FrameworkNotFound(f"{ENV}={forced!r}: must be one of {', '.join(FRAMEWORKS)}")
         return forced
     already = [f for f in FRAMEWORKS if f in loaded]
     if len(already) == 1:
@@ -32,8 +34,8 @@ def choose(environ=os.environ, loaded=sys.modules) -> str:
             return name
         except ImportError:
             continue
-    raise ImportError("neither cdktf nor cdktn is installed: pip install edge-constructs "
-                      "(cdktf) or edge-constructs[cdktn]")
+    raise FrameworkNotFound("neither cdktf nor cdktn is installed: pip install edge-constructs "
+                            "(cdktf) or edge-constructs[cdktn]")
 
 
 NAME = choose()
@@ -68,8 +70,8 @@ def stack_of(scope, what: str):
     try:
         stack = TerraformStack.of(scope)
     except Exception as e:  # jsii raises a plain error: say what it means here
-        raise TypeError(f"{advice} ({e})") from None
+        raise FrameworkMismatch(f"{advice} ({e})") from None
     if not isinstance(stack, TerraformStack):
-        raise TypeError(f"{advice} (its stack is a {type(stack).__module__}."
-                        f"{type(stack).__qualname__})")
+        raise FrameworkMismatch(f"{advice} (its stack is a {type(stack).__module__}."
+                                f"{type(stack).__qualname__})")
     return stack

@@ -13,7 +13,9 @@ from provisioners.steps.cluster import kubernetes_service_ip
 from provisioners.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
                                            stack_of)
-from edge_constructs.terraform.identity import ClusterIdentity, IdentityValues, edge_metadata, embed
+from edge_constructs.terraform.identity import ClusterIdentity
+from edge_constructs.terraform.identity_values import IdentityValues, embed
+from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
                                                   tf_literal)
@@ -72,9 +74,9 @@ class EdgeCluster(Construct):
         self._status = self._status_source()
         self._outputs()
 
-    def context(self, host: Host, role: str, **kw) -> Context:
+    def context(self, host: Host, role: str) -> Context:
         """What the steps of `host` in `role` see of this cluster."""
-        return Context(spec=self._spec, host=host, role=role, creds=self._creds, **kw)
+        return Context(spec=self._spec, host=host, role=role, creds=self._creds)
 
     def claim_edge_hosts(self, hosts, field: str, owner: str) -> None:
         """Record that `owner` (a construct path) joins `hosts`; a host joins once."""

@@ -1,7 +1,7 @@
 """EdgeNode and EdgeNodePool: edge nodes that join an EdgeCluster, and leave it cleanly.
 
 Each host is one instance of an `edge_node` resource of the `edge` provider
-(`terraform.provider.nodes`), keyed by its name in the pool's `for_each`:
+(`terraform.provider.node_resource`), keyed by its name in the pool's `for_each`:
 - create runs the cluster's node bundle (the node chain as one script, `steps.bundle`) on the
   host over one SSH connection, waits for the Node to be Ready, and sets labels, taints and
   node unit by the Kubernetes API;
@@ -24,12 +24,10 @@ from typing import Mapping, Optional, Sequence
 from constructs import Construct
 
 from provisioners.core.props import Host, logical_id
-from provisioners.ssh import teardown
-from provisioners.steps import chains
-from provisioners.steps.context import EDGE, NodeOptions
+from provisioners.steps.context import EDGE
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
-from edge_constructs.terraform.identity import edge_metadata
+from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.resources import tf_literal
 from edge_constructs.validation import validate_edge_nodes
 
@@ -61,8 +59,7 @@ class _EdgeNodes(Construct):
         super().__init__(scope, id)
         self._cluster = cluster
         self._hosts = tuple(hosts)
-        self._options = NodeOptions(labels=labels, taints=tuple(taints), node_unit=node_unit)
-        ctx = cluster.context(self._hosts[0], EDGE, node=self._options)
+        ctx = cluster.context(self._hosts[0], EDGE)
         spec = cluster.spec
         pkg = spec.install_package
         # Named after the construct's path in its stack: stable, and unique per pool.
@@ -71,7 +68,7 @@ class _EdgeNodes(Construct):
         # for each instance, which made the plan grow with the square of the pool (200 nodes:
         # 10 s instead of 2 s; benchmarks/plan_scale.py).
         hosts = TerraformLocal(self, "hosts", {
-            h.key: {"host": tf_literal(json.dumps(teardown.host_dict(h), sort_keys=True))}
+            h.key: {"host": tf_literal(json.dumps(h.to_dict(), sort_keys=True))}
             for h in self._hosts})
         hosts.override_logical_id(f"{name}_hosts")
         self._resource = EdgeNodeResource(self, "Nodes", each=f"${{local.{name}_hosts}}",

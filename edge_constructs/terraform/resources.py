@@ -14,7 +14,7 @@ from constructs import Construct
 from provisioners.core.hostkeys import pinned_key
 from provisioners.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
 from provisioners.ssh import teardown
-from provisioners.ssh.check import CHECK_TIMEOUT, host_to_dict
+from provisioners.ssh.check import CHECK_TIMEOUT
 from provisioners.steps.chains import Placed
 from provisioners.steps.step import On, Step, full_script, parse_identity_source, staged_path
 from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
@@ -146,7 +146,7 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
     change, and whenever a step of the chain will run again (`steps`: the steps' triggers),
     so a host whose key changed stops here, with both fingerprints, before any upload. The
     hosts travel as JSON (paths and names, never key material)."""
-    inventory = json.dumps({"hosts": [host_to_dict(h) for h in hosts]}, sort_keys=True)
+    inventory = json.dumps({"hosts": [h.to_dict() for h in hosts]}, sort_keys=True)
     res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
                         input={"hosts": tf_literal(inventory)},
                         triggers_replace={"hosts": tf_literal(inventory),

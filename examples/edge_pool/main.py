@@ -38,14 +38,6 @@ def load_inventory() -> dict:
     return json.loads(path.read_text())
 
 
-def host(h: dict) -> Host:
-    return Host(h["address"], port=h.get("port", 22), user=h.get("user", "root"),
-                private_key_file=h["private_key_file"], host_key=h.get("host_key"),
-                known_hosts_file=h.get("known_hosts_file"),
-                insecure_ignore_host_key=h.get("insecure_ignore_host_key", False),
-                name=h.get("name"))
-
-
 class EdgePool(TerraformStack):
     def __init__(self, scope, id: str, inventory: dict):
         super().__init__(scope, id)
@@ -56,7 +48,7 @@ class EdgePool(TerraformStack):
         self.cluster = EdgeCluster(
             self, "edge",
             name="edge-pool",
-            masters=[host(master)],
+            masters=[Host.from_dict(master, "inventory: hosts[0]")],
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
@@ -65,7 +57,7 @@ class EdgePool(TerraformStack):
             self.pool = EdgeNodePool(
                 self, "site-a",
                 cluster=self.cluster,
-                hosts=[host(h) for h in pool],
+                hosts=[Host.from_dict(h, f"inventory: host {h.get('name')}") for h in pool],
                 node_unit="site-a",
                 labels={"topology.superedge.io/site": "site-a", "zone": "a"},
                 taints=["dedicated=camera:NoSchedule"],

@@ -1,5 +1,9 @@
-"""The small error hierarchy of edge_constructs."""
+"""The one error hierarchy of edge_constructs and provisioners: everything either package
+raises on purpose is an `EdgeConstructsError`. Where callers catch `ValueError` (a prop or an
+inventory that cannot be used), the error is a `ValueError` too."""
 from __future__ import annotations
+
+from enum import StrEnum
 
 
 class EdgeConstructsError(Exception):
@@ -18,17 +22,58 @@ class CredentialsError(EdgeConstructsError):
     """The credentials directory or a user-supplied CA cannot be used."""
 
 
+class InventoryError(EdgeConstructsError, ValueError):
+    """An inventory (hosts as JSON) cannot be read: names where, what was found and what is
+    allowed."""
+
+
+class HostKeyError(EdgeConstructsError, ValueError):
+    """`known_hosts_file` cannot give the host's key; `field` is the prop at fault."""
+
+    def __init__(self, field: str, value: object, allowed: str):
+        super().__init__(allowed)
+        self.field, self.value, self.allowed = field, value, allowed
+
+
+class KubeError(EdgeConstructsError):
+    """A Kubernetes API call failed: the message names the call and the server's answer."""
+
+    def __init__(self, message: str, status: int = 0, reason: str = ""):
+        super().__init__(message)
+        self.status, self.reason = status, reason
+
+
+class TerraformNotFound(EdgeConstructsError, RuntimeError):
+    """No usable Terraform: neither on PATH nor embedded."""
+
+
+class FrameworkNotFound(EdgeConstructsError, ImportError):
+    """Neither CDK framework (cdktf, cdktn) can be loaded, or the one forced is unknown."""
+
+
+class FrameworkMismatch(EdgeConstructsError, TypeError):
+    """A construct was put in a stack of the other CDK framework."""
+
+
+class ScriptError(EdgeConstructsError, ValueError):
+    """A value or name cannot reach a shell script as it is (a NUL, a bad variable name)."""
+
+
+class SSHFailure(StrEnum):
+    """Which check of a host failed (the value is what the check prints)."""
+    REACH = "reach"                    # address, route, port, sshd
+    AUTHENTICATION = "authentication"  # user, key, password
+    HOST_KEY = "host key"              # the host offered another key than the one pinned
+    SETUP = "setup"                    # the props cannot be used: a missing key file, an unset
+    #                                    password variable
+
+
 class SSHError(EdgeConstructsError):
-    """A host could not be reached or logged into; the message says what to do.
+    """A host could not be reached or logged into; the message says what to do, `kind`
+    (an `SSHFailure`) which check failed."""
 
-    `kind` says which check failed: "reach" (address, route, port, sshd), "authentication"
-    (user, key, password), "host key" (the host offered another key than the one pinned),
-    or "setup" (the props cannot be used: a missing key file, an unset password variable)."""
-
-    KINDS = ("reach", "authentication", "host key", "setup")
-
-    def __init__(self, message: str, kind: str = "reach"):
-        self.kind = kind
+    def __init__(self, message: str, kind: SSHFailure = SSHFailure.REACH):
+        self.kind = SSHFailure(kind)
         super().__init__(message)
 
 

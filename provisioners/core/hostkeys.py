@@ -9,6 +9,7 @@ from typing import Optional
 
 import paramiko
 
+from provisioners.core.errors import HostKeyError
 from provisioners.core.props import Host
 
 __all__ = ["HostKeyError", "known_hosts_name", "key_from_known_hosts", "pinned_key",
@@ -20,14 +21,6 @@ LOGGER = logging.getLogger("edge_constructs.hostkeys")
 #: (Terraform's connection takes one key).
 _PREFERRED = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
               "ecdsa-sha2-nistp521", "ssh-rsa")
-
-
-class HostKeyError(ValueError):
-    """`known_hosts_file` cannot give the host's key; `field` is the prop at fault."""
-
-    def __init__(self, field: str, value: object, allowed: str):
-        super().__init__(allowed)
-        self.field, self.value, self.allowed = field, value, allowed
 
 
 def known_hosts_name(address: str, port: int) -> str:

@@ -20,6 +20,8 @@ TOKEN_FILE = f"{SECRETS_DIR}/bootstrap-token"
 CA_HASH_FILE = f"{SECRETS_DIR}/ca-cert-hash"
 #: Ids of bootstrap tokens rotated out of the identity (master 0 deletes their Secrets).
 RETIRED_TOKENS_FILE = f"{SECRETS_DIR}/retired-bootstrap-token-ids"
+#: What the chain installs on masters; a user file must not overwrite the cluster's identity.
+PROTECTED_PATHS = ("/etc/kubernetes", ETC_DIR, STATE_DIR, "/var/lib/etcd", "/var/lib/kubelet")
 
 
 

@@ -1,9 +1,14 @@
-"""The typed, frozen props of the public API; validation lives in `validation.py`."""
+"""The typed, frozen props of the public API, and the inventory codec (`Host.to_dict`,
+`Host.from_dict`, `load_inventory`); the rules of the props live in
+`edge_constructs.validation`."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import KW_ONLY, dataclass, field, fields
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
+
+from provisioners.core.errors import InventoryError
 
 #: The lite-apiserver / edge DNS address on every edge node (edgeadm's `--edge-virtual-addr`).
 DEFAULT_VIRTUAL_ADDRESS = "169.254.20.11"
@@ -56,6 +61,67 @@ class Host:
     def key(self) -> str:
         """Stable identity of the host in resource names and node names."""
         return self.name or self.address
+
+    # --- the inventory codec: a Host as JSON and back ------------------------------------
+
+    def to_dict(self) -> dict:
+        """This host as JSON-able data: paths and names only, never key material or a
+        password; file paths absolute (read where the data is used, not where it was made);
+        fields left at their defaults' None/False left out."""
+        d = {k: getattr(self, k) for k in _HOST_FIELDS if getattr(self, k) not in (None, False)}
+        for k in ("private_key_file", "known_hosts_file"):
+            if d.get(k) is not None:
+                d[k] = os.path.abspath(os.path.expanduser(d[k]))
+        if self.bastion is not None:
+            d["bastion"] = self.bastion.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping, where: str = "host") -> "Host":
+        """A `Host` from its JSON (`to_dict`, an inventory entry), checked: unknown fields
+        and wrong types are an `InventoryError` naming `where`, the field and what is
+        allowed."""
+        if not isinstance(d, Mapping) or not isinstance(d.get("address"), str):
+            raise InventoryError(f"{where}: got {d!r}; an object with at least \"address\" "
+                                 f"(and {', '.join(_HOST_FIELDS[1:])}, bastion)")
+        unknown = sorted(set(d) - set(_HOST_FIELDS) - {"bastion"})
+        if unknown:
+            raise InventoryError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: "
+                                 f"{', '.join(_HOST_FIELDS)}, bastion")
+        kw = {}
+        for k in _HOST_FIELDS[1:]:
+            v = d.get(k)
+            if v is None:
+                continue
+            want = _HOST_TYPES.get(k, str)
+            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                raise InventoryError(f"{where}.{k}: got {v!r}; a {want.__name__}")
+            kw[k] = v
+        if d.get("bastion") is not None:
+            kw["bastion"] = cls.from_dict(d["bastion"], f"{where}.bastion")
+        return cls(d["address"], **kw)
+
+
+#: What `Host.to_dict` writes and `Host.from_dict` reads (besides `bastion`), address first.
+_HOST_FIELDS = ("address", "port", "user", "private_key_file", "password_env", "host_key", "name",
+                "known_hosts_file", "insecure_ignore_host_key")
+_HOST_TYPES = {"port": int, "insecure_ignore_host_key": bool}
+
+
+def load_inventory(data: object, where: str = "inventory") -> list[Host]:
+    """The hosts of an inventory, `{"hosts": [{...}, ...]}` (other keys ignored): its JSON
+    text or the parsed object."""
+    if isinstance(data, (str, bytes)):
+        import json
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise InventoryError(f"{where}: not JSON ({e})") from None
+    hosts = data.get("hosts") if isinstance(data, Mapping) else None
+    if not isinstance(hosts, list) or not hosts:
+        raise InventoryError(f"{where}: got {type(data).__name__}; an object with a non-empty "
+                             f"\"hosts\" list")
+    return [Host.from_dict(h, f"{where}: hosts[{i}]") for i, h in enumerate(hosts)]
 
 
 @dataclass(frozen=True)

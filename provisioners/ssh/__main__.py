@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 from provisioners.core.errors import SSHError, StepFailed
 from provisioners.core.props import Host
-from provisioners.ssh.check import CHECK_TIMEOUT, check_hosts, load_inventory
+from provisioners.core.props import load_inventory
+from provisioners.ssh.check import CHECK_TIMEOUT, check_hosts
 from provisioners.ssh.runner import RunnerSettings, run_step
 from provisioners.steps.step import Step
 

@@ -11,17 +11,17 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import paramiko
 
 from provisioners.core.masking import mask
-from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.errors import SSHError, SSHFailure, StepFailed
 from provisioners.core.hostkeys import HostKeyError, known_hosts_name, pinned_key, warn_insecure
 from provisioners.core.props import Host
 from provisioners.steps.step import Step, full_script, staged_path
 
-__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "run_chain", "fingerprint",
+__all__ = ["RunnerSettings", "Result", "Connection", "run_step", "fingerprint",
            "TIMEOUT_EXIT_CODE", "TAIL_LINES"]
 
 #: Exit code of a command stopped because it ran past its timeout (as coreutils `timeout`).
@@ -96,7 +96,7 @@ def _pinned(host: Host) -> Optional[paramiko.PKey]:
     try:
         line = pinned_key(host)
     except HostKeyError as e:
-        raise SSHError(f"host {host.key}: {e.field} {e.value!r} {e.allowed}", "setup") from None
+        raise SSHError(f"host {host.key}: {e.field} {e.value!r} {e.allowed}", SSHFailure.SETUP) from None
     if line is None:
         if host.insecure_ignore_host_key:
             warn_insecure(host, "the SSH runner")
@@ -104,7 +104,7 @@ def _pinned(host: Host) -> Optional[paramiko.PKey]:
         raise SSHError(f"host {host.key}: its host key is not verified, so it is not "
                        f"connected to; give host_key (its OpenSSH public key line), "
                        f"known_hosts_file (a known_hosts file holding "
-                       f"{_known_hosts_name(host)}) or insecure_ignore_host_key=True", "setup")
+                       f"{_known_hosts_name(host)}) or insecure_ignore_host_key=True", SSHFailure.SETUP)
     parts = line.split()
     try:
         return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
@@ -112,7 +112,7 @@ def _pinned(host: Host) -> Optional[paramiko.PKey]:
         raise SSHError(
             f"host {host.key}: {source} gives {line!r}, which is not an OpenSSH public key "
             f"line (\"ssh-ed25519 AAAA...\", as in the host's /etc/ssh/ssh_host_*_key.pub): "
-            f"{e}", "setup") from None
+            f"{e}", SSHFailure.SETUP) from None
 
 
 class _RejectOtherKeys(paramiko.MissingHostKeyPolicy):
@@ -170,7 +170,7 @@ class Connection:
                 if attempt == attempts:
                     self.close()  # the bastion's connection too
                     raise SSHError(f"{e} (tried {attempts} time{'s' if attempts > 1 else ''})",
-                                   "reach") from None
+                                   SSHFailure.REACH) from None
                 time.sleep(self.settings.retry_delay)
             except BaseException:
                 self.close()
@@ -183,7 +183,7 @@ class Connection:
         if h.private_key_file:
             path = os.path.expanduser(h.private_key_file)
             if not os.path.isfile(path):
-                raise SSHError(f"host {h.key}: private_key_file {path} does not exist", "setup")
+                raise SSHError(f"host {h.key}: private_key_file {path} does not exist", SSHFailure.SETUP)
             try:
                 kw["pkey"] = paramiko.PKey.from_path(path)
             except Exception as e:  # noqa: BLE001 - sorted just below
@@ -191,17 +191,17 @@ class Connection:
                         or "password" in str(e).lower()):
                     raise SSHError(
                         f"host {h.key}: private_key_file {path} is not a private key "
-                        f"(OpenSSH or PEM, e.g. from ssh-keygen -t ed25519): {e}", "setup") from None
+                        f"(OpenSSH or PEM, e.g. from ssh-keygen -t ed25519): {e}", SSHFailure.SETUP) from None
                 raise SSHError(f"host {h.key}: private key {path} is encrypted; use an "
-                               f"unencrypted key (an SSH agent is not supported yet)", "setup") from None
+                               f"unencrypted key (an SSH agent is not supported yet)", SSHFailure.SETUP) from None
             kw["key_filename"] = path
         if h.password_env:
             if h.password_env not in os.environ:
                 raise SSHError(f"host {h.key}: password_env names {h.password_env}, "
-                               f"which is not set in the environment; export it and retry", "setup")
+                               f"which is not set in the environment; export it and retry", SSHFailure.SETUP)
             kw["password"] = os.environ[h.password_env]
         if not kw:
-            raise SSHError(f"host {h.key}: give private_key_file or password_env", "setup")
+            raise SSHError(f"host {h.key}: give private_key_file or password_env", SSHFailure.SETUP)
         return kw
 
     def _connect_once(self) -> paramiko.SSHClient:
@@ -264,7 +264,7 @@ class Connection:
         where = _where(h)
         via = f" via bastion {h.bastion.key}" if h.bastion else ""
         if isinstance(e, paramiko.BadHostKeyException):
-            return SSHError(self._changed_key_text(e.expected_key, e.key), "host key")
+            return SSHError(self._changed_key_text(e.expected_key, e.key), SSHFailure.HOST_KEY)
         if isinstance(e, paramiko.AuthenticationException):
             how = []
             if "key_filename" in auth:
@@ -275,10 +275,10 @@ class Connection:
                 f"authentication failed for user {h.user} with {' and '.join(how)} on "
                 f"{h.key} ({where}): is the public key in ~{h.user}/.ssh/authorized_keys "
                 f"there (ssh-copy-id -i {auth.get('key_filename', 'KEY')} -p {h.port} "
-                f"{h.user}@{h.address}), and may {h.user} log in?", "authentication")
+                f"{h.user}@{h.address}), and may {h.user} log in?", SSHFailure.AUTHENTICATION)
         if isinstance(e, socket.gaierror):
             return SSHError(f"could not resolve host {h.address} ({h.key}): {e.strerror}; "
-                            f"check the address or DNS", "reach")
+                            f"check the address or DNS", SSHFailure.REACH)
         if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError) and any(
                 getattr(x, "errno", None) == errno.EHOSTUNREACH for x in e.errors.values()):
             return _Transient(f"no route to {where}{via} ({h.key}): is the host up and is "
@@ -516,28 +516,3 @@ def run_step(conn_or_host: Union[Connection, Host], step: Step,
         raise
     log(f"{who}: done ({time.monotonic() - started:.1f}s)")
     return result
-
-
-def run_chain(host: Host, steps: Iterable[Optional[Step]],
-              settings: RunnerSettings = DEFAULT_SETTINGS, log: Log = print, *,
-              secrets: Sequence[str] = ()) -> list[Result]:
-    """Run `steps` in order on `host` over one connection; stop at the first failure
-    (StepFailed or SSHError propagate). `None` entries (steps not needed) are skipped.
-    Ends with one line saying the chain succeeded or which step failed."""
-    results: list[Result] = []
-    started = time.monotonic()
-    current = "connect"
-    try:
-        with Connection(host, settings) as conn:
-            for step in steps:
-                if step is None:
-                    continue
-                current = step.name
-                results.append(run_step(conn, step, settings, log, secrets=secrets))
-    except (StepFailed, SSHError):
-        log(f"[{host.key}] chain failed at {current} after {len(results)} step"
-            f"{'' if len(results) == 1 else 's'} ok ({time.monotonic() - started:.1f}s)")
-        raise
-    log(f"[{host.key}] chain ok: {len(results)} step{'' if len(results) == 1 else 's'} "
-        f"({time.monotonic() - started:.1f}s)")
-    return results

@@ -1,6 +1,6 @@
 """What runs when masters leave the cluster (it is destroyed): a teardown chain, over the SSH
 runner. (Edge nodes leave through their `edge_node` resource, which runs their reset with
-the same runner: `terraform.provider.nodes`.)
+the same runner: `terraform.provider.node_resource`.)
 
 Terraform's destroy-time provisioners may read only `self`, cannot take a password or a
 bastion from anywhere safe, and a failing one blocks every later destroy. So each master's
@@ -18,48 +18,23 @@ import json
 import os
 import shlex
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from provisioners.core.errors import SSHError, StepFailed
 from provisioners.core.props import Host
-from provisioners.ssh.runner import RunnerSettings, run_step
+from provisioners.ssh.runner import Log, RunnerSettings, run_step
 from provisioners.steps.chains import Placed
 from provisioners.steps.step import On, Step, full_script
 
-#: One short try: removal must never hang on a host that is gone.
+#: One short try: removal (a master's teardown, an edge node's reset) must never hang on a
+#: host that is gone.
 SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
                           command_timeout=300.0)
-
-Log = Callable[[str], None]
-
-
-def host_dict(host: Host) -> dict:
-    """A Host as JSON-able data: paths and names only."""
-    def one(h: Host) -> dict:
-        d = {"address": h.address, "port": h.port, "user": h.user, "name": h.name,
-             "private_key_file": (os.path.abspath(os.path.expanduser(h.private_key_file))
-                                  if h.private_key_file else None),
-             "password_env": h.password_env, "host_key": h.host_key}
-        if h.known_hosts_file is not None:
-            d["known_hosts_file"] = os.path.abspath(os.path.expanduser(h.known_hosts_file))
-        if h.insecure_ignore_host_key:
-            d["insecure_ignore_host_key"] = True
-        return d
-    d = one(host)
-    if host.bastion:
-        d["bastion"] = one(host.bastion)
-    return d
-
-
-def host_from_dict(d: dict) -> Host:
-    fields = dict(d)
-    bastion = fields.pop("bastion", None)
-    return Host(**fields, bastion=Host(**bastion) if bastion else None)
 
 
 def encode(placed: Sequence[Placed]) -> str:
     """A teardown chain as the JSON a master's Reset resource carries."""
-    return json.dumps([{"host": host_dict(p.host),
+    return json.dumps([{"host": p.host.to_dict(),
                         "step": {"name": p.step.name, "script": p.step.script,
                                  "on": p.step.on.name}}
                        for p in placed], sort_keys=True)
@@ -69,7 +44,7 @@ def decode(text: str) -> list[Placed]:
     out = []
     for item in json.loads(text):
         s = item["step"]
-        out.append(Placed(host_from_dict(item["host"]),
+        out.append(Placed(Host.from_dict(item["host"], "teardown host"),
                           Step(s["name"], s["script"], on=On[s["on"]])))
     return out
 

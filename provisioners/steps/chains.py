@@ -44,7 +44,7 @@ MASTER_CHAIN = [
     *INSTALL_PACKAGE,
     cluster.ensure_container_runtime,
     cluster.ensure_kubelet_unit,
-    # cluster identity: the CAs and tokens made at synth
+    # cluster identity: the CAs and tokens edge_cluster_identity made at apply (state)
     cluster.ensure_certificates,
     cluster.ensure_egress_selector,
     cluster.ensure_kubeadm_config,
@@ -74,12 +74,6 @@ NODE_CHAIN = [
 #: A master leaves (the cluster is destroyed).
 MASTER_TEARDOWN = [
     cluster.reset_master,
-]
-
-#: An edge node's host leaves (the edge_node resource drains the node by API before, and
-#: deletes the Node after: deleted earlier, the kubelet would register it again).
-NODE_TEARDOWN = [
-    node.reset_node,
 ]
 
 

@@ -1,46 +1,34 @@
 """What a step function is given: the cluster, the host, its role, and the cluster's identity."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Optional, Protocol, Sequence
+import types
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional, Protocol
 
+from provisioners.core.identity_table import ATTRS
 from provisioners.core.paths import PKG_DIR, package_name, package_path
 from provisioners.steps.step import EDGE, MASTER, MASTER0
 
 if TYPE_CHECKING:
     from provisioners.core.props import ClusterSpec, Host
 
-__all__ = ["Context", "Identity", "NodeOptions", "MASTER0", "MASTER", "EDGE"]
+__all__ = ["Context", "Identity", "MASTER0", "MASTER", "EDGE"]
 
 
-class Identity(Protocol):
-    """The cluster's identity as the steps need it: for each value a step uploads, its upload
-    source (`Upload.source`): a reference to the `edge_cluster_identity` attribute in state
-    (`terraform.identity.IdentityValues`), or a local file (the SSH runner without Terraform,
-    `simsite.identity`)."""
-    ca_cert: str
-    ca_key: str
-    front_proxy_ca_cert: str
-    front_proxy_ca_key: str
-    etcd_ca_cert: str
-    etcd_ca_key: str
-    sa_key: str
-    sa_pub: str
-    tunnel_anp_client_cert: str
-    tunnel_anp_client_key: str
-    lite_apiserver_cert: str
-    lite_apiserver_key: str
-    bootstrap_token: str
-    ca_cert_hash_file: str
-    retired_bootstrap_token_ids: str
+def _identity_protocol() -> type:
+    """`Identity`, made from the identity table: one `str` per uploaded attribute, by the
+    name steps read (`Attr.creds_name`)."""
+    ns = {"__doc__": """The cluster's identity as the steps need it: for each value a step uploads
+    (`provisioners.core.identity_table.UPLOADED`), its upload source (`Upload.source`): a
+    reference to the `edge_cluster_identity` attribute in state
+    (`edge_constructs.terraform.identity_values.IdentityValues`), or a local file (the SSH
+    runner without Terraform, `simsite.identity`).""",
+          "__annotations__": {a.creds_name: str for a in ATTRS if a.uploaded},
+          "__module__": __name__}
+    return types.new_class("Identity", (Protocol,), exec_body=lambda body: body.update(ns))
 
 
-@dataclass(frozen=True)
-class NodeOptions:
-    """What an edge node adds to the cluster's settings (labels, taints, node unit)."""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    taints: Sequence[str] = ()
-    node_unit: Optional[str] = None
+Identity = _identity_protocol()
 
 
 @dataclass(frozen=True)
@@ -50,15 +38,10 @@ class Context:
     host: "Host"
     role: str
     creds: Optional[Identity]
-    node: NodeOptions = field(default_factory=NodeOptions)
 
     @property
     def is_master(self) -> bool:
         return self.role in (MASTER0, MASTER)
-
-    @property
-    def master0(self) -> "Host":
-        return self.spec.masters[0]
 
     @property
     def node_name(self) -> str:

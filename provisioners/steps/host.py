@@ -2,13 +2,14 @@
 
 A step's docstring says what state it guarantees and on which hosts. A function returns
 None when it has nothing to do for this host (no resource is made for it then).
-Scripts never hold secrets: those are uploaded from the credentials directory.
+Scripts never hold secrets: those are uploaded from the cluster's identity in Terraform state
+(`edge_cluster_identity`, made by the provider at apply).
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Optional
 
+from provisioners.core.net import DEFAULT_API_SERVER_PORT, KUBELET_PORT, RESERVED_PORTS, is_ip
 from provisioners.core.paths import HOOKS_DIR, PKG_DIR, STATE_DIR
 from provisioners.steps.context import Context
 from provisioners.steps.kubelet_unit import KUBELET_FILES
@@ -71,7 +72,7 @@ def ensure_registry_hosts(ctx: Context):
 def ensure_init_api_server_host(ctx: Context):
     """Masters: a named API server address resolves to master 0 while the cluster forms."""
     name = ctx.spec.advertise_address
-    if _is_ip(name):
+    if is_ip(name):
         return None
     return (_hosts_block("apiserver", [f"{ctx.spec.masters[0].address} {name}"]))
 
@@ -97,7 +98,7 @@ def ensure_disable_swap(ctx: Context):
 @step("EnsurePreflight", on=On.EVERY_HOST)
 def ensure_preflight(ctx: Context):
     """Every host: what the later steps need is there (tools, IP forwarding, free ports)."""
-    ports = (6443, 2379, 2380, 10250, 10257, 10259) if ctx.is_master else (10250,)
+    ports = (DEFAULT_API_SERVER_PORT, *RESERVED_PORTS) if ctx.is_master else (KUBELET_PORT,)
     return sh_script("EnsurePreflight", PORTS=ports)
 
 
@@ -178,14 +179,6 @@ def ensure_conntrack_tools(ctx: Context):
 def ensure_kubeadm(ctx: Context):
     """Every host: edgeadm (kubeadm is built into it) is installed."""
     return (_install_bins(["edgeadm"], "/usr/local/bin", ctx))
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return False
 
 
 @step("EnsurePostInstallHook", on=On.EVERY_HOST)

@@ -2,7 +2,7 @@
 
 Host preparation reuses `provisioners.steps.host` (the same functions the masters run).
 What the centre records about a node (labels, taints, node unit) and its drain and delete
-are Kubernetes API calls of the `edge_node` resource (`terraform.provider.nodes`), not steps.
+are Kubernetes API calls of the `edge_node` resource (`terraform.provider.node_resource`), not steps.
 """
 from __future__ import annotations
 

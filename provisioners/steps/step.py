@@ -10,6 +10,7 @@ from importlib import resources
 from dataclasses import dataclass
 from typing import Optional
 
+from provisioners.core.errors import ScriptError
 from provisioners.core.paths import STATE_DIR
 
 #: Where step scripts are written on a host before they run (kept for debugging).
@@ -128,7 +129,7 @@ def sh_quote(value) -> str:
         value = "1" if value else ""
     value = str(value)
     if "\0" in value:
-        raise ValueError(f"a NUL character cannot reach a shell script: {value!r}")
+        raise ScriptError(f"a NUL character cannot reach a shell script: {value!r}")
     return shlex.quote(value)
 
 
@@ -136,7 +137,7 @@ def sh_quote(value) -> str:
 def sh_file(name: str) -> str:
     """The text of a step body (`sh/body/<Name>.sh`) or of a fragment (`sh/lib/<name>.sh`)."""
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]*(\.[a-z0-9]+)?|[a-z][a-z0-9_]*", name):
-        raise ValueError(f"shell file name {name!r}: a StepName[.variant] or a snake_name")
+        raise ScriptError(f"shell file name {name!r}: a StepName[.variant] or a snake_name")
     kind = "body" if name[0].isupper() else "lib"
     return resources.files("provisioners.steps").joinpath(SH_DIR, kind, f"{name}.sh").read_text()
 
@@ -146,7 +147,7 @@ def assignments(values: dict) -> str:
     lines = []
     for name, value in values.items():
         if not _VAR.match(name):
-            raise ValueError(f"script variable {name!r}: not an upper-case shell name")
+            raise ScriptError(f"script variable {name!r}: not an upper-case shell name")
         word = sh_quote(value)
         # the value is data: what looks like an expansion (SC2016) or an escape (SC1003) in
         # its single quotes stays literal, as meant

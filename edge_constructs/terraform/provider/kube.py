@@ -12,16 +12,10 @@ from typing import Optional
 
 import yaml
 
+from provisioners.core.errors import KubeError
+
 #: Seconds one API request may take.
 REQUEST_TIMEOUT = 15.0
-
-
-class KubeError(Exception):
-    """An API call failed: the message names the call and the server's answer."""
-
-    def __init__(self, message: str, status: int = 0, reason: str = ""):
-        super().__init__(message)
-        self.status, self.reason = status, reason
 
 
 class Kube:

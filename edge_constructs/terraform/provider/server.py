@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     from tf.gen import grpc_stdio_pb2_grpc as stdio_rpc
     from tf.gen import tfplugin_pb2_grpc as rpc
 
-    from edge_constructs.terraform.provider.resources import EdgeProvider
+    from edge_constructs.terraform.provider.provider import EdgeProvider
 
     done = threading.Event()
 

@@ -21,27 +21,25 @@ from typing import Optional
 
 from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
                       Resource, UpdateContext, UpgradeContext)
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
-from provisioners.core.errors import SSHError, StepFailed
+from provisioners.core.errors import KubeError, SSHError, StepFailed
 from provisioners.ssh import node as node_ssh
 from provisioners.core.props import split_taint
 from provisioners.ssh.runner import RunnerSettings, run_step
-from provisioners.ssh.teardown import host_from_dict, manual_advice
+from provisioners.core.props import Host
+from provisioners.ssh.teardown import SETTINGS as RESET_SETTINGS, manual_advice
 from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube
+from edge_constructs.terraform.provider.common import Meta, Named, add_error
 from edge_constructs.terraform.provider.log import node_log
 
-SCHEMA_VERSION = 1
 #: The join may take long on a slow link (package download); steps have their own timeouts.
 JOIN_SETTINGS = RunnerSettings(command_timeout=3600.0)
-#: Removal must never hang on a host that is gone.
-RESET_SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
-                                command_timeout=300.0)
 NODE_UNIT_API = "/apis/site.superedge.io/v1alpha2/nodeunits"
 #: What to do when a drain times out, in the error.
 _FORCE_HINT = ("Find what blocks it (a PodDisruptionBudget, a pod that does not stop), or set "
@@ -59,24 +57,13 @@ def taint_text(t: dict) -> str:
     return f"{t['key']}={v}:{t['effect']}" if v else f"{t['key']}:{t['effect']}"
 
 
-def _err(diags: Diagnostics, summary: str, detail: str, attr: Optional[str] = None) -> None:
-    diags.add_error(summary, detail, path=[attr] if attr else None)
-
-
-class EdgeNode(Resource):
-    """One edge node of a SuperEdge cluster: joined, labelled, tainted, in its node unit."""
-
-    def __init__(self, provider):
-        self.provider = provider
+class EdgeNode(Named, Resource):
+    META = Meta("node", 1, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
+                "its node unit", id="the node name")
 
     @classmethod
-    def get_name(cls) -> str:
-        return "node"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(version=SCHEMA_VERSION, description=__doc__.split("\n")[0], attributes=[
-            Attribute("id", String(), computed=True, description="the node name"),
+    def attributes(cls) -> list[Attribute]:
+        return [
             Attribute("name", String(), required=True, requires_replace=True,
                       description="the Node's name (the host's name)"),
             Attribute("host", String(), required=True,
@@ -105,7 +92,7 @@ class EdgeNode(Resource):
             Attribute("ready", Bool(), computed=True, description="the Node's Ready condition"),
             Attribute("kubelet_version", String(), computed=True,
                       description="kubelet version the Node reports"),
-        ])
+        ]
 
     # --- plan ---------------------------------------------------------------------------
 
@@ -139,7 +126,7 @@ class EdgeNode(Resource):
         """Run the node bundle; False (with an error) when it fails. A failed create leaves
         nothing in state, so the next apply runs the bundle again and its ledger resumes."""
         name = state["name"]
-        host = host_from_dict(json.loads(state["host"]))
+        host = Host.from_dict(json.loads(state["host"]), f"edge node {name}: host")
         pkg = json.loads(state["package"]) if state.get("package") else None
         with node_log(name) as log:
             try:
@@ -147,7 +134,7 @@ class EdgeNode(Resource):
                                     package=node_ssh.Package(**pkg) if pkg else None,
                                     settings=JOIN_SETTINGS)
             except (StepFailed, SSHError) as e:
-                _err(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
+                add_error(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
                      f"{log.path}. Fix the cause and apply again: the steps that finished are "
                      "skipped (the ledger on the host).")
                 return False
@@ -161,7 +148,7 @@ class EdgeNode(Resource):
                 node = self._wait_ready(api, name, float(state["ready_timeout"]))
                 if node is None or not kube.is_ready(node):
                     conds = kube.describe_conditions(node) if node else "  (no Node object)"
-                    _err(diags, f"edge node {name} did not become Ready",
+                    add_error(diags, f"edge node {name} did not become Ready",
                          f"Waited {state['ready_timeout']:g}s for Node {name} to be Ready "
                          f"on {api.server}; its conditions:\n{conds}\nThe next apply checks "
                          "again without joining again (the ledger on the host).")
@@ -170,8 +157,8 @@ class EdgeNode(Resource):
                     api.ensure(NODE_UNIT_API, _node_unit(state["node_unit"]))
                 node = api.patch_node(name, {"metadata": {"labels": _label_patch(state, current)}})
                 node = self._set_taints(api, node, state, current)
-        except kube.KubeError as e:
-            _err(diags, f"edge node {name}: the Kubernetes API refused a call", str(e))
+        except KubeError as e:
+            add_error(diags, f"edge node {name}: the Kubernetes API refused a call", str(e))
             return None if current is None else current
         return _observed(state, node)
 
@@ -201,11 +188,11 @@ class EdgeNode(Resource):
                 return api.patch_node(state["name"], {
                     "metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
                     "spec": {"taints": taints or None}})
-            except kube.KubeError as e:
+            except KubeError as e:
                 if e.status != 409:
                     raise
                 node = api.node(state["name"]) or node
-        raise kube.KubeError(f"node {state['name']}: taints kept changing under us (5 conflicts)")
+        raise KubeError(f"node {state['name']}: taints kept changing under us (5 conflicts)")
 
     # --- read ---------------------------------------------------------------------------
 
@@ -213,7 +200,7 @@ class EdgeNode(Resource):
         try:
             with kube.Kube(current["kubeconfig"]) as api:
                 node = api.node(current["name"])
-        except kube.KubeError as e:
+        except KubeError as e:
             ctx.diagnostics.add_warning(f"edge node {current['name']}: cannot read the Node",
                                         f"{e}\nThe state is kept as it was.")
             return current
@@ -232,7 +219,7 @@ class EdgeNode(Resource):
                     log.line(f"[{name}] cordoned")
                     blocked = _drain(api, name, float(current["drain_timeout"]), log.line)
                     if blocked and not current.get("force_drain"):
-                        _err(diags, f"edge node {name}: the drain timed out",
+                        add_error(diags, f"edge node {name}: the drain timed out",
                              f"After {current['drain_timeout']:g}s these pods are still on "
                              f"{name}:\n{blocked}\nThe node stays cordoned and in state. "
                              + _FORCE_HINT)
@@ -243,8 +230,8 @@ class EdgeNode(Resource):
                     return
                 api.delete_node(name)
                 log.line(f"[{name}] Node deleted")
-        except kube.KubeError as e:
-            _err(diags, f"edge node {name}: the removal could not reach the cluster",
+        except KubeError as e:
+            add_error(diags, f"edge node {name}: the removal could not reach the cluster",
                  f"{e}\nThe node stays in state: apply or destroy again once the API server "
                  "answers.")
 
@@ -253,7 +240,7 @@ class EdgeNode(Resource):
         """Reset the host; an unreachable or failing host is a warning with the manual reset,
         and its Node stays (cordoned), since its kubelet may still run."""
         name = current["name"]
-        host = host_from_dict(json.loads(current["host"]))
+        host = Host.from_dict(json.loads(current["host"]), f"edge node {name}: host")
         step = Step("ResetNode", current["reset"], on=On.EDGE_NODE)
         try:
             run_step(host, step, RESET_SETTINGS, log.line)
@@ -268,9 +255,9 @@ class EdgeNode(Resource):
     # --- import / upgrade ---------------------------------------------------------------
 
     def import_(self, ctx: ImportContext, id: str) -> Optional[dict]:
-        ctx.diagnostics.add_error("edge_node cannot be imported",
-                                  "Declare the host in an EdgeNodePool and apply: the bundle "
-                                  "finds the node joined and changes nothing.")
+        add_error(ctx.diagnostics, "edge_node cannot be imported",
+                  "Declare the host in an EdgeNodePool and apply: the bundle "
+                  "finds the node joined and changes nothing.")
         return None
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> Optional[dict]:

@@ -1,61 +1,35 @@
-"""The provider and its resources: `edge_cluster_identity`, a cluster's identity kept in state."""
+"""`edge_cluster_identity`: a cluster's identity (CAs, keys, client certificates, tokens),
+made at the first apply, kept in state, renewed in place, never regenerated. Its value
+attributes, their secrecy and docs come from `provisioners.core.identity_table`."""
 from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
 from typing import Optional
 
-from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, Provider,
-                      ReadContext, Resource, UpdateContext, UpgradeContext)
-from tf.schema import Attribute, Schema
+from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
+                      Resource, UpdateContext, UpgradeContext)
+from tf.schema import Attribute
 from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
+from provisioners.core import identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
-from edge_constructs.credentials import identity as ident
-from edge_constructs.terraform.provider import SOURCE, TYPE
+from edge_constructs.credentials import identity as ident, pki
+from edge_constructs.terraform.provider.common import Meta, Named, add_error
 
-#: Version of the resource schemas (a schema without one makes every plan warn).
-SCHEMA_VERSION = 1
 DEFAULT_LEAF_VALIDITY_DAYS = 365
 
-_DOC = {
-    "ca_cert": "cluster CA certificate (PEM)", "ca_key": "cluster CA private key (PEM)",
-    "ca_cert_hash": 'kubeadm discovery hash of the cluster CA: "sha256:<hex of its SPKI>"',
-    "front_proxy_ca_cert": "front-proxy CA certificate", "front_proxy_ca_key": "front-proxy CA key",
-    "etcd_ca_cert": "etcd CA certificate", "etcd_ca_key": "etcd CA key",
-    "sa_key": "service-account signing key", "sa_pub": "service-account public key",
-    "admin_cert": "admin client certificate (system:masters)", "admin_key": "admin client key",
-    "kubeconfig": "admin kubeconfig", "bootstrap_token": 'bootstrap token "<id>.<secret>"',
-    "bootstrap_token_id": "public id of the bootstrap token",
-    "tunnel_token": "SuperEdge tunnel token",
-    "tunnel_anp_client_cert": "tunnel-anp client certificate",
-    "tunnel_anp_client_key": "tunnel-anp client key",
-    "lite_apiserver_cert": "lite-apiserver serving certificate",
-    "lite_apiserver_key": "lite-apiserver serving key",
-    "retired_bootstrap_token_ids": "ids of rotated-out bootstrap tokens (their Secrets are deleted)",
-}
 
-
-def _err(diags: Diagnostics, attr: Optional[str], summary: str, detail: str) -> None:
-    diags.add_error(summary, detail, path=[attr] if attr else None)
-
-
-class ClusterIdentity(Resource):
-    """The CAs, keys, client certificates and tokens of one SuperEdge cluster."""
-
-    def __init__(self, provider):
-        self.provider = provider
+class ClusterIdentity(Named, Resource):
+    #: Schema 2: `tunnel_token` left the identity (nothing used it).
+    META = Meta("cluster_identity", 2, "A SuperEdge cluster's identity, kept in Terraform state",
+                id="the cluster name")
 
     @classmethod
-    def get_name(cls) -> str:
-        return "cluster_identity"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
+    def attributes(cls) -> list[Attribute]:
         attrs = [
-            Attribute("id", String(), computed=True, description="the cluster name"),
             Attribute("cluster_name", String(), required=True, requires_replace=True,
                       description="cluster name (a new name is a new identity)"),
             Attribute("endpoint", String(), required=True,
@@ -83,10 +57,9 @@ class ClusterIdentity(Resource):
             Attribute("digests", Map(String()), computed=True,
                       description="sha256 of each value steps upload: their replace triggers"),
         ]
-        attrs += [Attribute(name, String(), computed=True, sensitive=name in ident.SECRET,
-                            description=_DOC.get(name)) for name in ident.VALUES]
-        return Schema(version=SCHEMA_VERSION, attributes=attrs,
-                      description="A SuperEdge cluster's identity, kept in Terraform state")
+        attrs += [Attribute(a.name, String(), computed=True, sensitive=a.secret,
+                            description=a.doc) for a in table.ATTRS]
+        return attrs
 
     # --- validation ------------------------------------------------------------------------
 
@@ -94,30 +67,31 @@ class ClusterIdentity(Resource):
         super().validate(diags, type_name, config)
         name = config.get("cluster_name")
         if isinstance(name, str) and (not name or any(c.isspace() for c in name)):
-            _err(diags, "cluster_name", f"cluster_name {name!r} is not a cluster name",
-                 "Give a non-empty name without spaces, e.g. \"shenzhen-edge\".")
+            add_error(diags, f"cluster_name {name!r} is not a cluster name",
+                      'Give a non-empty name without spaces, e.g. "shenzhen-edge".', "cluster_name")
         ep = config.get("endpoint")
         if isinstance(ep, str) and (not ep or "://" in ep or any(c.isspace() for c in ep)):
-            _err(diags, "endpoint", f"endpoint {ep!r} is not a \"host:port\"",
-                 'Give the API server as "host:port" without scheme or spaces, '
-                 'e.g. "10.0.0.10:6443".')
+            add_error(diags, f"endpoint {ep!r} is not a \"host:port\"",
+                      'Give the API server as "host:port" without scheme or spaces, '
+                      'e.g. "10.0.0.10:6443".', "endpoint")
         va = config.get("virtual_address")
         if isinstance(va, str):
             try:
                 ipaddress.ip_address(va)
             except ValueError:
-                _err(diags, "virtual_address", f"virtual_address {va!r} is not an IP address",
-                     f'Give an IP address, e.g. "{DEFAULT_VIRTUAL_ADDRESS}" (the default).')
+                add_error(diags, f"virtual_address {va!r} is not an IP address",
+                          f'Give an IP address, e.g. "{DEFAULT_VIRTUAL_ADDRESS}" (the default).',
+                          "virtual_address")
         days = config.get("leaf_validity_days")
         if isinstance(days, (int, float)) and not (1 <= days <= 3650):
-            _err(diags, "leaf_validity_days", f"leaf_validity_days {days} is out of range",
-                 "Give a number of days from 1 to 3650 (default 365).")
+            add_error(diags, f"leaf_validity_days {days} is out of range",
+                      "Give a number of days from 1 to 3650 (default 365).", "leaf_validity_days")
         cf, kf = config.get("ca_cert_file"), config.get("ca_key_file")
         if (cf is None) != (kf is None) and Unknown not in (cf, kf):
-            _err(diags, "ca_key_file" if kf is None else "ca_cert_file",
-                 "ca_cert_file and ca_key_file go together",
-                 f"Give both (to bring your own cluster CA) or neither; got ca_cert_file={cf!r}, "
-                 f"ca_key_file={kf!r}.")
+            add_error(diags, "ca_cert_file and ca_key_file go together",
+                      f"Give both (to bring your own cluster CA) or neither; got "
+                      f"ca_cert_file={cf!r}, ca_key_file={kf!r}.",
+                      "ca_key_file" if kf is None else "ca_cert_file")
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -130,7 +104,8 @@ class ClusterIdentity(Resource):
                 leaf_validity=_dt.timedelta(days=planned["leaf_validity_days"]),
                 ca_cert_file=planned.get("ca_cert_file"), ca_key_file=planned.get("ca_key_file"))
         except CredentialsError as e:
-            _err(ctx.diagnostics, "ca_cert_file", "the given cluster CA cannot be used", str(e))
+            add_error(ctx.diagnostics, "the given cluster CA cannot be used", str(e),
+                      "ca_cert_file")
             return None
         return self._finish({**planned, **values})
 
@@ -145,13 +120,13 @@ class ClusterIdentity(Resource):
         if current is None:
             return planned
         if "cluster_name" in changed and not planned.get("allow_replace"):
-            _err(ctx.diagnostics, "cluster_name",
-                 f"changing cluster_name from {current['cluster_name']!r} to "
-                 f"{planned['cluster_name']!r} would replace the cluster's identity",
-                 "A new identity means new CAs, keys and tokens: the running cluster's hosts "
-                 "would refuse them. Restore the old name, or, to start a new cluster "
-                 "deliberately, set replace_identity=True on the EdgeCluster (allow_replace "
-                 "= true on this resource).")
+            add_error(ctx.diagnostics,
+                      f"changing cluster_name from {current['cluster_name']!r} to "
+                      f"{planned['cluster_name']!r} would replace the cluster's identity",
+                      "A new identity means new CAs, keys and tokens: the running cluster's hosts "
+                      "would refuse them. Restore the old name, or, to start a new cluster "
+                      "deliberately, set replace_identity=True on the EdgeCluster (allow_replace "
+                      "= true on this resource).", "cluster_name")
             return planned
         if changed & {"ca_cert_file", "ca_key_file"}:
             self._check_same_ca(ctx.diagnostics, current, planned)
@@ -198,11 +173,11 @@ class ClusterIdentity(Resource):
             values = ident.load_directory(id)
             name, endpoint = ident.kubeconfig_facts(values["kubeconfig"])
         except CredentialsError as e:
-            ctx.diagnostics.add_error(f"cannot import the cluster identity from {id!r}", str(e))
+            add_error(ctx.diagnostics, f"cannot import the cluster identity from {id!r}", str(e))
             return None
         except OSError as e:
-            ctx.diagnostics.add_error(f"cannot import the cluster identity from {id!r}",
-                                      f"{e.filename}: {e.strerror}")
+            add_error(ctx.diagnostics, f"cannot import the cluster identity from {id!r}",
+                      f"{e.filename}: {e.strerror}")
             return None
         state = {a.name: None for a in self.get_schema().attributes}
         state.update(values, cluster_name=name, endpoint=endpoint,
@@ -211,6 +186,8 @@ class ClusterIdentity(Resource):
         return self._finish(state)
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> Optional[dict]:
+        if version is not None and version < 2:
+            old.pop("tunnel_token", None)
         return old
 
     # --- helpers -----------------------------------------------------------------------
@@ -231,37 +208,11 @@ class ClusterIdentity(Resource):
         try:
             byo = ident.byo_ca(cf, kf)
         except CredentialsError as e:
-            _err(diags, "ca_cert_file", "the given cluster CA cannot be used", str(e))
+            add_error(diags, "the given cluster CA cannot be used", str(e), "ca_cert_file")
             return
-        from edge_constructs.credentials import pki
-        if pki._pem(byo[0]).decode() != current.get("ca_cert"):
-            _err(diags, "ca_cert_file",
-                 f"ca_cert_file {cf!r} is not the CA of cluster {current['cluster_name']!r}",
-                 f"The identity in state has CA {current.get('ca_cert_hash')}; a cluster's CA "
-                 "is never replaced. Give the CA already in use, or remove ca_cert_file and "
-                 "ca_key_file (state keeps the CA).")
-
-
-class EdgeProvider(Provider):
-    def get_model_prefix(self) -> str:
-        return f"{TYPE}_"
-
-    def full_name(self) -> str:
-        return SOURCE
-
-    def get_provider_schema(self, diags: Diagnostics) -> Schema:
-        return Schema(version=SCHEMA_VERSION, attributes=[])
-
-    def validate_config(self, diags: Diagnostics, config: dict):
-        pass
-
-    def configure_provider(self, diags: Diagnostics, config: dict):
-        pass
-
-    def get_data_sources(self) -> list:
-        from edge_constructs.terraform.provider.status import ClusterStatus
-        return [ClusterStatus]
-
-    def get_resources(self) -> list:
-        from edge_constructs.terraform.provider.nodes import EdgeNode
-        return [ClusterIdentity, EdgeNode]
+        if pki.cert_pem(byo[0]).decode() != current.get("ca_cert"):
+            add_error(diags,
+                      f"ca_cert_file {cf!r} is not the CA of cluster {current['cluster_name']!r}",
+                      f"The identity in state has CA {current.get('ca_cert_hash')}; a cluster's CA "
+                      "is never replaced. Give the CA already in use, or remove ca_cert_file and "
+                      "ca_key_file (state keeps the CA).", "ca_cert_file")

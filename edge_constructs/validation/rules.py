@@ -1,4 +1,5 @@
-"""Checks of the public props, run before anything touches a host.
+"""The rules of the public props, run before anything touches a host (the files they read:
+`files`; which host joins through which construct: `claims`).
 
 Every check raises `ValidationError(field, value, allowed)` on the first problem: `field`
 is a path into the props (`masters[1].address`, `install_package.sha256`, `ha.vip`), and
@@ -6,20 +7,22 @@ is a path into the props (`masters[1].address`, `install_package.sha256`, `ha.vi
 """
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import ipaddress
 import os
-import dataclasses
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
 from provisioners.core import hostkeys
 from provisioners.core.errors import ValidationError
+from provisioners.core.net import RESERVED_PORTS, is_ip
+from provisioners.core.paths import PROTECTED_PATHS
 from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
-                                        Host, InstallPackage, Registry, SuperEdge, logical_id,
-                                        split_taint)
+                                        Host, InstallPackage, Registry, SuperEdge, split_taint)
+from edge_constructs.validation.claims import host_fields, unique_resource_names
+from edge_constructs.validation.files import file_sha256, local_file, validate_private_key_file
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -36,7 +39,6 @@ __all__ = [
     "validate_labels",
     "validate_taints",
     "validate_duration",
-    "validate_host_claims",
 ]
 
 # SuperEdge (edgeadm) release -> the Kubernetes versions its install package and bundled
@@ -82,12 +84,6 @@ _DNS_SUBDOMAIN_RULE = ("dot-separated RFC 1123 labels (lowercase letters, digits
                        "at most 253 characters in all, e.g. 'edge.example.com'")
 # POSIX portable login names (and what useradd accepts): no shell syntax can hide in one.
 _LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
-#: Ports of the control plane's own components: the API server cannot take one of these.
-RESERVED_PORTS = {2379: "etcd (client)", 2380: "etcd (peer)", 10250: "the kubelet",
-                  10257: "kube-controller-manager", 10259: "kube-scheduler"}
-#: What the chain installs on masters; a user file must not overwrite the cluster's identity.
-PROTECTED_PATHS = ("/etc/kubernetes", "/etc/edge_constructs", "/var/lib/edge_constructs",
-                   "/var/lib/etcd", "/var/lib/kubelet")
 #: Steps that guard the cluster; skipping one would remove the guard, not a chore.
 UNSKIPPABLE_STEPS = {"EnsureCertificates": "it installs the cluster's CAs and refuses a host "
                                            "that holds another cluster's (the CA guard)"}
@@ -102,16 +98,6 @@ def _supported_pairs() -> str:
 
 
 # --- primitive checks (return bool; the callers raise with context) ----------------------
-
-def _is_ip(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
 
 def _is_dns1123_label(value: object) -> bool:
     return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
@@ -128,15 +114,11 @@ def _is_hostname(value: object) -> bool:
 
 
 def _is_address(value: object) -> bool:
-    return _is_ip(value) or _is_hostname(value)
+    return is_ip(value) or _is_hostname(value)
 
 
 def _is_port(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
-
-
-def _local_file(value: str) -> Path:
-    return Path(os.path.expanduser(value))
 
 
 def _split_host_port(value: str) -> Optional[tuple[str, str]]:
@@ -224,61 +206,6 @@ def validate_duration(value: str, field: str) -> None:
 
 # --- hosts -------------------------------------------------------------------------------
 
-def _validate_private_key_file(value: object, field: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(field, value, "must be the path of an SSH private key file")
-    path = _local_file(value)
-    if not path.is_file():
-        raise ValidationError(field, value, f"no such file ({path}); give the path of an "
-                              "existing SSH private key ('~' is expanded)")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(200)
-    except OSError as e:
-        raise ValidationError(field, value, f"cannot be read ({e.strerror}); make it readable "
-                              "by the user running cdktf") from None
-    if head.startswith(b"ssh-") or head.startswith(b"ecdsa-") or value.endswith(".pub"):
-        raise ValidationError(field, value, "is a public key; give the private key file "
-                              "(the same path without '.pub')")
-    if not (head.startswith(b"-----BEGIN") and b"PRIVATE KEY-----" in head):
-        raise ValidationError(field, value, "is not an unencrypted OpenSSH/PEM private key "
-                              "(it must start with '-----BEGIN ... PRIVATE KEY-----')")
-    _check_public_key_matches(path, value, field)
-
-
-def _public_key_of(path: Path) -> Optional[str]:
-    """The OpenSSH public key ("type base64") of a private key file; None if unreadable here."""
-    from cryptography.hazmat.primitives import serialization
-    data = path.read_bytes()
-    for load in (lambda: serialization.load_ssh_private_key(data, None),
-                 lambda: serialization.load_pem_private_key(data, None)):
-        try:
-            key = load()
-            return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                 serialization.PublicFormat.OpenSSH).decode()
-        except Exception:  # noqa: BLE001 - another format, or encrypted: not ours to judge
-            continue
-    return None
-
-
-def _check_public_key_matches(path: Path, value: str, field: str) -> None:
-    """When `<key>.pub` lies beside the private key (as ssh-keygen leaves it), it must be
-    its public key: a mismatch means the public key installed on the hosts is not this one."""
-    pub_path = path.with_name(path.name + ".pub")
-    try:
-        pub = pub_path.read_text().split()
-    except (OSError, UnicodeDecodeError):
-        return
-    mine = _public_key_of(path)
-    if mine is None or len(pub) < 2:
-        return
-    if mine.split()[:2] != pub[:2]:
-        raise ValidationError(field, value, f"does not match the public key beside it "
-                              f"({pub_path}): the hosts' authorized_keys hold that one, so "
-                              f"this key would be refused; give the matching private key or "
-                              f"fix {pub_path.name}")
-
-
 def _validate_password_env(value: object, field: str) -> None:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise ValidationError(field, value, "must be the name of an environment variable "
@@ -355,7 +282,7 @@ def validate_host(host: Host, field: str) -> None:
                               "password_env (name of an environment variable holding the "
                               "password); an SSH agent alone is not supported yet")
     if host.private_key_file is not None:
-        _validate_private_key_file(host.private_key_file, f"{field}.private_key_file")
+        validate_private_key_file(host.private_key_file, f"{field}.private_key_file")
     if host.password_env is not None:
         _validate_password_env(host.password_env, f"{field}.password_env")
     _validate_host_identity(host, field)
@@ -397,7 +324,7 @@ def _validate_masters(masters: object) -> None:
                "give at least one master (1, 3 or 5 for etcd quorum)")
     for i, host in enumerate(masters):
         validate_node_host(host, f"masters[{i}]")
-        if _is_ip(host.address):
+        if is_ip(host.address):
             ip = ipaddress.ip_address(host.address)
             if ip.is_unspecified or ip.is_loopback or ip.is_multicast:
                 raise ValidationError(f"masters[{i}].address", host.address, "must be the "
@@ -420,7 +347,7 @@ def _validate_masters(masters: object) -> None:
                                   f"the node name {host.key!r}; give each master a "
                                   "different name=")
         seen_key[host.key] = i
-    _unique_resource_names(masters, [f"masters[{i}]" for i in range(len(masters))])
+    unique_resource_names(masters, [f"masters[{i}]" for i in range(len(masters))])
     if len(masters) % 2 == 0:
         raise ValidationError("masters", len(masters), "an odd number of masters is required "
                               "(1, 3, 5, …): etcd needs a majority, so an even count adds "
@@ -456,7 +383,7 @@ def _validate_ha(spec: ClusterSpec) -> None:
         raise ValidationError("ha", ha, "set only one of vip (kube-vip) or endpoint (your own "
                               "load balancer), not both")
     if ha.vip is not None:
-        if not _is_ip(ha.vip):
+        if not is_ip(ha.vip):
             raise ValidationError("ha.vip", ha.vip, "must be an IP address (a free address in "
                                   "the masters' subnet that kube-vip will serve), e.g. "
                                   "'192.168.1.100'")
@@ -465,7 +392,7 @@ def _validate_ha(spec: ClusterSpec) -> None:
             raise ValidationError("ha.vip", ha.vip, "must be a unicast address in the masters' "
                                   "subnet, not loopback, unspecified, multicast or link-local")
         for i, host in enumerate(spec.masters):
-            if _is_ip(host.address) and ipaddress.ip_address(host.address) == ip:
+            if is_ip(host.address) and ipaddress.ip_address(host.address) == ip:
                 raise ValidationError("ha.vip", ha.vip, f"is masters[{i}].address; the VIP "
                                       "must be a free address no host uses")
         if ha.interface is not None and (not isinstance(ha.interface, str)
@@ -516,26 +443,6 @@ def _validate_superedge(se: SuperEdge) -> None:
         raise ValidationError("superedge.virtual_address", se.virtual_address, rule)
 
 
-_SHA256_CACHE: dict[tuple, str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime): one synth hashes it once."""
-    try:
-        st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-        if key not in _SHA256_CACHE:
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            _SHA256_CACHE[key] = h.hexdigest()
-    except OSError as e:
-        raise ValidationError("install_package.path", str(path), f"cannot be read "
-                              f"({e.strerror}); make it readable by the user running cdktf") from None
-    return _SHA256_CACHE[key]
-
-
 def _validate_install_package(pkg: object) -> None:
     if not isinstance(pkg, InstallPackage):
         raise ValidationError("install_package", pkg, "must be InstallPackage(path=... or "
@@ -551,12 +458,12 @@ def _validate_install_package(pkg: object) -> None:
         raise ValidationError("install_package.sha256", pkg.sha256, "must be 64 lowercase hex "
                               "characters, as printed by 'sha256sum <file>'")
     if pkg.path is not None:
-        if not isinstance(pkg.path, str) or not _local_file(pkg.path).is_file():
+        if not isinstance(pkg.path, str) or not local_file(pkg.path).is_file():
             raise ValidationError("install_package.path", pkg.path, "no such file; give the "
                                   "path of the downloaded kube-linux-<arch>-v<version>.tar.gz "
                                   "('~' is expanded)")
         # The file is here: a wrong checksum is found now, not on every host at deploy.
-        actual = file_sha256(_local_file(pkg.path))
+        actual = file_sha256(local_file(pkg.path))
         if actual != pkg.sha256:
             raise ValidationError("install_package.sha256", pkg.sha256,
                                   f"does not match {pkg.path}, whose SHA-256 is {actual}: "
@@ -615,7 +522,7 @@ def _validate_networks(spec: ClusterSpec) -> None:
         used += [("ha.vip", spec.ha.vip)] if spec.ha and spec.ha.vip else []
         used += [("api_server_address", spec.api_server_address)]
         for name, addr in used:
-            if _is_ip(addr) and ipaddress.ip_address(addr) in net:
+            if is_ip(addr) and ipaddress.ip_address(addr) in net:
                 raise ValidationError(field, value, f"contains {name} {addr}; the cluster's "
                                       "ranges must not overlap the hosts' network")
 
@@ -630,7 +537,7 @@ def _validate_registry(reg: object) -> None:
             raise ValidationError("registry.domain", None, f"registry.address {reg.address!r} "
                                   "is written to /etc/hosts under registry.domain; set domain "
                                   "too, e.g. 'registry.example.com'")
-        if not _is_ip(reg.address):
+        if not is_ip(reg.address):
             raise ValidationError("registry.address", reg.address, "must be the registry's IP "
                                   "address (written to /etc/hosts for registry.domain)")
     if not isinstance(reg.insecure, bool):
@@ -651,7 +558,7 @@ def _validate_files(files: object) -> None:
     for i, f in enumerate(files):
         if not isinstance(f, File):
             raise ValidationError(f"files[{i}]", f, "must be File(src, dst, mode='0644')")
-        if not isinstance(f.src, str) or not _local_file(f.src).is_file():
+        if not isinstance(f.src, str) or not local_file(f.src).is_file():
             raise ValidationError(f"files[{i}].src", f.src, "no such local file ('~' is "
                                   "expanded); give the path of an existing file")
         if (not isinstance(f.dst, str) or not PurePosixPath(f.dst).is_absolute()
@@ -712,7 +619,7 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                               "both (your own cluster CA) or neither (a new CA is generated)")
     for name in ("ca_cert_file", "ca_key_file"):
         value = getattr(spec, name)
-        if value is not None and (not isinstance(value, str) or not _local_file(value).is_file()):
+        if value is not None and (not isinstance(value, str) or not local_file(value).is_file()):
             raise ValidationError(name, value, "no such file ('~' is expanded); give the path "
                                   "of an existing PEM file")
 
@@ -764,7 +671,7 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
         raise ValidationError("cert_sans", spec.cert_sans, "must be a list of IP addresses "
                               "and DNS names")
     for i, san in enumerate(spec.cert_sans):
-        if not (_is_ip(san) or _is_dns1123_subdomain(san) or (
+        if not (is_ip(san) or _is_dns1123_subdomain(san) or (
                 isinstance(san, str) and san.startswith("*.")
                 and _is_dns1123_subdomain(san[2:]))):
             raise ValidationError(f"cert_sans[{i}]", san, "must be an IP address or a DNS name "
@@ -824,7 +731,7 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
     if field == "hosts":
         _host_list(hosts, "hosts", "198.51.100.20", "a pool needs at least one Host; remove "
                    "the EdgeNodePool to remove all its nodes")
-    names = _host_fields(hosts, field)
+    names = host_fields(hosts, field)
     for name, host in zip(names, hosts):
         validate_node_host(host, name)
         if host.name is None:
@@ -847,39 +754,8 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
                 raise ValidationError(name, host.key, f"{seen[key]} is the same host; list "
                                       "each host once")
             seen[key] = name
-    _unique_resource_names(hosts, names)
+    unique_resource_names(hosts, names)
     if node_unit is not None:
         validate_dns1123_label(node_unit, "node_unit")
     validate_labels(labels, "labels")
     validate_taints(taints, "taints")
-
-
-def _unique_resource_names(hosts: Sequence[Host], fields: Sequence[str]) -> None:
-    """Each host's resources are named after its key with Terraform's characters only
-    ('cam.1' and 'cam-1' both become 'cam-1'): two such keys would collide."""
-    seen: dict[str, str] = {}
-    for field, host in zip(fields, hosts):
-        rid = logical_id(host.key)
-        if rid in seen:
-            where = f"{field}.name" if host.name is not None else f"{field}.address"
-            raise ValidationError(where, host.key, f"names the same Terraform resources "
-                                  f"({rid!r}) as {seen[rid]}; give the hosts names that differ "
-                                  "in more than '.' and '-'")
-        seen[rid] = field
-
-
-def _host_fields(hosts: Sequence[Host], field: str) -> list[str]:
-    """The field path of each host: "host" for an EdgeNode, "hosts[i]" for a pool."""
-    return [field] if field == "host" else [f"hosts[{i}]" for i in range(len(hosts))]
-
-
-def validate_host_claims(spec: ClusterSpec, hosts: Sequence[Host], field: str,
-                         claims: Mapping[str, str], owner: str) -> None:
-    """A host joins a cluster once: `claims` maps each host already joining (by key and by
-    address:port) to the construct path that holds it."""
-    for name, host in zip(_host_fields(hosts, field), hosts):
-        for key in {host.key, f"{host.address}:{host.port}"}:
-            if key in claims and claims[key] != owner:
-                raise ValidationError(name, host.key, f"already joins cluster {spec.name!r} "
-                                      f"through {claims[key]}; a host belongs to one EdgeNode "
-                                      "or EdgeNodePool")

@@ -7,11 +7,13 @@ import json
 from typing import Optional
 
 from tf.iface import DataSource, ReadDataContext
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import String
 
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
+from provisioners.core.errors import KubeError
 from edge_constructs.terraform.provider import kube
+from edge_constructs.terraform.provider.common import Meta, Named
 
 #: SuperEdge's components and where edgeadm puts them (namespace edge-system).
 COMPONENTS = {
@@ -61,27 +63,20 @@ def component_summary(api: kube.Kube) -> dict:
     return out
 
 
-class ClusterStatus(DataSource):
-    """Nodes and SuperEdge components of a cluster, as its API server reports them."""
-
-    def __init__(self, provider):
-        self.provider = provider
+class ClusterStatus(Named, DataSource):
+    META = Meta("cluster_status", 1, "Nodes and SuperEdge components of a cluster, as its API "
+                "server reports them", id="the API server read (\"unreachable\" when it was not)")
 
     @classmethod
-    def get_name(cls) -> str:
-        return "cluster_status"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(version=1, description=__doc__.split("\n")[0], attributes=[
-            Attribute("id", String(), computed=True),
+    def attributes(cls) -> list[Attribute]:
+        return [
             Attribute("kubeconfig", String(), required=True, sensitive=True,
                       description="admin kubeconfig of the cluster"),
             Attribute("nodes", String(), computed=True,
                       description="JSON: node name -> ready, kubelet_version, node_units"),
             Attribute("edge_components", String(), computed=True,
                       description="JSON: component -> found, ready, desired, workloads"),
-        ])
+        ]
 
     def read(self, ctx: ReadDataContext, config: dict) -> Optional[dict]:
         try:
@@ -89,7 +84,7 @@ class ClusterStatus(DataSource):
                 nodes = {n["metadata"]["name"]: node_summary(n) for n in api.nodes()}
                 comps = component_summary(api)
                 server = api.server
-        except kube.KubeError as e:
+        except KubeError as e:
             # A warning, not an error: a status that cannot be read must never block a plan
             # (a destroy of a cluster whose API server is already gone, for one).
             ctx.diagnostics.add_warning("cannot read the cluster's status", str(e))

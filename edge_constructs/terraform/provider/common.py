@@ -1,0 +1,51 @@
+"""What every resource and data source of the `edge` provider shares: how it is named,
+versioned, described and built, and how it reports an error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+from tf.schema import Attribute, Schema
+from tf.types import String
+from tf.utils import Diagnostics
+
+
+def add_error(diags: Diagnostics, summary: str, detail: str, attr: Optional[str] = None) -> None:
+    """An error diagnostic: `summary` says what failed, `detail` what to do; `attr` points
+    Terraform at the configuration attribute at fault."""
+    diags.add_error(summary, detail, path=[attr] if attr else None)
+
+
+@dataclass(frozen=True)
+class Meta:
+    """A resource's or data source's name after the provider's prefix (`edge_<name>`), the
+    version of its schema, its one-line description and what its `id` holds: declared once,
+    at the top of its class."""
+    name: str
+    version: int
+    description: str
+    id: str
+
+
+class Named:
+    """A resource or data source built from its `META` and `attributes()`; the `id`
+    attribute comes first, from `META.id`."""
+    META: ClassVar[Meta]
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    @classmethod
+    def get_name(cls) -> str:
+        return cls.META.name
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        m = cls.META
+        return Schema(version=m.version, description=m.description, attributes=[
+            Attribute("id", String(), computed=True, description=m.id), *cls.attributes()])
+
+    @classmethod
+    def attributes(cls) -> list[Attribute]:
+        """The attributes of the schema after `id`, in order."""
+        raise NotImplementedError
