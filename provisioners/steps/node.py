@@ -37,7 +37,7 @@ def join_command(spec, ca_cert_hash: str, token: str) -> str:
 
 def join_body(ctx: Context, node_name: str) -> str:
     """The join step's body; `node_name` empty: $EDGE_NODE_NAME (the node bundle sets it)."""
-    return sh_script("token", "EnsureJoinNode", TOKEN_FILE=TOKEN_FILE,
+    return sh_script("token", "joined_as", "EnsureJoinNode", TOKEN_FILE=TOKEN_FILE,
                      TOKEN_PLACEHOLDER=TOKEN_PLACEHOLDER, CA_HASH_FILE=CA_HASH_FILE,
                      ENDPOINT=ctx.spec.endpoint, INSTALL_PKG_PATH=install_pkg_path(ctx.spec),
                      NODE_NAME=node_name)

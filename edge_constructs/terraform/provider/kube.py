@@ -81,6 +81,16 @@ class Kube:
     def delete_node(self, name: str) -> None:
         self.call("DELETE", f"/api/v1/nodes/{name}")
 
+    def cluster_uid(self) -> str:
+        """The UID of the `kube-system` namespace: which cluster answers (two clusters made
+        from one CA accept each other's admin certificate; their namespaces' UIDs differ)."""
+        ns = self.call("GET", "/api/v1/namespaces/kube-system")
+        uid = ((ns or {}).get("metadata") or {}).get("uid")
+        if not uid:
+            raise KubeError(f"GET /api/v1/namespaces/kube-system on {self.server}: no such "
+                            "namespace (or no UID): this is not a cluster to act on", 404)
+        return uid
+
     # --- pods and eviction ---------------------------------------------------------------
 
     def pods_on(self, node: str) -> list[dict]:

@@ -34,7 +34,7 @@ from provisioners.ssh.teardown import SETTINGS as RESET_SETTINGS, manual_advice
 from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
-from edge_constructs.terraform.provider import kube
+from edge_constructs.terraform.provider import kube, node_host
 from edge_constructs.terraform.provider.common import Meta, Named, add_error
 from edge_constructs.terraform.provider.log import node_log
 
@@ -58,7 +58,7 @@ def taint_text(t: dict) -> str:
 
 
 class EdgeNode(Named, Resource):
-    META = Meta("node", 1, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
+    META = Meta("node", 2, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
                 "its node unit", id="the node name")
 
     @classmethod
@@ -92,15 +92,22 @@ class EdgeNode(Named, Resource):
             Attribute("ready", Bool(), computed=True, description="the Node's Ready condition"),
             Attribute("kubelet_version", String(), computed=True,
                       description="kubelet version the Node reports"),
+            Attribute("joined", Bool(), computed=True,
+                      description="the host holds its kubelet configuration (looked at over "
+                                  "SSH when the Node is NotReady); false plans a re-join"),
+            Attribute("cluster_uid", String(), computed=True,
+                      description="UID of the kube-system namespace of the cluster the node "
+                                  "joined: drain and delete act only on that cluster"),
         ]
 
     # --- plan ---------------------------------------------------------------------------
 
     def plan(self, ctx: PlanContext, current: Optional[dict], planned: dict) -> Optional[dict]:
         if current is None:
-            for k in ("present", "ready", "kubelet_version"):
+            for k in ("present", "ready", "kubelet_version", "joined", "cluster_uid"):
                 planned[k] = Unknown
             return planned
+        _plan_rejoin(ctx.diagnostics, current, planned)
         if current.get("present") and current.get("ready") is False:
             ctx.diagnostics.add_warning(
                 f"edge node {current['name']} is NotReady",
@@ -118,7 +125,9 @@ class EdgeNode(Named, Resource):
 
     def update(self, ctx: UpdateContext, current: dict, planned: dict) -> Optional[dict]:
         state = dict(planned, id=planned["name"])
-        if planned["bundle"] != current.get("bundle") and not self._join(ctx.diagnostics, state):
+        rejoin = current.get("joined") is False       # the host was reset (read saw it)
+        if (planned["bundle"] != current.get("bundle") or rejoin) \
+                and not self._join(ctx.diagnostics, state):
             return None
         return self._converge(ctx.diagnostics, state, current)
 
@@ -130,9 +139,12 @@ class EdgeNode(Named, Resource):
         pkg = json.loads(state["package"]) if state.get("package") else None
         with node_log(name) as log:
             try:
-                node_ssh.run_bundle(host, name, state["bundle"], log=log.line,
-                                    package=node_ssh.Package(**pkg) if pkg else None,
-                                    settings=JOIN_SETTINGS)
+                _join_on_free_host(state, host, log.line, lambda: node_ssh.run_bundle(
+                    host, name, state["bundle"], log=log.line,
+                    package=node_ssh.Package(**pkg) if pkg else None, settings=JOIN_SETTINGS))
+            except node_host.HostTaken as e:
+                add_error(diags, f"edge node {name}: its host is joined as another Node", str(e))
+                return False
             except (StepFailed, SSHError) as e:
                 add_error(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
                      f"{log.path}. Fix the cause and apply again: the steps that finished are "
@@ -145,6 +157,7 @@ class EdgeNode(Named, Resource):
         name = state["name"]
         try:
             with kube.Kube(state["kubeconfig"]) as api:
+                uid = _same_cluster(api, current)
                 node = self._wait_ready(api, name, float(state["ready_timeout"]))
                 if node is None or not kube.is_ready(node):
                     conds = kube.describe_conditions(node) if node else "  (no Node object)"
@@ -157,10 +170,14 @@ class EdgeNode(Named, Resource):
                     api.ensure(NODE_UNIT_API, _node_unit(state["node_unit"]))
                 node = api.patch_node(name, {"metadata": {"labels": _label_patch(state, current)}})
                 node = self._set_taints(api, node, state, current)
+        except ClusterMismatch as e:
+            add_error(diags, f"edge node {name}: the API server answers for another cluster",
+                      str(e))
+            return None if current is None else current
         except KubeError as e:
             add_error(diags, f"edge node {name}: the Kubernetes API refused a call", str(e))
             return None if current is None else current
-        return _observed(state, node)
+        return dict(_observed(state, node), joined=True, cluster_uid=uid)
 
     @staticmethod
     def _wait_ready(api: kube.Kube, name: str, timeout: float) -> Optional[dict]:
@@ -199,6 +216,7 @@ class EdgeNode(Named, Resource):
     def read(self, ctx: ReadContext, current: dict) -> Optional[dict]:
         try:
             with kube.Kube(current["kubeconfig"]) as api:
+                uid = _same_cluster(api, current)
                 node = api.node(current["name"])
         except KubeError as e:
             ctx.diagnostics.add_warning(f"edge node {current['name']}: cannot read the Node",
@@ -206,14 +224,20 @@ class EdgeNode(Named, Resource):
             return current
         if node is None:
             return None          # gone (reset by hand, deleted): the plan joins it again
-        return _observed(current, node, managed_only=True)
+        out = dict(_observed(current, node, managed_only=True), cluster_uid=uid)
+        out["joined"] = True if out["ready"] else _host_joined(ctx.diagnostics, current)
+        return out
 
     # --- delete -------------------------------------------------------------------------
 
     def delete(self, ctx: DeleteContext, current: dict):
         name, diags = current["name"], ctx.diagnostics
+        host = Host.from_dict(json.loads(current["host"]), f"edge node {name}: host")
         try:
-            with kube.Kube(current["kubeconfig"]) as api, node_log(name) as log:
+            # `leaving` first: a create waiting on this host (a rename) knows a reset comes
+            with node_host.leaving(host, name), node_host.host_lock(host), \
+                    kube.Kube(current["kubeconfig"]) as api, node_log(name) as log:
+                _same_cluster(api, current)
                 if api.node(name) is not None:
                     api.patch_node(name, {"spec": {"unschedulable": True}})
                     log.line(f"[{name}] cordoned")
@@ -226,10 +250,17 @@ class EdgeNode(Named, Resource):
                         return
                     if blocked:
                         log.line(f"[{name}] drain timed out; force_drain: going on ({blocked})")
-                if not self._reset(diags, current, log):
+                if not _host_moved_on(current, host, log.line) \
+                        and not self._reset(diags, current, log):
                     return
                 api.delete_node(name)
                 log.line(f"[{name}] Node deleted")
+        except ClusterMismatch as e:
+            add_error(diags, f"edge node {name}: the API server answers for another cluster",
+                      f"{e}\nNothing was cordoned, drained, reset or deleted; the node stays in "
+                      "state. Point the kubeconfig at the node's own cluster and apply again; if "
+                      "that cluster is gone for good, drop the node from state "
+                      "(terraform state rm).")
         except KubeError as e:
             add_error(diags, f"edge node {name}: the removal could not reach the cluster",
                  f"{e}\nThe node stays in state: apply or destroy again once the API server "
@@ -261,7 +292,9 @@ class EdgeNode(Named, Resource):
         return None
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> Optional[dict]:
-        return old
+        # 1 -> 2: `joined` and `cluster_uid` are new; the next refresh fills them in (the
+        # cluster's UID from the cluster the kubeconfig reaches then).
+        return dict({"joined": None, "cluster_uid": None}, **old)
 
 
 def _taint_id(t: dict) -> tuple:
@@ -341,3 +374,109 @@ def _evictable(p: dict) -> bool:
     if any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or []):
         return False
     return (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+# --- one host, one membership; one cluster (docs/DESIGN_NOTES.md, "Edge nodes") ----------
+
+class ClusterMismatch(KubeError):
+    """The API server of the kubeconfig answers for a cluster other than the node's."""
+
+
+def _same_cluster(api: kube.Kube, current: Optional[dict]) -> str:
+    """The UID of the cluster that answers; ClusterMismatch when state recorded another one
+    (states from before the UID was recorded take the one that answers)."""
+    uid = api.cluster_uid()
+    want = (current or {}).get("cluster_uid")
+    if want and want != uid:
+        raise ClusterMismatch(
+            f"The API server {api.server} answers for the cluster whose kube-system namespace "
+            f"has UID {uid}; node {current['name']} joined the cluster whose kube-system UID is "
+            f"{want} (in state). Two clusters made from one CA accept each other's admin "
+            "certificate, so the endpoint alone does not say which cluster it is.", 409)
+    return uid
+
+
+def _join_on_free_host(state: dict, host: Host, log, run_bundle) -> None:
+    """Run the bundle once no other Node holds the host. Found joined as this node with its
+    Node gone: the kubelet is restarted after the bundle, so that it registers the Node again.
+    Found joined as another Node X (a rename): wait for X's removal in this process (the old
+    instance's delete), then look again; none starting within RENAME_GRACE: HostTaken."""
+    name = state["name"]
+    waited_out = False
+    while True:
+        with node_host.host_lock(host):
+            other = node_host.joined_as(host)
+            if other is None or other == name.lower():
+                run_bundle()
+                if other is not None:
+                    _reregister_if_gone(state, host, log)
+                return
+        log(f"[{name}] the host is joined as Node {other}: waiting for its removal (a rename)")
+        if node_host.wait_for_removal(host, other, node_host.RENAME_GRACE):
+            continue
+        if waited_out:
+            raise node_host.HostTaken(
+                f"The host {host.address}:{host.port} is joined to the cluster as Node {other}, "
+                f"not {name}, and no removal of {other} started within "
+                f"{node_host.RENAME_GRACE:g}s. A host joins under one name: if {other} is to "
+                f"leave (a rename), remove it from the configuration in the same apply (its "
+                f"removal resets the host) or reset the host by hand (edgeadm reset --force), "
+                f"then apply again.")
+        waited_out = True
+
+
+def _reregister_if_gone(state: dict, host: Host, log) -> None:
+    name = state["name"]
+    try:
+        with kube.Kube(state["kubeconfig"]) as api:
+            gone = api.node(name) is None
+    except KubeError as e:
+        log(f"[{name}] could not look for the Node ({e}); the wait for Ready says more")
+        return
+    if gone:
+        node_host.restart_kubelet(host, name, log)
+
+
+def _host_joined(diags: Diagnostics, current: dict) -> Optional[bool]:
+    """Read, for a NotReady Node: is its host still joined as it (one short SSH look)? None
+    (state kept as it was) when the host does not answer."""
+    name = current["name"]
+    host = Host.from_dict(json.loads(current["host"]), f"edge node {name}: host")
+    try:
+        other = node_host.joined_as(host)
+    except (SSHError, StepFailed) as e:
+        diags.add_warning(f"edge node {name}: cannot look at its host",
+                          f"{str(e).splitlines()[0]}\nWhether it is still joined is not known.")
+        return current.get("joined")
+    if other == name.lower():
+        return True
+    diags.add_warning(
+        f"edge node {name}: its host is not joined",
+        (f"The host holds no kubelet configuration (reset by hand?)" if other is None else
+         f"The host's kubelet registers as Node {other}, not {name}")
+        + f"; the Node {name} is NotReady. This plan joins the host again as {name} (an "
+        "in-place update that runs the node bundle).")
+    return False
+
+
+def _plan_rejoin(diags: Diagnostics, current: dict, planned: dict) -> None:
+    """A host that read found not joined: plan `joined` back to true, an in-place update
+    whose apply runs the node bundle (the join)."""
+    if current.get("joined") is False:
+        planned["joined"] = True
+
+
+def _host_moved_on(current: dict, host: Host, log) -> bool:
+    """Delete: the host's kubelet now registers as another Node (the host was renamed and
+    joined again): resetting it would take that membership down. True = leave the host as it
+    is. A host that cannot be looked at is left to the reset, which reports it."""
+    name = current["name"]
+    try:
+        other = node_host.joined_as(host)
+    except (SSHError, StepFailed):
+        return False
+    if other is None or other == name.lower():
+        return False
+    log(f"[{name}] the host is joined as Node {other} now: not reset (it is not {name}'s "
+        "any more)")
+    return True
