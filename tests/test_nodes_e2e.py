@@ -2,10 +2,11 @@
 
 One cluster (master h0) for the whole module; the tests run in order and each changes the
 pool or its hosts the way an operator (or an accident) would: join 10, add an 11th, move one
-to a new address, reset one by hand, remove a label by hand, stop a kubelet, fail a join
-half-way and resume it, drop one, drop one whose sshd is down, join a host Terraform does
-not know with the join script, remove the whole pool from the code (from a fresh checkout),
-then destroy it all.
+to a new address, reset one by hand (and delete its Node), delete a Node by hand (host
+untouched), reset a host by hand (Node kept), remove a label by hand, stop a kubelet, fail a
+join half-way and resume it, drop one, drop one whose sshd is down, join a host Terraform
+does not know with the join script, rename a host, remove the whole pool from the code (from
+a fresh checkout), then destroy it all.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ MAIN = Path(__file__).resolve().parents[1] / "examples" / "edge_pool" / "main.py
 POOL = [f"h{i}" for i in range(1, 11)]
 ELEVENTH, DOWN_AT_DESTROY, REMOVED, STRANGER, HALFWAY = "h11", "h4", "h3", "h12", "h13"
 MOVED, RESET_BY_HAND, RELABELLED, STOPPED = "h5", "h6", "h7", "h8"
+NODE_DELETED, HOST_RESET = "h9", "h10"
+#: A host given a new name (same address): one apply, one joined Node under the new name.
+RENAME_FROM, RENAME_TO = "h1", "h1-renamed"
 #: The second address MOVED answers on (simulated hosts: 198.18.0.10 and up, one site at a time).
 NEW_ADDRESS = "198.18.0.200"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
@@ -61,6 +65,17 @@ class Env:
 
     def plan(self, pool: list[str]) -> tf.Run:
         return tf.terraform(["plan", "-input=false", "-no-color"], self.synth(pool))
+
+    def planned(self, pool: list[str]) -> tuple[dict[str, list[str]], str]:
+        """({address: actions} of the managed resources a saved plan changes, from
+        `terraform show -json`; the plan's text, for its warnings)."""
+        run = tf.terraform(["plan", "-input=false", "-no-color", "-out=lifecycle.tfplan"],
+                           self.synth(pool)).check()
+        out = tf.terraform(["show", "-json", "lifecycle.tfplan"], self.stack).check().output
+        doc = json.loads(out[out.index("{"):])
+        return ({rc["address"]: rc["change"]["actions"] for rc in doc.get("resource_changes", [])
+                 if rc["mode"] == "managed" and rc["change"]["actions"] != ["no-op"]},
+                run.output)
 
     @property
     def extra(self) -> dict:
@@ -245,6 +260,49 @@ def test_a_node_reset_by_hand_is_joined_again(env):
     assert len(_calls(env.ledger(RESET_BY_HAND), "edgeadm", "join")) == 2
 
 
+def test_a_node_deleted_by_hand_comes_back_without_a_new_join(env):
+    # kubelet 1.22 registers its Node once per start: nothing brings it back by itself
+    rc, _, err = env.site.ssh("h0", f"{KUBECTL} delete node {NODE_DELETED}")
+    assert rc == 0, err
+    changes, _ = env.planned(POOL + [ELEVENTH])
+    assert changes == {_node(NODE_DELETED): ["create"]}, changes
+    env.apply(POOL + [ELEVENTH]).check()
+    node = env.nodes()[NODE_DELETED]
+    assert node["metadata"]["labels"]["zone"] == "a"
+    assert node["status"]["conditions"][-1]["status"] == "True"
+    # the host stayed joined: no second join, its kubelet restarted to register again
+    assert len(_calls(env.ledger(NODE_DELETED), "edgeadm", "join")) == 1
+    log = (env.stack / "edge-logs" / f"{NODE_DELETED}.log").read_text()
+    assert f"[{NODE_DELETED}] EnsureJoinNode: already joined as {NODE_DELETED}" in log
+    assert "restarting the kubelet so that it registers the Node again" in log
+    changes, _ = env.planned(POOL + [ELEVENTH])
+    assert changes == {}, changes
+
+
+def test_a_host_reset_by_hand_with_its_node_kept_is_joined_again(env):
+    # the node lifecycle controller's grace (40 s) shortened: the Node goes NotReady sooner
+    rc, _, err = env.site.ssh("h0", "mkdir -p /etc/standins && "
+                              "echo 15s > /etc/standins/node-monitor-grace-period")
+    assert rc == 0, err
+    try:
+        rc, _, err = env.site.ssh(HOST_RESET, "edgeadm reset --force")
+        assert rc == 0, err
+        deadline = time.monotonic() + 60
+        while env.nodes()[HOST_RESET]["status"]["conditions"][-1]["status"] == "True":
+            assert time.monotonic() < deadline, "the node stayed Ready"
+            time.sleep(2)
+        changes, text = env.planned(POOL + [ELEVENTH])
+        assert changes == {_node(HOST_RESET): ["update"]}, changes
+        assert f"edge node {HOST_RESET}: its host is not joined" in text, text
+        env.apply(POOL + [ELEVENTH]).check()
+    finally:
+        env.site.ssh("h0", "rm -f /etc/standins/node-monitor-grace-period")
+    assert env.nodes()[HOST_RESET]["status"]["conditions"][-1]["status"] == "True"
+    assert len(_calls(env.ledger(HOST_RESET), "edgeadm", "join")) == 2
+    changes, _ = env.planned(POOL + [ELEVENTH])
+    assert changes == {}, changes
+
+
 def test_a_label_removed_by_hand_is_put_back(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} label node {RELABELLED} zone-")
     assert rc == 0, err
@@ -353,8 +411,34 @@ def test_join_script_joins_a_host_terraform_does_not_know(env):
     assert token not in out + err
 
 
+def test_a_renamed_host_leaves_under_its_old_name_and_joins_under_the_new_one(env):
+    keep = [h for h in POOL + [ELEVENTH, HALFWAY] if h not in (REMOVED, DOWN_AT_DESTROY)]
+    for h in env.inventory["hosts"]:
+        if h["name"] == RENAME_FROM:
+            h["name"] = RENAME_TO                      # same address, port, key
+    pool = [RENAME_TO if h == RENAME_FROM else h for h in keep]
+    changes, _ = env.planned(pool)
+    assert changes == {_node(RENAME_FROM): ["delete"], _node(RENAME_TO): ["create"]}, changes
+    before = len(env.ledger(RENAME_FROM))
+    env.apply(pool).check()                           # ONE apply
+    nodes = env.nodes()
+    assert RENAME_FROM not in nodes and RENAME_TO in nodes, sorted(nodes)
+    assert nodes[RENAME_TO]["status"]["conditions"][-1]["status"] == "True"
+    assert nodes[RENAME_TO]["metadata"]["labels"]["zone"] == "a"
+    # on the host: the old membership reset, then the join under the new name, in that order
+    since = env.ledger(RENAME_FROM)[before:]
+    kinds = [("reset" if "reset" in e["argv"] else "join") for e in since
+             if e["tool"] == "edgeadm" and e["argv"][:1] in (["reset"], ["join"])]
+    assert kinds == ["reset", "join"], since
+    assert _calls(since, "edgeadm", "join")[0][-3:] == ["--node-name", RENAME_TO,
+                                                         "--skip-phases=init-node"]
+    changes, _ = env.planned(pool)
+    assert changes == {}, changes
+
+
 def test_removing_the_whole_pool_from_a_fresh_checkout_removes_every_node(env):
-    left = [h for h in POOL + [ELEVENTH, HALFWAY] if h not in (REMOVED, DOWN_AT_DESTROY)]
+    left = [RENAME_TO if h == RENAME_FROM else h for h in POOL + [ELEVENTH, HALFWAY]
+            if h not in (REMOVED, DOWN_AT_DESTROY)]
     env.out = "fresh-checkout"      # a new runner: new synth dir, the same state
     run = env.apply([])             # the example leaves the EdgeNodePool out: no block at all
     run.check()
@@ -364,7 +448,8 @@ def test_removing_the_whole_pool_from_a_fresh_checkout_removes_every_node(env):
     nodes = env.nodes()
     assert not set(left) & set(nodes), sorted(nodes)
     for h in left:
-        assert _calls(env.ledger(h), "edgeadm", "reset", "--force"), h
+        assert _calls(env.ledger(RENAME_FROM if h == RENAME_TO else h), "edgeadm", "reset",
+                      "--force"), h
     state = (env.work / "terraform.edge_pool.tfstate").read_text()
     assert sys.executable not in state      # nothing in state names the synth-time interpreter
 

@@ -2,16 +2,21 @@
 
 create  runs the node bundle on the host over one SSH connection (host preparation, package,
         `edgeadm join`; a ledger on the host lets a failed run resume), waits until the Node
-        is Ready, then sets its labels, taints and node unit by the API;
+        is Ready, then sets its labels, taints and node unit by the API; a host found joined
+        as this node whose Node is gone has its kubelet restarted (it registers once per
+        start); a host joined as another Node waits for that Node's removal (a rename);
 read    reports the Node's presence, Ready condition, kubelet version, and the labels and
         taints this resource manages: a Node that is gone plans a re-join, a managed label or
-        taint changed by hand plans its repair, a NotReady node is a warning in the plan;
-update  changes labels, taints and node unit by the API; a changed bundle runs again (the
-        ledger skips the steps that did not change); a changed address or port is only
-        recorded (the host is the same machine: no reset, no re-join);
-delete  cordons, drains with the eviction API, resets the host over SSH with the package's
-        runner, then deletes the Node. It runs whenever the instance leaves the configuration
-        (a host dropped, a whole pool removed, destroy) and needs nothing but state.
+        taint changed by hand plans its repair, a NotReady node is a warning in the plan and
+        its host is looked at: not joined any more plans a re-join (`joined` false -> true);
+update  changes labels, taints and node unit by the API; a changed bundle, or a host that is
+        not joined, runs the bundle (the ledger skips the steps that did not change); a
+        changed address or port is only recorded (the same machine: no reset, no re-join);
+delete  checks the cluster is the node's (`cluster_uid`), cordons, drains with the eviction
+        API, resets the host over SSH with the package's runner (unless it joined under
+        another name since), then deletes the Node. It runs whenever the instance leaves the
+        configuration (a host dropped, a whole pool removed, destroy) and needs nothing but
+        state.
 """
 from __future__ import annotations
 
