@@ -14,6 +14,7 @@ import time
 import pytest
 from kubernetes import client as k8s
 from tf.iface import CreateContext, DeleteContext, PlanContext, ReadContext, UpdateContext
+from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from provisioners.core.props import Host
@@ -362,6 +363,7 @@ def test_a_host_reset_by_hand_with_its_node_kept_plans_a_rejoin(cluster, tmp_pat
     planned = EdgeNode(None).plan(PlanContext(Diagnostics(), "edge_node", set()), dict(seen),
                                   dict(seen))
     assert planned["joined"] is True                      # an in-place update: false -> true
+    assert planned["ready"] is Unknown                    # Ready again only after the join
     # the update runs the bundle although the bundle did not change
     ran = []
 
@@ -381,3 +383,27 @@ def test_a_host_reset_by_hand_with_its_node_kept_plans_a_rejoin(cluster, tmp_pat
     seen = EdgeNode(None).read(ReadContext(Diagnostics(), "edge_node"), state(kubeconfig, "wiped"))
     assert seen["joined"] is True
     _raw(kubeconfig, "DELETE", "/api/v1/nodes/wiped")
+
+
+def test_a_kubelet_may_register_and_patch_only_its_own_node(cluster):
+    """NodeRestriction (kubernetes v1.22 plugin/pkg/admission/noderestriction): what lets a
+    restarted kubelet register its Node again, and nothing else."""
+    from simsite.standins import client as raw, pki
+    kubeconfig, api = cluster
+    kc = pki.parse_kubeconfig(kubeconfig.read_text())
+    pki_dir = kubeconfig.parent / "pki"
+    cert, key = pki.sign(pki.load_cert((pki_dir / "ca.crt").read_bytes()),
+                         pki.load_key((pki_dir / "ca.key").read_bytes()),
+                         "system:node:own-node", ["system:nodes"])
+    ctx = raw.context(kc["ca"], pki.cert_pem(cert), pki.key_pem(key))
+    made = raw.request(kc["server"], "POST", "/api/v1/nodes", ctx, body=_node_obj("own-node"))
+    assert made["metadata"]["name"] == "own-node"
+    with pytest.raises(raw.APIError) as e:
+        raw.request(kc["server"], "POST", "/api/v1/nodes", ctx, body=_node_obj("not-mine"))
+    assert e.value.status == 403
+    assert 'node "own-node" is not allowed to modify node "not-mine"' in e.value.message
+    with pytest.raises(raw.APIError) as e:
+        raw.request(kc["server"], "PATCH", "/api/v1/nodes/edge-a", ctx, body={"metadata": {}},
+                    content_type="application/merge-patch+json")
+    assert e.value.status == 403
+    _raw(kubeconfig, "DELETE", "/api/v1/nodes/own-node")

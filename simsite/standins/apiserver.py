@@ -252,6 +252,22 @@ def rbac_allows(objs, groups, user, verb, group, plural, ns, name):
     return False
 
 
+def node_restriction(user, groups, req):
+    """The NodeRestriction admission plugin for Nodes: a kubelet (user `system:node:<name>`,
+    group `system:nodes`) may create, update and patch only its own Node (kubernetes v1.22
+    `plugin/pkg/admission/noderestriction/admission.go` admitNode). The refusal, else None."""
+    if req.plural != "nodes" or req.group != "" or req.method not in ("POST", "PUT", "PATCH"):
+        return None
+    if "system:nodes" not in (groups or []) or not (user or "").startswith("system:node:"):
+        return None
+    own = user[len("system:node:"):]
+    body = req.body if isinstance(req.body, dict) else {}
+    wanted = req.name or (body.get("metadata") or {}).get("name")
+    if wanted and wanted != own:
+        return 'nodes "%s" is forbidden: node "%s" is not allowed to modify node "%s"' % (wanted, own, wanted)
+    return None
+
+
 def parse_path(path):
     path = path.split("?")[0].rstrip("/")
     parts = [p for p in path.split("/") if p]
@@ -361,6 +377,9 @@ class Handler(BaseHTTPRequestHandler):
                 where = ' in the namespace "%s"' % ns if ns else " at the cluster scope"
                 return self.status(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s"%s'
                                    % (what, user, req.verb, plural, group, where))
+            refused = node_restriction(user, groups, req)
+            if refused:
+                return self.status(403, "Forbidden", refused)
             self.user, self.groups = user, groups
             if method != "GET":
                 csr.run_controllers(data, lambda u, g, sub: self.sar(objs, u, g, sub))

@@ -112,7 +112,7 @@ class EdgeNode(Named, Resource):
             for k in ("present", "ready", "kubelet_version", "joined", "cluster_uid"):
                 planned[k] = Unknown
             return planned
-        _plan_rejoin(ctx.diagnostics, current, planned)
+        _plan_rejoin(current, planned, bool(ctx.changed_fields))
         if current.get("present") and current.get("ready") is False:
             ctx.diagnostics.add_warning(
                 f"edge node {current['name']} is NotReady",
@@ -464,11 +464,15 @@ def _host_joined(diags: Diagnostics, current: dict) -> Optional[bool]:
     return False
 
 
-def _plan_rejoin(diags: Diagnostics, current: dict, planned: dict) -> None:
+def _plan_rejoin(current: dict, planned: dict, changed: bool) -> None:
     """A host that read found not joined: plan `joined` back to true, an in-place update
-    whose apply runs the node bundle (the join)."""
-    if current.get("joined") is False:
+    whose apply runs the node bundle (the join). An update of a node that is not Ready waits
+    for it to be Ready: what it reports then is known only after the apply."""
+    rejoin = current.get("joined") is False
+    if rejoin:
         planned["joined"] = True
+    if (rejoin or changed) and current.get("ready") is not True:
+        planned["ready"] = planned["kubelet_version"] = Unknown
 
 
 def _host_moved_on(current: dict, host: Host, log) -> bool:
