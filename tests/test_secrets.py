@@ -244,3 +244,54 @@ def test_without_our_cli_config_chdir_init_asks_the_network(private_home, tmp_pa
     got = subprocess.run([raw_terraform(tmp_path), f"-chdir={stack}", "init", "-input=false"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert got.returncode != 0 and "edge-constructs.local" in got.stderr
+
+
+# --- the provider exits when Terraform is gone ---------------------------------------------
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def _poll(pred, seconds: float = 30.0, step: float = 0.1) -> bool:
+    import time
+    for _ in range(int(seconds / step)):
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+PARENT = textwrap.dedent('''
+    import os, subprocess, sys, time
+    env = {**os.environ, "TF_PLUGIN_MAGIC_COOKIE": sys.argv[1], "PLUGIN_PROTOCOL_VERSIONS": "6"}
+    p = subprocess.Popen([sys.executable, "-m", "edge_constructs.terraform.provider"],
+                         env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    print(p.pid, p.stdout.readline().decode().strip(), flush=True)
+    time.sleep(600)
+''')
+
+
+def test_the_provider_exits_when_terraform_is_killed(tmp_path):
+    from edge_constructs.terraform.provider import server
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, server.MAGIC_COOKIE_VALUE],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pid_text, handshake = parent.stdout.readline().split(" ", 1)
+        pid = int(pid_text)
+        # go-plugin's handshake: core 1, protocol 6, a unix socket.
+        core, proto, net, sock = handshake.split("|")[:4]
+        assert (core, proto, net) == ("1", "6", "unix") and Path(sock).exists()
+        assert not _gone(pid)
+        parent.kill()
+        parent.wait()
+        assert _poll(lambda: _gone(pid)), f"provider {pid} still runs after its parent was killed"
+        assert not Path(sock).parent.exists()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        with __import__("contextlib").suppress(Exception):
+            os.kill(pid, 9)
