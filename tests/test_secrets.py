@@ -295,3 +295,105 @@ def test_the_provider_exits_when_terraform_is_killed(tmp_path):
             parent.kill()
         with __import__("contextlib").suppress(Exception):
             os.kill(pid, 9)
+
+
+# --- the provider's Kubernetes client keeps its credentials in memory --------------------
+
+@pytest.fixture
+def tls_apiserver(tmp_path):
+    """A loopback HTTPS server that requires a client certificate of the identity's CA and
+    answers GET /api/v1/nodes; yields (kubeconfig, the client CNs it saw)."""
+    import datetime as dt
+    import http.server
+    import ssl
+    import threading
+
+    from edge_constructs.credentials import identity, pki
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    seen: list[str] = []
+    values = identity.new_identity(cluster_name="t", endpoint="https://127.0.0.1:1",
+                                   virtual_address="169.254.20.11",
+                                   leaf_validity=dt.timedelta(days=30))
+    ca_cert = x509.load_pem_x509_certificate(values["ca_cert"].encode())
+    ca_key = serialization.load_pem_private_key(values["ca_key"].encode(), password=None)
+    key = pki.new_key()
+    cert = pki.new_leaf_cert(key, ca_cert, ca_key, "apiserver", None, ("127.0.0.1",), ())
+    (tmp_path / "srv.pem").write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "srv.pem")
+    ctx.load_verify_locations(cadata=values["ca_cert"])
+    ctx.verify_mode = ssl.CERT_REQUIRED
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            peer = self.connection.getpeercert()
+            seen.append(dict(x[0] for x in peer["subject"])["commonName"])
+            body = json.dumps({"items": [{"metadata": {"name": "n1"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    endpoint = f"127.0.0.1:{srv.server_address[1]}"
+    kubeconfig = identity.render_kubeconfig(values, endpoint=endpoint, cluster_name="t")
+    try:
+        yield kubeconfig, seen, values["admin_key"]
+    finally:
+        srv.shutdown()
+
+
+CLIENT = textwrap.dedent('''
+    import sys, time
+    from edge_constructs.terraform.provider.kube import Kube
+    api = Kube(sys.stdin.read())
+    print(",".join(n["metadata"]["name"] for n in api.nodes()), flush=True)
+    time.sleep(600)
+''')
+
+
+def _files_under(d: Path) -> list[Path]:
+    return [p for p in d.rglob("*")]
+
+
+def test_the_kube_client_leaves_no_credential_file_even_when_killed(tls_apiserver, tmp_path):
+    kubeconfig, seen, admin_key = tls_apiserver
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", CLIENT], cwd=ROOT, text=True,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env={**os.environ, "TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp)})
+    try:
+        p.stdin.write(kubeconfig)
+        p.stdin.close()
+        assert p.stdout.readline().strip() == "n1"
+        assert seen == ["kubernetes-admin"]  # the client certificate was presented
+        assert _files_under(tmp) == []        # nothing written while it runs
+        p.kill()
+        p.wait()
+        assert _files_under(tmp) == []        # nor left when it is killed
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_the_kube_client_in_process_writes_no_file(tls_apiserver, tmp_path, monkeypatch):
+    import tempfile
+
+    from edge_constructs.terraform.provider.kube import Kube
+    kubeconfig, seen, _ = tls_apiserver
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    with Kube(kubeconfig) as api:
+        assert [n["metadata"]["name"] for n in api.nodes()] == ["n1"]
+        assert _files_under(tmp) == []
+    assert seen == ["kubernetes-admin"]
