@@ -397,3 +397,101 @@ def test_the_kube_client_in_process_writes_no_file(tls_apiserver, tmp_path, monk
         assert [n["metadata"]["name"] for n in api.nodes()] == ["n1"]
         assert _files_under(tmp) == []
     assert seen == ["kubernetes-admin"]
+
+
+# --- the admin credential: 90 days at most, a rotation ------------------------------------
+
+def _identity_resource():
+    from edge_constructs.terraform.provider.identity_resource import ClusterIdentity
+    return ClusterIdentity(None)
+
+
+def _ctx(kind, **kw):
+    from tf import iface
+    from tf.utils import Diagnostics
+    return getattr(iface, kind)(Diagnostics(), "edge_cluster_identity", **kw)
+
+
+def _planned(**kw):
+    base = {"cluster_name": "demo", "endpoint": "127.0.0.1:6443",
+            "virtual_address": "169.254.20.11", "kubernetes_service_ip": None,
+            "leaf_validity_days": 365, "token_rotation": None, "ca_cert_file": None,
+            "ca_key_file": None, "allow_replace": None, "admin_credential_rotation": None}
+    return {**base, **kw}
+
+
+def _life(pem: str):
+    from cryptography import x509
+    c = x509.load_pem_x509_certificate(pem.encode())
+    return c.not_valid_after_utc - c.not_valid_before_utc
+
+
+def _apply_plan(res, current, config, changed):
+    from tf.types import Unknown
+    ctx = _ctx("PlanContext", changed_fields=set(changed))
+    planned = res.plan(ctx, current, {**current, **config})
+    assert not ctx.diagnostics.diagnostics, [d.summary for d in ctx.diagnostics.diagnostics]
+    unknown = {k for k, v in planned.items() if v is Unknown}
+    return res.update(_ctx("UpdateContext"), current, planned), unknown
+
+
+def test_the_admin_certificate_lives_90_days_and_other_leaves_as_asked():
+    import datetime as dt
+    res = _identity_resource()
+    state = res.create(_ctx("CreateContext"), _planned())
+    assert dt.timedelta(days=89) < _life(state["admin_cert"]) <= dt.timedelta(days=91)
+    assert _life(state["tunnel_anp_client_cert"]) > dt.timedelta(days=364)
+    assert state["renewal_due"] == []
+    # Shorter leaves: the admin certificate is never longer than the others.
+    short = res.create(_ctx("CreateContext"), _planned(leaf_validity_days=20))
+    assert _life(short["admin_cert"]) <= dt.timedelta(days=21)
+
+
+def test_changing_admin_credential_rotation_reissues_only_the_admin_credential():
+    res = _identity_resource()
+    state = res.create(_ctx("CreateContext"), _planned())
+    after, unknown = _apply_plan(res, state, {"admin_credential_rotation": "2026-12"},
+                                 {"admin_credential_rotation"})
+    assert {"admin_cert", "admin_key", "kubeconfig"} <= unknown
+    assert not unknown & {"ca_cert", "ca_key", "bootstrap_token", "tunnel_anp_client_cert"}
+    assert after["admin_key"] != state["admin_key"] and after["admin_cert"] != state["admin_cert"]
+    assert after["kubeconfig"] != state["kubeconfig"]
+    for same in ("ca_cert", "ca_key", "bootstrap_token", "tunnel_anp_client_cert", "sa_key"):
+        assert after[same] == state[same]
+    # Unchanged rotation: no change planned.
+    _, unknown = _apply_plan(res, after, {}, set())
+    assert not unknown & {"admin_cert", "kubeconfig"}
+
+
+def test_an_identity_with_a_year_long_admin_certificate_gets_a_short_one():
+    """An identity made by an earlier release (a 365-day admin certificate)."""
+    import datetime as dt
+
+    from edge_constructs.credentials import identity as ident
+    res = _identity_resource()
+    state = res.create(_ctx("CreateContext"), _planned())
+    old = dict(state)
+    old_values = dict(state)
+    # Re-issue the admin certificate as the earlier release did.
+    from edge_constructs.credentials import pki
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    ca = x509.load_pem_x509_certificate(state["ca_cert"].encode())
+    ca_key = serialization.load_pem_private_key(state["ca_key"].encode(), password=None)
+    key = pki.new_key()
+    cert = pki.new_leaf_cert(key, ca, ca_key, pki.ADMIN_USER, "system:masters",
+                             validity=dt.timedelta(days=365))
+    old_values["admin_cert"] = pki.cert_pem(cert).decode()
+    assert ident.admin_outlives(old_values) and not ident.admin_outlives(old)
+    after, unknown = _apply_plan(res, old_values, {}, set())
+    assert "admin_cert" in unknown
+    assert _life(after["admin_cert"]) <= dt.timedelta(days=91)
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_admin_credential_rotation_is_refused_by_the_provider(value):
+    from tf.utils import Diagnostics
+    diags = Diagnostics()
+    _identity_resource().validate(diags, "edge_cluster_identity",
+                                  _planned(admin_credential_rotation=value))
+    assert any("admin_credential_rotation" in d.summary for d in diags.diagnostics)
