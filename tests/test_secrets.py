@@ -495,3 +495,76 @@ def test_an_empty_admin_credential_rotation_is_refused_by_the_provider(value):
     _identity_resource().validate(diags, "edge_cluster_identity",
                                   _planned(admin_credential_rotation=value))
     assert any("admin_credential_rotation" in d.summary for d in diags.diagnostics)
+
+
+# --- step temp files: removed however the step ends --------------------------------------
+
+TOKEN = "abcdef.0123456789abcdef"
+
+
+def _token_step(tmp_path: Path, body: str) -> tuple[Path, str]:
+    from provisioners.steps.step import prelude, sh_script
+    token = tmp_path / "secrets" / "bootstrap-token"
+    token.parent.mkdir(mode=0o700)
+    token.write_text(TOKEN + "\n")
+    token.chmod(0o600)
+    script = (prelude("EnsureJoinNode", "h1", str(tmp_path / "result"))
+              + sh_script("token", TOKEN_FILE=str(token), TOKEN_PLACEHOLDER="@TOKEN@") + body)
+    return token, script
+
+
+def test_a_step_that_fails_midway_leaves_no_token_file_and_no_log(tmp_path):
+    marker = tmp_path / "log-path"
+    token, script = _token_step(tmp_path, f'echo "$_log" > {str(marker)!r}\nsay "joining"\n'
+                                          'run sh -c \'echo "$1"; exit 3\' x "$TOKEN"\n'
+                                          'say "not reached"\n')
+    got = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    assert got.returncode == 3, got.stderr
+    assert "not reached" not in got.stdout and TOKEN not in got.stdout + got.stderr
+    assert "***" in got.stdout + got.stderr
+    assert not token.exists()
+    assert not Path(marker.read_text().strip()).exists()
+
+
+def test_the_join_preparation_config_file_is_removed_when_edgeadm_fails(tmp_path):
+    """The real EnsureJoinPreparation body: edgeadm is missing here, so it fails at its first
+    `run`; neither the token nor its 0600 config file remains."""
+    from provisioners.steps.step import prelude, sh_script
+    token = tmp_path / "bootstrap-token"
+    token.write_text(TOKEN + "\n")
+    script = (prelude("EnsureJoinPreparation", "h1", str(tmp_path / "result"))
+              + sh_script("token", "EnsureJoinPreparation", TOKEN_FILE=str(token),
+                          TOKEN_PLACEHOLDER="@TOKEN@", ADMIN_CONF=str(tmp_path / "admin.conf"),
+                          RETIRED_TOKENS_FILE=str(tmp_path / "retired"),
+                          TOKEN_CONFIG="token: @TOKEN@\n", RBAC=""))
+    before = set(Path("/tmp").glob("edge-token.*"))
+    got = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    assert got.returncode != 0
+    assert "edgeadm" in got.stderr
+    assert not token.exists()
+    assert set(Path("/tmp").glob("edge-token.*")) == before
+
+
+@pytest.mark.parametrize("sig", ["HUP", "PIPE", "INT", "TERM"])
+def test_a_step_ended_by_a_signal_removes_its_token_file_and_log(tmp_path, sig):
+    """The SSH session gone (HUP/PIPE), Ctrl-C, SIGTERM: the EXIT trap still runs."""
+    import signal
+    import time
+    marker = tmp_path / "log-path"
+    token, script = _token_step(
+        tmp_path, f'echo "$_log" > {str(marker)!r}\nrun sh -c \'echo "$1"; exec sleep 30\' x "$TOKEN"\n')
+    p = subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _poll(lambda: marker.exists() and marker.read_text().strip() != "")
+        log = Path(marker.read_text().strip())
+        assert _poll(lambda: log.exists() and TOKEN in log.read_text())
+        os.kill(p.pid, getattr(signal, f"SIG{sig}"))
+        # The shell waits for its `run` command; end that one too, as a session's end would.
+        for child in Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split():
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGTERM)
+        p.wait(timeout=30)
+        assert not token.exists() and not log.exists()
+    finally:
+        if p.poll() is None:
+            p.kill()
