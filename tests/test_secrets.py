@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from edge_constructs.terraform import binary
+from tests.test_runner import sshd  # noqa: F401  (fixture: a loopback sshd)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -568,3 +569,30 @@ def test_a_step_ended_by_a_signal_removes_its_token_file_and_log(tmp_path, sig):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_a_step_the_runner_times_out_leaves_no_token_file_and_no_log(sshd, tmp_path):
+    """The runner stops a step past its timeout: SIGTERM first, so the step's EXIT trap runs
+    (a SIGKILL left the token file and the unmasked log behind)."""
+    import dataclasses
+
+    from provisioners.core.errors import StepFailed
+    from provisioners.ssh.runner import run_step
+    from provisioners.steps.step import Step, Upload, sh_script
+    from tests.test_runner import FAST, PREFIX
+    src = tmp_path / "token"
+    src.write_text(TOKEN + "\n")
+    dest = tmp_path / "secrets" / "bootstrap-token"
+    dest.parent.mkdir(mode=0o700)
+    marker = tmp_path / "log-path"
+    script = (sh_script("token", TOKEN_FILE=str(dest), TOKEN_PLACEHOLDER="@TOKEN@")
+              + f'echo "$_log" > {str(marker)!r}\n'
+              + 'run sh -c \'echo "$1"; sleep 30\' x "$TOKEN"\n')
+    step = Step(name=f"{PREFIX}SecretTimeout", script=script,
+                uploads=(Upload(str(src), str(dest), "0600"),))
+    with pytest.raises(StepFailed) as e:
+        run_step(sshd.host(), step, dataclasses.replace(FAST, command_timeout=3.0),
+                 log=lambda *_: None, secrets=[TOKEN])
+    assert TOKEN not in str(e.value)
+    log = Path(marker.read_text().strip())
+    assert _poll(lambda: not dest.exists() and not log.exists()), (dest.exists(), log.exists())
