@@ -204,7 +204,7 @@ def test_a_plain_local_backend_and_a_raw_terraform_under_umask_022_keep_state_pr
     backup = state.with_name(state.name + ".backup")
     assert "not-for-others" in backup.read_text()
     # The plan file and .terraform lie in directories only this user may enter.
-    for d in (stack, stack.parent, stack.parent.parent):
+    for d in (stack, stack.parent):
         assert mode(d) == 0o700, (d, oct(mode(d)))
     assert (stack / "plan").exists()
 

@@ -32,11 +32,12 @@ class InstallingSynthesizer:
 def protect_stack_output(outdir: Path, stack_dir: Path) -> None:
     """The state, its backups and saved plans hold the cluster's keys, and Terraform creates
     them with the mode its umask gives (0644 under the usual 022), wherever `cdktf deploy` or a
-    pipeline starts it. So, at every synth: the output directory and the stack's directory
-    (plans, `.terraform`, a relative local state) become 0700, and a local backend's state
+    pipeline starts it. So, at every synth: `<outdir>/stacks` and the stack's directory
+    (plans, `.terraform`, a relative local state) become 0700 (not the output directory
+    itself, which an app may point anywhere), and a local backend's state
     file and its backup exist 0600 (Terraform rewrites an existing file in place, keeping
     its mode: hashicorp/terraform internal/states/statemgr/filesystem.go)."""
-    for d in (outdir, outdir / "stacks", stack_dir):
+    for d in (outdir / "stacks", stack_dir):
         if d.is_dir():
             d.chmod(0o700)
     try:
