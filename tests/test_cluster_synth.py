@@ -208,7 +208,9 @@ def test_connection_has_host_port_user_key_path_and_host_key(synth_env, monkeypa
     want = {"type": "ssh", "host": "203.0.113.10", "port": 2222, "user": "edge",
             "private_key": '${file("%s")}' % abs_key, "host_key": host_key, "timeout": "30s"}
     for step in s.chain("203.0.113.10"):
-        assert s.resource("203.0.113.10", step)[1]["connection"] == want
+        # remote-exec's script in the SSH user's home, never the 0777 /tmp default
+        assert s.resource("203.0.113.10", step)[1]["connection"] == {
+            **want, "script_path": f"./.edge-constructs-{step}.sh"}
     assert CdktfTesting.to_have_resource_with_properties(s.text, "terraform_data", {
         "input": {"host": "203.0.113.10", "step": "EnsureSysctl"}, "connection": want})
 

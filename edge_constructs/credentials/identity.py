@@ -40,6 +40,30 @@ UPLOADED, SECRET, VALUES, FILES = table.UPLOADED, table.SECRET, table.VALUES, ta
 #: A leaf this close to expiry is planned for renewal.
 RENEW_BEFORE = pki.LEAF_RENEW_BEFORE
 
+#: The admin certificate's longest life. It is `system:masters` (kubeadm's admin.conf) and
+#: Kubernetes cannot revoke a client certificate: a leaked admin kubeconfig works until it
+#: expires (or the cluster CA is replaced). 90 days bounds that; it is renewed like every leaf
+#: 30 days before its end, so a cluster applied at least every 60 days never sees it lapse
+#: (the provider reads the cluster with it: status, drains), and `admin_credential_rotation`
+#: re-issues it at once.
+ADMIN_MAX_VALIDITY = _dt.timedelta(days=90)
+
+
+def leaf_validity_for(name: str, validity: _dt.timedelta) -> _dt.timedelta:
+    """The validity leaf `name` is issued with: `validity`, at most ADMIN_MAX_VALIDITY for
+    the admin certificate."""
+    return min(validity, ADMIN_MAX_VALIDITY) if name == "admin" else validity
+
+
+def admin_outlives(values: Mapping[str, object], now: Optional[_dt.datetime] = None,
+                   slack: _dt.timedelta = _dt.timedelta(days=1)) -> bool:
+    """True when the admin certificate in `values` ends later than one issued now would
+    (an identity made by an earlier release, with a 365-day admin certificate)."""
+    pem = values.get("admin_cert")
+    if not isinstance(pem, str):
+        return False
+    return leaf_not_after(pem) > (now or pki.now()) + ADMIN_MAX_VALIDITY + slack
+
 
 def _text(b: bytes) -> str:
     return b.decode("ascii")
@@ -62,7 +86,8 @@ def issue_leaf(values: dict, name: str, *, virtual_address: str,
     cn, org = LEAVES[name]
     ips, names = _lite_sans(virtual_address, service_ip) if name == "lite_apiserver" else ((), ())
     key = pki.new_key()
-    cert = pki.new_leaf_cert(key, ca_cert, ca_key, cn, org, ips, names, validity=validity)
+    cert = pki.new_leaf_cert(key, ca_cert, ca_key, cn, org, ips, names,
+                             validity=leaf_validity_for(name, validity))
     values[f"{name}_cert"] = _text(pki.cert_pem(cert))
     values[f"{name}_key"] = _text(pki.key_pem(key))
 

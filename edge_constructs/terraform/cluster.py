@@ -36,7 +36,7 @@ class EdgeCluster(Construct):
     `edge_cluster_identity` resource named `<id>_identity`: made on the first apply, kept in
     Terraform state, so a pipeline's fresh checkout plans no change. Steps upload its values
     from state; no secret and no local credential path enters the JSON. `token_rotation`,
-    `leaf_validity_days` and `replace_identity` steer it (see `ClusterSpec`).
+    `admin_credential_rotation`, `leaf_validity_days` and `replace_identity` steer it (see `ClusterSpec`).
     """
 
     def __init__(self, scope: Construct, id: str, **props):
@@ -52,7 +52,8 @@ class EdgeCluster(Construct):
             kubernetes_service_ip=kubernetes_service_ip(spec.service_cidr),
             token_rotation=spec.token_rotation, leaf_validity_days=spec.leaf_validity_days,
             ca_cert_file=spec.ca_cert_file, ca_key_file=spec.ca_key_file,
-            allow_replace=spec.replace_identity)
+            allow_replace=spec.replace_identity,
+            admin_credential_rotation=spec.admin_credential_rotation)
         self._creds = self._identity.values
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).

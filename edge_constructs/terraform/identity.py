@@ -21,7 +21,8 @@ class ClusterIdentity(TerraformResource):
                  endpoint: str, virtual_address: str, token_rotation: Optional[str],
                  kubernetes_service_ip: Optional[str] = None,
                  leaf_validity_days: Optional[int], ca_cert_file: Optional[str],
-                 ca_key_file: Optional[str], allow_replace: bool):
+                 ca_key_file: Optional[str], allow_replace: bool,
+                 admin_credential_rotation: Optional[str] = None):
         super().__init__(scope, id, terraform_resource_type=IDENTITY_TYPE,
                          terraform_generator_metadata=edge_metadata())
         self.override_logical_id(resource_name)
@@ -30,7 +31,8 @@ class ClusterIdentity(TerraformResource):
                   "kubernetes_service_ip": kubernetes_service_ip,
                   "leaf_validity_days": leaf_validity_days,
                   "ca_cert_file": _absolute(ca_cert_file), "ca_key_file": _absolute(ca_key_file),
-                  "allow_replace": True if allow_replace else None}
+                  "allow_replace": True if allow_replace else None,
+                  "admin_credential_rotation": admin_credential_rotation}
         for k, v in config.items():
             if v is not None:
                 self.add_override(k, v)

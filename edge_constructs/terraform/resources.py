@@ -62,8 +62,19 @@ def _password_expr(scope: Construct, env_name: str) -> str:
     return var.string_value
 
 
+def script_path_for(step_name: str) -> str:
+    """Where remote-exec puts the script of its `inline` commands. Terraform's default is
+    `/tmp/terraform_%RAND%.sh`, uploaded then made 0777 and run (hashicorp/terraform
+    internal/communicator/ssh communicator.go UploadScript, provisioner.go): in a world-writable
+    directory, any local user may rewrite it before it runs as root. Ours lies in the SSH
+    user's home (the session's working directory: root's is 0700), named per step, so one
+    (emptied, as Terraform leaves it) file per step, not one per run."""
+    return "./.edge-constructs-%s.sh" % re.sub(r"[^A-Za-z0-9_.-]", "_", step_name)
+
+
 def connection_for(scope: Construct, host: Host,
-                   timeout: int = DEFAULT_SSH_TIMEOUT) -> SSHProvisionerConnection:
+                   timeout: int = DEFAULT_SSH_TIMEOUT,
+                   script_path: Optional[str] = None) -> SSHProvisionerConnection:
     """The SSH connection of a host: key by path (read by Terraform at apply), host key
     pinned (`host_key`, or the `known_hosts_file` entry read now; none only with
     `insecure_ignore_host_key`, which validation warned about); Terraform keeps trying to connect for `timeout` seconds (the `ssh_timeout` prop)."""
@@ -80,6 +91,8 @@ def connection_for(scope: Construct, host: Host,
         kw["private_key"] = _file_expr(host.private_key_file)
     elif host.password_env:
         kw["password"] = _password_expr(scope, host.password_env)
+    if script_path:
+        kw["script_path"] = script_path
     return SSHProvisionerConnection(type="ssh", host=host.address, port=host.port, user=host.user,
                                     host_key=pinned_key(host), timeout=f"{timeout}s", **kw)
 
@@ -132,7 +145,8 @@ def step_resource(scope: Construct, host: Host, step: Step,
     return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
                         triggers_replace=step_triggers(step),
-                        connection=connection_for(scope, host, ssh_timeout),
+                        connection=connection_for(scope, host, ssh_timeout,
+                                                  script_path_for(step.name)),
                         depends_on=list(depends_on), provisioners=provisioners)
 
 

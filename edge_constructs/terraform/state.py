@@ -8,15 +8,25 @@ from typing import Optional
 from edge_constructs.terraform.cdk import LocalBackend, PgBackend, TerraformStack
 
 
-def private_local_backend(stack: TerraformStack, path: str | os.PathLike) -> LocalBackend:
-    """A local backend whose state file and its backup are 0600 (Terraform keeps the mode
-    of an existing file; a new one would follow the umask, usually 0644)."""
+def private_state_files(path: str | os.PathLike) -> None:
+    """The local state file `path` and its backup exist and are 0600 (Terraform keeps the
+    mode of an existing file; a new one would follow the umask, usually 0644). An empty file
+    is an empty state."""
     p = Path(path).expanduser().absolute()
     p.parent.mkdir(parents=True, exist_ok=True)
     for f in (p, p.with_name(p.name + ".backup")):
-        fd = os.open(f, os.O_WRONLY | os.O_CREAT, 0o600)  # an empty file is an empty state
-        os.close(fd)
-        os.chmod(f, 0o600)
+        fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+
+
+def private_local_backend(stack: TerraformStack, path: str | os.PathLike) -> LocalBackend:
+    """A local backend whose state file and its backup are 0600. Every stack that uses the
+    edge provider gets the same at synth for a plain `LocalBackend` too (synth_install)."""
+    p = Path(path).expanduser().absolute()
+    private_state_files(p)
     return LocalBackend(stack, path=str(p))
 
 

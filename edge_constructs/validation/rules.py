@@ -606,6 +606,11 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                                             or not spec.token_rotation):
         raise ValidationError("token_rotation", spec.token_rotation, "a non-empty string (any: "
                               "change it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
+    rot = spec.admin_credential_rotation
+    if rot is not None and (not isinstance(rot, str) or not rot.strip()):
+        raise ValidationError("admin_credential_rotation", rot, "a non-empty string (any: "
+                              "change it to re-issue the admin certificate, e.g. \"2026-12\"), "
+                              "or None")
     days = spec.leaf_validity_days
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)
                              or not 1 <= days <= 3650):

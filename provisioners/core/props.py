@@ -253,9 +253,15 @@ class ClusterSpec:
     token_rotation: Optional[str] = _doc(
         "Any string; changing it makes a new bootstrap token, and the old one stops joining. "
         "Left out: the token made with the identity stays.", default=None)
+    admin_credential_rotation: Optional[str] = _doc(
+        "Any string; changing it re-issues the admin certificate (system:masters) and its "
+        "kubeconfig with a new key. The old one stays valid until it expires: rotate when a "
+        "kubeconfig may have leaked, and see the guide on revoking it. Left out: the admin "
+        "certificate changes only when renewed.", default=None)
     leaf_validity_days: Optional[int] = _doc(
         "Validity of the identity's leaf certificates, in days (renewed 30 days before they "
-        "expire). Left out: 365.", default=None)
+        "expire); the admin certificate's is at most 90. Left out: 365 (admin: 90).",
+        default=None)
     replace_identity: bool = _doc(
         "A plan that would replace the identity (e.g. a changed `name`) orphans the running "
         "cluster and fails unless this is True. Left out: False.", default=False)

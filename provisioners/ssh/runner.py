@@ -377,10 +377,13 @@ class Connection:
                       stderr=mask(stderr, secrets), duration=time.monotonic() - started)
 
     def _kill_group(self, pidfile: str) -> None:
-        """Kill the process group whose leader wrote `pidfile` (best effort)."""
+        """Kill the process group whose leader wrote `pidfile` (best effort): SIGTERM first,
+        so the step script's EXIT trap removes its log (unmasked output) and its token file,
+        then SIGKILL two seconds later for what is left."""
         chan = self._transport().open_session(timeout=self.settings.connect_timeout)
         chan.exec_command(f"p=$(cat {pidfile} 2>/dev/null) && [ -n \"$p\" ] && "
-                          f"kill -KILL -- -$p; rm -f {pidfile}")
+                          f"{{ kill -TERM -- -$p; sleep 2; kill -KILL -- -$p 2>/dev/null; }}; "
+                          f"rm -f {pidfile}")
         self._collect(chan, time.monotonic() + self.settings.connect_timeout)
 
     @staticmethod

@@ -46,6 +46,9 @@ class ClusterIdentity(Named, Resource):
                                   "before they expire"),
             Attribute("token_rotation", String(), optional=True,
                       description="any string; changing it makes a new bootstrap token"),
+            Attribute("admin_credential_rotation", String(), optional=True,
+                      description="any string; changing it re-issues the admin certificate "
+                                  "(system:masters, at most 90 days) and kubeconfig"),
             Attribute("ca_cert_file", String(), optional=True,
                       description="bring your own cluster CA: its certificate (read at create)"),
             Attribute("ca_key_file", String(), optional=True,
@@ -82,6 +85,12 @@ class ClusterIdentity(Named, Resource):
                 add_error(diags, f"virtual_address {va!r} is not an IP address",
                           f'Give an IP address, e.g. "{DEFAULT_VIRTUAL_ADDRESS}" (the default).',
                           "virtual_address")
+        rot = config.get("admin_credential_rotation")
+        if isinstance(rot, str) and not rot.strip():
+            add_error(diags, "admin_credential_rotation is empty",
+                      'Give any non-empty string and change it to re-issue the admin '
+                      'certificate (e.g. "2026-12"), or leave it out.',
+                      "admin_credential_rotation")
         days = config.get("leaf_validity_days")
         if isinstance(days, (int, float)) and not (1 <= days <= 3650):
             add_error(diags, f"leaf_validity_days {days} is out of range",
@@ -131,6 +140,9 @@ class ClusterIdentity(Named, Resource):
         if changed & {"ca_cert_file", "ca_key_file"}:
             self._check_same_ca(ctx.diagnostics, current, planned)
         renew: set[str] = set(ident.expiring(current))
+        # A rotation asked for, or an admin certificate longer-lived than one issued now.
+        if "admin_credential_rotation" in changed or ident.admin_outlives(current):
+            renew.add("admin")
         va = planned.get("virtual_address")
         sip = planned.get("kubernetes_service_ip")
         if isinstance(va, str) and sip is not Unknown and not ident.lite_sans_match(current, va, sip):

@@ -6,7 +6,9 @@ merge patches (RFC 7386, `application/merge-patch+json`), guarded by resourceVer
 list is replaced (taints)."""
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 from typing import Optional
 
@@ -18,13 +20,78 @@ from provisioners.core.errors import KubeError
 REQUEST_TIMEOUT = 15.0
 
 
+def _current(doc: dict, kind: str, name: Optional[str]) -> dict:
+    for item in doc.get(f"{kind}s") or []:
+        if item.get("name") == name:
+            return item.get(kind) or {}
+    raise KubeError(f"kubeconfig: no {kind} named {name!r} (its current-context names it)")
+
+
+def _load_client_cert(ctx, cert_pem: bytes, key_pem: bytes) -> None:
+    """`ctx.load_cert_chain` from memory. Python's ssl reads a certificate chain only from a
+    path, so the path is an anonymous memory file (memfd_create, /proc/self/fd/N) that never
+    touches a disk and is gone when closed; where memfd is missing, a 0700 directory of ours
+    removed as soon as the chain is loaded."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("edge-kube-client", getattr(os, "MFD_CLOEXEC", 0))
+        try:
+            os.write(fd, cert_pem + b"\n" + key_pem)
+            ctx.load_cert_chain(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="edge-kube-")  # 0700
+    try:
+        path = os.path.join(d, "client.pem")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(cert_pem + b"\n" + key_pem)
+        ctx.load_cert_chain(path)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 class Kube:
-    """A client of one cluster's API server, from its kubeconfig text."""
+    """A client of one cluster's API server, from its kubeconfig text (the admin kubeconfig
+    in state: server, CA, client certificate and key as `*-data`, or a bearer token).
+
+    The credentials stay in this process's memory: the `kubernetes` library's own loader
+    writes `*-data` to temporary files removed only at exit (left behind when the process is
+    killed), so the TLS context is made here and handed to urllib3."""
 
     def __init__(self, kubeconfig: str):
-        from kubernetes import config
-        self._api = config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
-        self.server = self._api.configuration.host
+        import ssl
+
+        import urllib3
+        from kubernetes import client
+
+        doc = yaml.safe_load(kubeconfig) or {}
+        ctx_name = doc.get("current-context")
+        context = _current(doc, "context", ctx_name)
+        cluster = _current(doc, "cluster", context.get("cluster"))
+        user = _current(doc, "user", context.get("user"))
+        cfg = client.Configuration()
+        cfg.host = self.server = cluster.get("server", "")
+        if user.get("token"):
+            cfg.api_key = {"BearerToken": "Bearer " + user["token"]}
+        self._api = client.ApiClient(cfg)
+        if self.server.startswith("https://"):
+            if cluster.get("insecure-skip-tls-verify"):
+                tls = ssl._create_unverified_context()  # noqa: S323 - the kubeconfig asks for it
+            else:
+                ca = cluster.get("certificate-authority-data")
+                tls = ssl.create_default_context(
+                    cadata=base64.b64decode(ca).decode() if ca else None)
+            if user.get("client-certificate-data") and user.get("client-key-data"):
+                _load_client_cert(tls, base64.b64decode(user["client-certificate-data"]),
+                                  base64.b64decode(user["client-key-data"]))
+            kw = {}
+            if cluster.get("tls-server-name"):
+                kw["server_hostname"] = cluster["tls-server-name"]
+            self._api.rest_client.pool_manager = urllib3.PoolManager(
+                ssl_context=tls, maxsize=4, **kw)
 
     def close(self) -> None:
         self._api.close()

@@ -20,10 +20,12 @@ import base64
 import datetime as _dt
 import functools
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 #: go-plugin's handshake cookie for Terraform providers (hashicorp/terraform plugin
@@ -133,6 +135,28 @@ def _tls_credentials():
     return cert.public_bytes(serialization.Encoding.DER), creds
 
 
+#: Seconds between two looks at whether Terraform (our parent) is still there.
+PARENT_POLL_S = 0.5
+
+
+def watch_parent(on_gone, poll: float = PARENT_POLL_S) -> threading.Thread:
+    """Call `on_gone()` once our parent process is gone (we were re-parented): a Terraform
+    killed with SIGKILL never says Shutdown, and a provider left behind would keep running
+    with the cluster's credentials. Polling getppid() rather than PR_SET_PDEATHSIG: that
+    signal follows the parent *thread*, and Go's runtime may retire the thread that started
+    us while Terraform lives on."""
+    parent = os.getppid()
+
+    def loop() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        on_gone()
+
+    t = threading.Thread(target=loop, name="edge-provider-parent-watch", daemon=True)
+    t.start()
+    return t
+
+
 def main(argv: list[str] | None = None) -> None:
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         sys.stderr.write(
@@ -171,6 +195,13 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="edge-provider-") as tmp:
         sock = os.path.join(tmp, "plugin.sock")
+
+        def parent_gone() -> None:
+            sys.stderr.write("edge provider: Terraform (our parent process) is gone; exiting\n")
+            shutil.rmtree(tmp, ignore_errors=True)
+            os._exit(1)
+
+        watch_parent(parent_gone)
         der, creds = _tls_credentials()
         server.add_secure_port(f"unix://{sock}", creds)
         server.start()

@@ -6,6 +6,7 @@ if edgeadm token list 2>/dev/null | grep -q "^$ID\."; then say "bootstrap token 
 else
   # The token reaches edgeadm in a 0600 file (kubeadm's --config), never on its command line.
   cfg=$(umask 077; mktemp /tmp/edge-token.XXXXXX)
+  remove_at_exit "$cfg"
   printf '%s\n' "$TOKEN_CONFIG" | fill_token > "$cfg"
   rc=0; (run edgeadm token create --config "$cfg") || rc=$?
   rm -f "$cfg"; [ "$rc" = 0 ] || exit "$rc"
@@ -19,6 +20,7 @@ for old in $retired; do
 done
 end_split
 f=$(mktemp /tmp/edge-apply.XXXXXX)
+remove_at_exit "$f"
 printf '%s\n' "$RBAC" > "$f"
 run kubectl --kubeconfig "$ADMIN_CONF" apply -f "$f"
 rm -f "$f"

@@ -10,7 +10,9 @@
 # that `run` masks as *** in everything it prints. `install_upload SRC DST MODE` moves a
 # staged upload into place with its mode. `split_lines` sets IFS to a newline and turns off
 # globbing, so that `set -- $LIST` makes one argument per line of a list variable;
-# `end_split` undoes it.
+# `end_split` undoes it. `remove_at_exit FILE` has FILE removed however the script ends
+# (success, a failed `run`, or a signal: the SSH session gone, SIGTERM, Ctrl-C), with the
+# script's own log, which holds unmasked output.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 [ -n "$HOST" ] || HOST=${EDGE_NODE_NAME:-$(hostname)}
 _log=$(mktemp /tmp/edge-step.XXXXXX)
@@ -61,5 +63,16 @@ _nl='
 split_lines() { IFS=$_nl; set -f; }
 end_split() { unset IFS; set +f; }
 _main=$$
-trap 'rm -f "$_log"' EXIT
+_remove=""
+remove_at_exit() { _remove="$_remove$1$_nl"; }
+_at_exit() {
+  rm -f "$_log"
+  IFS=$_nl; set -f
+  for _f in $_remove; do rm -f "$_f"; done
+}
+trap '_at_exit' EXIT
 trap 'exit "$(head -n 1 "$STEP_RESULT" 2>/dev/null || echo 1)"' TERM
+# Without a trap, a shell ended by a signal skips its EXIT trap.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
