@@ -569,3 +569,61 @@ def test_join_prepare_removes_ca_crt_so_a_control_plane_join_without_key_fails(m
     assert "error execution phase preflight" not in err, err
     assert (node / "etc/kubernetes/pki/ca.crt").exists()
     assert "dnsPolicy: ClusterFirstWithHostNet" in (node / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
+
+
+def run_step_script(b, root, tmp_path, step):
+    """A rendered step, run as the SSH runner would, on the sandbox master."""
+    from provisioners.steps.step import prelude
+    # the prelude sets PATH: the sandbox's stand-ins go first after it
+    script = prelude(step.name, "m0", str(tmp_path / "result")) + 'PATH="%s:$PATH"\n' % b + step.script
+    env = dict(os.environ, STANDIN_ROOT=str(root), PATH="%s:%s" % (b, os.environ["PATH"]))
+    p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_edge_kube_config_does_update_configs_work_and_a_second_run_changes_nothing(master, tmp_path):
+    """EnsureEdgeKubeConfig on what kubeadm's addon phase and the API server made: edgeadm's
+    update-config objects (common/update_config.go), then nothing changes on a second run."""
+    from tests.test_steps_render import ctx as spec_ctx
+    from provisioners.steps.cluster import ensure_edge_kube_config
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "addon", "kube-proxy", "--config", str(cfg))
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "apply", "-f", "-",
+                           stdin="apiVersion: v1\nkind: Namespace\nmetadata: {name: edge-system}\n")
+    assert rc == 0, err
+    step = ensure_edge_kube_config(spec_ctx())
+    rc, out, err = run_step_script(b, root, tmp_path, step)
+    assert rc == 0, out + err
+
+    def get(*args):
+        rc, out, err = kubectl(b, root, "get", *args, "-o", "json")
+        assert rc == 0, err
+        return json.loads(out)
+    names = [("configmap", "edge-system", "edge-kube-proxy"), ("serviceaccount", "edge-system", "kube-proxy"),
+             ("daemonset", "edge-system", "edge-kube-proxy"), ("daemonset", "kube-system", "kube-proxy"),
+             ("endpoints", "default", "kubernetes"), ("endpoints", "default", "kubernetes-no-edge"),
+             ("endpointslices", "default", "kubernetes"), ("configmap", "kube-system", "cluster-info-no-edge")]
+    before = {n: get(n[0], "-n", n[1], n[2]) for n in names}
+    cm = before[names[0]]["data"]
+    assert "server: http://127.0.0.1:51006" in cm["kubeconfig.conf"] and "clusterCIDR" in cm["config.conf"]
+    pod = before[names[2]]["spec"]["template"]["spec"]
+    assert "priorityClassName" not in pod
+    assert [v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "kube-proxy"] == ["edge-kube-proxy"]
+    assert pod["containers"][0]["image"] == "superedge.tencentcloudcr.com/superedge/kube-proxy:v1.22.6"
+    ops = lambda o: o["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
+    assert ops(before[names[2]]) == [{"key": "superedge.io/node-edge", "operator": "Exists"}]
+    assert ops(before[names[3]]) == [{"key": "superedge.io/node-edge", "operator": "DoesNotExist"}]
+    local = {"superedge.io/local-port": "51003", "superedge.io/local-endpoint": "169.254.20.11"}
+    assert before[names[4]]["metadata"]["annotations"] == local
+    assert before[names[6]]["metadata"]["annotations"] == local
+    assert not before[names[5]]["metadata"].get("annotations")
+    assert before[names[5]]["subsets"] == before[names[4]]["subsets"]
+    rc, out, err = run_step_script(b, root, tmp_path, step)
+    assert rc == 0, out + err
+    assert "unchanged" in out and "(no change)" in out and "kept" in out
+    after = {n: get(n[0], "-n", n[1], n[2]) for n in names}
+    assert {n: o["metadata"]["resourceVersion"] for n, o in after.items()} == \
+        {n: o["metadata"]["resourceVersion"] for n, o in before.items()}

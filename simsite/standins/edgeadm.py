@@ -552,7 +552,7 @@ def init_steps(cfg, only, state, whole):
                 for f in ("apiserver.crt", "apiserver.key", "ca.crt"):
                     if not exists(cfg.certdir + "/" + f):
                         raise CmdError("failed to start kube-apiserver: open %s/%s: no such file or directory" % (cfg.certdir, f))
-                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port}))
+                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port, "svc": cfg.svc}))
                 if apiserver.running_pid():
                     apiserver.stop()
                 apiserver.daemonize(self_exe())
@@ -677,7 +677,8 @@ def init_steps(cfg, only, state, whole):
                 put_obj({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"}}, "apps", "deployments")
                 print("[addons] Applied essential addon: CoreDNS")
             else:
-                put_obj({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}}, "apps", "daemonsets")
+                for obj, group, plural in kube_proxy_objects(cfg):
+                    put_obj(obj, group, plural)
                 print("[addons] Applied essential addon: kube-proxy")
         return run
 
@@ -742,17 +743,74 @@ def init_steps(cfg, only, state, whole):
         return run
 
     def update_config():
-        # common/update_config.go UpdateKubeProxyKubeconfig: reads kube-system/kube-proxy and
-        # Creates edge-system/edge-kube-proxy (ConfigMap, ServiceAccount, DaemonSet): a second
-        # run fails with AlreadyExists.
-        if get_obj("apps", "daemonsets", "kube-system", "kube-proxy") is None:
-            raise CmdError('daemonsets.apps "kube-proxy" not found')
-        for group, plural, kind in (("", "configmaps", "ConfigMap"), ("", "serviceaccounts", "ServiceAccount"),
-                                    ("apps", "daemonsets", "DaemonSet")):
-            if get_obj(group, plural, "edge-system", "edge-kube-proxy") is not None:
-                raise CmdError('%s%s "edge-kube-proxy" already exists' % (plural, "." + group if group else ""))
-            put_obj({"apiVersion": (group + "/v1") if group else "v1", "kind": kind,
-                     "metadata": {"name": "edge-kube-proxy", "namespace": "edge-system"}}, group, plural)
+        # pkg/edgeadm/steps/edge_app.go EnsureEdgeKubeConfig -> common/update_config.go:
+        # UpdateKubeProxyKubeconfig (edge-system copies of kube-proxy's ConfigMap, whose
+        # kubeconfig.conf servers become application-grid-wrapper's 127.0.0.1:51006, its
+        # ServiceAccount and DaemonSet, each a Create: a second run fails with AlreadyExists;
+        # then PatchKubeProxy), UpdateKubernetesEndpoint (backup `kubernetes-no-edge`, then
+        # the annotations of `kubernetes` replaced by the local endpoint and port),
+        # UpdateKubernetesEndpointSlice, and UpdateClusterInfoKubeconfig when certSANs are set.
+        def copy_of(group, plural, ns, name, new_ns, new_name):
+            o = get_obj(group, plural, ns, name)
+            if o is None:
+                raise CmdError('%s%s "%s" not found' % (plural, "." + group if group else "", name))
+            o = json.loads(json.dumps(o))
+            o["metadata"] = {k: val for k, val in o["metadata"].items() if k not in ("resourceVersion", "uid", "creationTimestamp")}
+            o["metadata"].update(name=new_name, namespace=new_ns)
+            return o
+
+        def create(o, group, plural):
+            md = o["metadata"]
+            if get_obj(group, plural, md.get("namespace"), md["name"]) is not None:
+                raise CmdError('%s%s "%s" already exists' % (plural, "." + group if group else "", md["name"]))
+            put_obj(o, group, plural)
+
+        cm = copy_of("", "configmaps", "kube-system", "kube-proxy", "edge-system", "edge-kube-proxy")
+        kc = (cm.get("data") or {}).get("kubeconfig.conf")
+        if kc is None:
+            raise CmdError("Get kube-proxy kubeconfig.conf nil")
+        doc = yaml.safe_load(kc)
+        for c in doc.get("clusters") or []:
+            c["cluster"]["server"] = "http://127.0.0.1:51006"
+        cm["data"]["kubeconfig.conf"] = yaml.safe_dump(doc)
+        create(cm, "", "configmaps")
+        create(copy_of("", "serviceaccounts", "kube-system", "kube-proxy", "edge-system", "kube-proxy"), "", "serviceaccounts")
+        ds = copy_of("apps", "daemonsets", "kube-system", "kube-proxy", "edge-system", "edge-kube-proxy")
+        pod = ds.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+        pod["priorityClassName"] = ""
+        for vol in pod.get("volumes") or []:
+            if vol.get("name") == "kube-proxy" and "configMap" in vol:
+                vol["configMap"]["name"] = "edge-kube-proxy"
+        for c in pod.get("containers") or []:
+            if c.get("name") == "kube-proxy":
+                c["image"] = "%s/kube-proxy:%s" % (cfg.edge_repo, cfg.version)
+                break
+        create(ds, "apps", "daemonsets")
+        for ns, name, op in (("kube-system", "kube-proxy", "DoesNotExist"), ("edge-system", "edge-kube-proxy", "Exists")):
+            o = get_obj("apps", "daemonsets", ns, name)
+            o["spec"]["template"]["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "superedge.io/node-edge", "operator": op}]}]}}}
+            put_obj(o, "apps", "daemonsets")
+        ann = {"superedge.io/local-port": "51003", "superedge.io/local-endpoint": cfg.edge_virtual}
+        create(copy_of("", "endpoints", "default", "kubernetes", "default", "kubernetes-no-edge"), "", "endpoints")
+        for group, plural in (("", "endpoints"), ("discovery.k8s.io", "endpointslices")):
+            o = get_obj(group, plural, "default", "kubernetes")
+            if o is None:
+                raise CmdError('%s%s "kubernetes" not found' % (plural, "." + group if group else ""))
+            o["metadata"]["annotations"] = dict(ann)
+            put_obj(o, group, plural)
+        if cfg.sans:
+            ci = copy_of("", "configmaps", "kube-public", "cluster-info", "kube-system", "cluster-info-no-edge")
+            create(ci, "", "configmaps")
+            public = next((a for a in cfg.sans if is_ip(a)), cfg.sans[0])
+            o = get_obj("", "configmaps", "kube-public", "cluster-info")
+            doc = yaml.safe_load(o["data"]["kubeconfig"])
+            for c in doc.get("clusters") or []:
+                src = c["cluster"]["server"]
+                host = src[len("https://"):] if src.startswith("https://") else src
+                c["cluster"]["server"] = src.replace(host[:host.index(":")], public)
+            o["data"]["kubeconfig"] = yaml.safe_dump(doc)
+            put_obj(o)
         print("Update Kubernetes cluster config support marginal autonomy success")
 
     def join_prepare_cm():
@@ -839,6 +897,68 @@ def init_steps(cfg, only, state, whole):
 def rand(n):
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def kube_proxy_objects(cfg):
+    """What kubeadm's `addon kube-proxy` creates (kubernetes v1.22
+    `cmd/kubeadm/app/phases/addons/proxy/proxy.go` and `manifests.go` KubeProxyConfigMap19,
+    KubeProxyDaemonSet19): ServiceAccount, ConfigMap (kubeconfig.conf to the control-plane
+    endpoint, config.conf the KubeProxyConfiguration), DaemonSet, and the RBAC to read them.
+    Returned as (object, group, plural)."""
+    rb = "rbac.authorization.k8s.io"
+    kubeconfig = ("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+                  "    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n"
+                  "    server: %s\n  name: default\ncontexts:\n- context:\n    cluster: default\n"
+                  "    namespace: default\n    user: default\n  name: default\ncurrent-context: default\n"
+                  "users:\n- name: default\n  user:\n"
+                  "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token" % cfg.server())
+    proxy_conf = yaml.safe_dump({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+                                 "bindAddress": "0.0.0.0", "clusterCIDR": cfg.pods,
+                                 "clientConnection": {"kubeconfig": "/var/lib/kube-proxy/kubeconfig.conf"},
+                                 "mode": ""}, sort_keys=True).rstrip("\n")
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"labels": {"k8s-app": "kube-proxy"}, "name": "kube-proxy", "namespace": "kube-system"},
+          "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}}, "updateStrategy": {"type": "RollingUpdate"},
+                   "template": {"metadata": {"labels": {"k8s-app": "kube-proxy"}}, "spec": {
+                       "priorityClassName": "system-node-critical",
+                       "containers": [{"name": "kube-proxy", "image": "k8s.gcr.io/kube-proxy:" + cfg.version,
+                                       "imagePullPolicy": "IfNotPresent",
+                                       "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
+                                                   "--hostname-override=$(NODE_NAME)"],
+                                       "securityContext": {"privileged": True},
+                                       "volumeMounts": [{"mountPath": "/var/lib/kube-proxy", "name": "kube-proxy"},
+                                                        {"mountPath": "/run/xtables.lock", "name": "xtables-lock", "readOnly": False},
+                                                        {"mountPath": "/lib/modules", "name": "lib-modules", "readOnly": True}],
+                                       "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}],
+                       "hostNetwork": True, "serviceAccountName": "kube-proxy",
+                       "volumes": [{"name": "kube-proxy", "configMap": {"name": "kube-proxy"}},
+                                   {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
+                                   {"name": "lib-modules", "hostPath": {"path": "/lib/modules"}}],
+                       "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, {"operator": "Exists"}],
+                       "nodeSelector": {"kubernetes.io/os": "linux"}}}}}
+    return [({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}},
+             "", "serviceaccounts"),
+            ({"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": {"app": "kube-proxy"}},
+              "data": {"kubeconfig.conf": kubeconfig, "config.conf": proxy_conf}}, "", "configmaps"),
+            (ds, "apps", "daemonsets"),
+            ({"apiVersion": rb + "/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "kubeadm:node-proxier"},
+              "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "system:node-proxier"},
+              "subjects": [{"kind": "ServiceAccount", "name": "kube-proxy", "namespace": "kube-system"}]}, rb, "clusterrolebindings"),
+            ({"apiVersion": rb + "/v1", "kind": "Role", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+              "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["kube-proxy"], "verbs": ["get"]}]},
+             rb, "roles"),
+            ({"apiVersion": rb + "/v1", "kind": "RoleBinding", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+              "roleRef": {"apiGroup": rb, "kind": "Role", "name": "kube-proxy"},
+              "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}, rb, "rolebindings")]
 
 
 def svc_ip10(cidr):
