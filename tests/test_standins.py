@@ -627,3 +627,33 @@ def test_edge_kube_config_does_update_configs_work_and_a_second_run_changes_noth
     after = {n: get(n[0], "-n", n[1], n[2]) for n in names}
     assert {n: o["metadata"]["resourceVersion"] for n, o in after.items()} == \
         {n: o["metadata"]["resourceVersion"] for n, o in before.items()}
+
+
+def test_a_whole_join_does_set_package_paths_work_before_discovery(pkg, tmp_path):
+    """A whole `edgeadm join` runs SetPackagePath in its PreRunE (edgeadm v0.9.0
+    pkg/util/kubeadm/join.go, pkg/edgeadm/common/static_pkg.go): the package unpacked into
+    <worker>/edgeadm/, bin/* moved to /usr/bin, the CNI plugins in /opt/cni/bin, the kubelet
+    unit, drop-in and sysconfig written with edgeadm's text; a phase run does none of it."""
+    from provisioners.steps.kubelet_unit import KUBELET_FILES
+    b = pkg[2]
+    node = tmp_path / "n"
+    pkgpath = str(pkg[0])
+    rc, out, err = run(b, node, "edgeadm", "join", "phase", "preflight", "127.0.0.1:1", "--token", "abcdef.0123456789abcdef",
+                       "--discovery-token-unsafe-skip-ca-verification")
+    assert not (node / "usr/bin/kubelet").exists() and not (node / "opt/cni/bin").exists()
+    rc, out, err = run(b, node, "edgeadm", "join", "127.0.0.1:1", "--token", "abcdef.0123456789abcdef",
+                       "--discovery-token-unsafe-skip-ca-verification", "--install-pkg-path", pkgpath,
+                       "--skip-phases=init-node", "--node-name", "edge1")
+    assert rc == 1 and "couldn't validate the identity of the API Server" in err, err   # no master: after PreRunE
+    for tool in ("kubelet", "kubectl", "edgeadm", "lite-apiserver", "conntrack"):
+        assert (node / "usr/bin" / tool).is_file(), tool
+    assert not list((node / "tmp/edgeadm-tmp/edgeadm/edge-install/bin").iterdir())    # moved, not copied
+    assert (node / "tmp/edgeadm-tmp/edgeadm/edge-install/container").is_dir()
+    assert {p.name for p in (node / "opt/cni/bin").iterdir()} >= {"bridge", "host-local", "loopback", "portmap", "flannel"}
+    for path, text in KUBELET_FILES:
+        assert (node / path.lstrip("/")).read_text() == text, path
+    assert (node / "etc/bash_completion.d/kubectl").read_text().startswith("# bash completion for kubectl")
+    # every edgeadm start empties the worker path (cmd/edgeadm/app/server.go)
+    run(b, node, "edgeadm", "version")
+    assert list((node / "tmp/edgeadm-tmp").iterdir()) == [node / "tmp/edgeadm-tmp/edgeadm"]
+    assert not list((node / "tmp/edgeadm-tmp/edgeadm").iterdir())

@@ -160,6 +160,7 @@ def stripped_words(argv, spec):
 
 
 def main(argv, state):
+    reset_worker_path()
     words = stripped_words(argv, {**INIT_FLAGS, **JOIN_FLAGS, **RESET_FLAGS, **TOKEN_CREATE, **TOKEN_LIST})
     top = words[0] if words else None
     cmds = {"init", "join", "reset", "token", "version", "manifests", "change", "revert", "addon", "detach", "help", "completion"}
@@ -387,31 +388,107 @@ def self_exe():
     return [sys.executable, os.path.realpath(sys.argv[0])]
 
 
-def check_pkg(path):
+#: edgeadm's --worker-path default (superedge/edgeadm v0.9.0 cmd/edgeadm/app/server.go
+#: globalFlagSet: removed and made again, with `edgeadm/` in it, whenever edgeadm starts).
+WORKER = "/tmp/edgeadm-tmp/"
+#: pkg/edgeadm/constant/init.go: the package unpacks into <worker>/edgeadm/ (EdgeamdDir).
+INSTALL_DIR = WORKER + "edgeadm/edge-install/"
+#: pkg/edgeadm/constant/init_node.go: the kubelet unit, kubeadm's drop-in, the sysconfig file
+#: (KubeletService, KubeletConfig, KubeletSys; the same text as provisioners/steps/kubelet_unit.py,
+#: tests/test_standins.py compares them) and where kubectl's bash completion goes.
+KUBELET_FILES = (
+    ("/usr/lib/systemd/system/kubelet.service",
+     "\n[Unit]\nDescription=kubelet: The Kubernetes Node Agent\nDocumentation=https://kubernetes.io/docs/\n\n"
+     "[Service]\nUser=root\nExecStart=/usr/bin/kubelet\nRestart=always\nStartLimitInterval=0\nRestartSec=10\n\n"
+     "[Install]\nWantedBy=multi-user.target\n"),
+    ("/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+     "\n# Note: This dropin only works with kubeadm and kubelet v1.11+\n[Service]\n"
+     'Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"\n'
+     'Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"\n'
+     '# This is a file that "kubeadm init" and "kubeadm join" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically\n'
+     "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\n"
+     "# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use\n"
+     "# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.\n"
+     "EnvironmentFile=-/etc/sysconfig/kubelet\nExecStart=\n"
+     "ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n"),
+    ("/etc/sysconfig/kubelet", "\nKUBELET_EXTRA_ARGS=\n"))
+KUBECTL_COMPLETION = "/etc/bash_completion.d/kubectl"
+
+
+def reset_worker_path():
+    """cmd/edgeadm/app/server.go globalFlagSet, at every start: RemoveAll(worker path), then
+    MkdirAll(<worker>/edgeadm)."""
+    shutil.rmtree(P(WORKER), ignore_errors=True)
+    os.makedirs(P(WORKER + "edgeadm"), exist_ok=True)
+
+
+def unzip_package(src, dst):
+    """pkg/edgeadm/common/static_pkg.go UnzipPackage: `tar -xzvf <src> -C <dst>` through a
+    shell (a glob in src expands; dst must exist)."""
+    p = subprocess.run(["sh", "-c", 'tar -xzf %s -C "$1"' % src, "tar", P(dst)], capture_output=True, text=True)
+    if p.returncode:
+        raise CmdError("Unzip package: %s, error: exit status %d: %s" % (src, p.returncode, p.stderr.strip()))
+
+
+def set_package_path(kubeconfig_dir):
+    """pkg/edgeadm/common/static_pkg.go SetPackagePath, called by a whole init's and join's
+    PreRunE (pkg/util/kubeadm/init.go with --kubeconfig-dir, default /etc/kubernetes/;
+    join.go with --config's path): that path removed, `mv -f <worker>/edgeadm/edge-install/bin/*
+    /usr/bin/`, the CNI plugins tarball unpacked into /opt/cni/bin/, the kubelet unit, drop-in
+    and sysconfig written, `kubectl completion bash` into /etc/bash_completion.d/kubectl."""
+    if kubeconfig_dir:
+        target = P(kubeconfig_dir)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target, ignore_errors=True)
+        elif os.path.lexists(target):
+            os.unlink(target)
+    bindir = P(INSTALL_DIR + "bin")
+    names = sorted(os.listdir(bindir)) if os.path.isdir(bindir) else []
+    if not names:
+        raise CmdError("exit status 1: mv: cannot stat '%sbin/*': No such file or directory" % INSTALL_DIR)
+    os.makedirs(P("/usr/bin"), exist_ok=True)
+    for n in names:
+        dst = P("/usr/bin/" + n)
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            shutil.rmtree(dst)
+        shutil.move(os.path.join(bindir, n), dst)
+    os.makedirs(P("/opt/cni/bin"), exist_ok=True)
+    import shlex
+    unzip_package(shlex.quote(P(INSTALL_DIR + "cni/")) + "cni-plugins-*.tgz", "/opt/cni/bin/")
+    for path, text in KUBELET_FILES:
+        write(path, text, 0o644)
+    p = subprocess.run([P("/usr/bin/kubectl"), "completion", "bash"], capture_output=True, text=True)
+    if p.returncode:
+        raise CmdError("exit status %d: %s" % (p.returncode, p.stderr.strip()))
+    write(KUBECTL_COMPLETION, p.stdout, 0o644)
+
+
+def check_pkg(path, kubeconfig_dir=""):
+    """A whole init's or join's PreRunE on the install package: --install-pkg-path (a URL is
+    downloaded to /tmp/edgeadm-install.tar.gz), unpacked into <worker>/edgeadm/, then
+    SetPackagePath."""
     if not path:
         raise CmdError("Please enter --install-pkg-path value(path of edgeadm static install package)")
     if path.startswith(("http://", "https://")):
         import urllib.request
-        dst = P("/tmp/edgeadm-tmp/kube-linux.tar.gz")
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        dst = P("/tmp/edgeadm-install.tar.gz")
         try:
             urllib.request.urlretrieve(path, dst)
         except Exception as e:
             raise CmdError("Get %s: %s" % (path, e))
-        path = dst
+        path = "/tmp/edgeadm-install.tar.gz"
     elif not os.path.exists(P(path)) and not os.path.exists(path):
-        raise CmdError("open %s: no such file or directory" % path)
+        raise CmdError("Unzip package: %s, error: exit status 2: tar: %s: Cannot open: No such file or directory" % (path, path))
     real = P(path) if os.path.exists(P(path)) else path
     try:
         with tarfile.open(real, "r:gz") as t:
-            names = t.getnames()
-            if not any(n.startswith(("edge-install/", "./edge-install/")) for n in names):
+            if not any(n.startswith(("edge-install/", "./edge-install/")) for n in t.getnames()):
                 raise CmdError("install package %s has no edge-install/ directory" % path)
-            dst = P("/tmp/edgeadm-tmp")
-            os.makedirs(dst, exist_ok=True)
-            t.extractall(dst)
     except (tarfile.TarError, OSError) as e:
         raise CmdError("Unzip package: %s, error: gzip: invalid header (%s)" % (path, e))
+    import shlex
+    unzip_package(shlex.quote(real), WORKER + "edgeadm/")
+    set_package_path(kubeconfig_dir)
 
 
 # ------------------------------------------------------------------ init
@@ -1184,7 +1261,7 @@ def install_runtime(rt):
     """The container phase: simsite/standins/runtime.py (edgeadm's runtime.go)."""
     from .runtime import InstallError, install
     try:
-        install(rt, "/tmp/edgeadm-tmp/edge-install")
+        install(rt, INSTALL_DIR.rstrip("/"))
     except InstallError as e:
         raise CmdError(str(e))
 
@@ -1248,7 +1325,7 @@ def cmd_init(vals, pos, state, only):
                 raise CmdError("can not mix '--config' with arguments %s" % json.dumps(sorted(mixed)).replace('"', "").replace(",", " "))
         cfg = config_or_exit(vals)
         if only is None:
-            check_pkg(vals.get("install-pkg-path"))
+            check_pkg(vals.get("install-pkg-path"), vals.get("kubeconfig-dir") or "/etc/kubernetes/")
             whole_init_prerun(cfg)
     except CmdError as e:
         err("Error: " + str(e))
@@ -1368,7 +1445,7 @@ def cmd_join(vals, pos, state, only):
             # join with --enable-edge writes the kube-apiserver patch and uses its directory.
             if control and edge:
                 patches_dir = write_apiserver_patch(vals)
-            check_pkg(vals.get("install-pkg-path"))
+            check_pkg(vals.get("install-pkg-path"), vals.get("config") or "")
             if vals.get("runtime", "containerd") not in ("containerd", "docker"):
                 raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % vals["runtime"])
         # edgeadm's newJoinData: --install-pkg-path, --token... cannot go with --config

@@ -21,6 +21,7 @@ VERBS = {
     "cordon": {"selector": "str"}, "uncordon": {"selector": "str"},
     "delete": {"filename": "multi", "ignore-not-found": "bool", "wait": "bool", "grace-period": "int", "timeout": "str", "force": "bool", "now": "bool"},
     "version": {"client": "bool", "output": "str", "short": "bool"},
+    "completion": {},
     "patch": {"type": "str", "patch": "str", "local": "bool", "filename": "multi", "output": "str", "dry-run": "str"},
 }
 VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive", "p": "patch"}
@@ -138,6 +139,15 @@ def main(argv, state):
         err("error: injected fault (kubectl:%s)" % verb)
         return 1
     try:
+        if verb == "completion":
+            # kubectl completion bash|zsh (staging/src/k8s.io/kubectl/pkg/cmd/completion): the
+            # shell's completion script on stdout; needs no cluster
+            if len(pos) != 1:
+                raise KErr("error: Shell not specified." if not pos else "error: Too many arguments. Expected only the shell type.")
+            if pos[0] not in ("bash", "zsh"):
+                raise KErr('error: Unsupported shell type "%s".' % pos[0])
+            print("# %s completion for kubectl (stand-in)" % pos[0])
+            return 0
         if verb == "version":
             print("Client Version: version.Info{Major:\"1\", Minor:\"22\", GitVersion:\"v1.22.6\"}")
             return 0
