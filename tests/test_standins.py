@@ -657,3 +657,32 @@ def test_a_whole_join_does_set_package_paths_work_before_discovery(pkg, tmp_path
     run(b, node, "edgeadm", "version")
     assert list((node / "tmp/edgeadm-tmp").iterdir()) == [node / "tmp/edgeadm-tmp/edgeadm"]
     assert not list((node / "tmp/edgeadm-tmp/edgeadm").iterdir())
+
+
+def test_edge_apps_all_runs_update_config_as_edgeadm_does_and_fails_on_a_second_run(master):
+    """`edge-apps all` with the host-named Node present: update-config (common/update_config.go)
+    Creates the edge-system copies of kube-proxy, annotates the `kubernetes` endpoints and
+    backs them up; a second `all` fails with AlreadyExists."""
+    import socket
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "addon", "kube-proxy", "--config", str(cfg))
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "apply", "-f", "-", stdin="apiVersion: v1\nkind: Node\nmetadata: {name: %s}\n"
+                           % socket.gethostname().lower())
+    assert rc == 0, err
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "all")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "daemonset", "-n", "edge-system", "edge-kube-proxy", "-o", "json")
+    pod = json.loads(out)["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "superedge.tencentcloudcr.com/superedge/kube-proxy:v1.22.6"
+    assert pod["volumes"][0]["configMap"]["name"] == "edge-kube-proxy" and "priorityClassName" not in pod
+    rc, out, err = kubectl(b, root, "get", "configmap", "-n", "edge-system", "edge-kube-proxy", "-o", "json")
+    assert "server: http://127.0.0.1:51006" in json.loads(out)["data"]["kubeconfig.conf"]
+    rc, out, err = kubectl(b, root, "get", "endpoints", "-n", "default", "kubernetes", "-o", "json")
+    assert json.loads(out)["metadata"]["annotations"] == {"superedge.io/local-port": "51003",
+                                                          "superedge.io/local-endpoint": "169.254.20.11"}
+    rc, out, err = kubectl(b, root, "get", "endpoints", "-n", "default", "kubernetes-no-edge", "-o", "json")
+    assert rc == 0, err
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "all")
+    assert rc == 1 and 'configmaps "edge-kube-proxy" already exists' in err, err

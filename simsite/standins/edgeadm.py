@@ -854,7 +854,7 @@ def init_steps(cfg, only, state, whole):
         create(copy_of("", "serviceaccounts", "kube-system", "kube-proxy", "edge-system", "kube-proxy"), "", "serviceaccounts")
         ds = copy_of("apps", "daemonsets", "kube-system", "kube-proxy", "edge-system", "edge-kube-proxy")
         pod = ds.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
-        pod["priorityClassName"] = ""
+        pod.pop("priorityClassName", None)     # "" in Go: omitted (omitempty)
         for vol in pod.get("volumes") or []:
             if vol.get("name") == "kube-proxy" and "configMap" in vol:
                 vol["configMap"]["name"] = "edge-kube-proxy"
