@@ -569,3 +569,120 @@ def test_join_prepare_removes_ca_crt_so_a_control_plane_join_without_key_fails(m
     assert "error execution phase preflight" not in err, err
     assert (node / "etc/kubernetes/pki/ca.crt").exists()
     assert "dnsPolicy: ClusterFirstWithHostNet" in (node / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
+
+
+def run_step_script(b, root, tmp_path, step):
+    """A rendered step, run as the SSH runner would, on the sandbox master."""
+    from provisioners.steps.step import prelude
+    # the prelude sets PATH: the sandbox's stand-ins go first after it
+    script = prelude(step.name, "m0", str(tmp_path / "result")) + 'PATH="%s:$PATH"\n' % b + step.script
+    env = dict(os.environ, STANDIN_ROOT=str(root), PATH="%s:%s" % (b, os.environ["PATH"]))
+    p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_edge_kube_config_does_update_configs_work_and_a_second_run_changes_nothing(master, tmp_path):
+    """EnsureEdgeKubeConfig on what kubeadm's addon phase and the API server made: edgeadm's
+    update-config objects (common/update_config.go), then nothing changes on a second run."""
+    from tests.test_steps_render import ctx as spec_ctx
+    from provisioners.steps.cluster import ensure_edge_kube_config
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "addon", "kube-proxy", "--config", str(cfg))
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "apply", "-f", "-",
+                           stdin="apiVersion: v1\nkind: Namespace\nmetadata: {name: edge-system}\n")
+    assert rc == 0, err
+    step = ensure_edge_kube_config(spec_ctx())
+    rc, out, err = run_step_script(b, root, tmp_path, step)
+    assert rc == 0, out + err
+
+    def get(*args):
+        rc, out, err = kubectl(b, root, "get", *args, "-o", "json")
+        assert rc == 0, err
+        return json.loads(out)
+    names = [("configmap", "edge-system", "edge-kube-proxy"), ("serviceaccount", "edge-system", "kube-proxy"),
+             ("daemonset", "edge-system", "edge-kube-proxy"), ("daemonset", "kube-system", "kube-proxy"),
+             ("endpoints", "default", "kubernetes"), ("endpoints", "default", "kubernetes-no-edge"),
+             ("endpointslices", "default", "kubernetes"), ("configmap", "kube-system", "cluster-info-no-edge")]
+    before = {n: get(n[0], "-n", n[1], n[2]) for n in names}
+    cm = before[names[0]]["data"]
+    assert "server: http://127.0.0.1:51006" in cm["kubeconfig.conf"] and "clusterCIDR" in cm["config.conf"]
+    pod = before[names[2]]["spec"]["template"]["spec"]
+    assert "priorityClassName" not in pod
+    assert [v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "kube-proxy"] == ["edge-kube-proxy"]
+    assert pod["containers"][0]["image"] == "superedge.tencentcloudcr.com/superedge/kube-proxy:v1.22.6"
+    ops = lambda o: o["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
+    assert ops(before[names[2]]) == [{"key": "superedge.io/node-edge", "operator": "Exists"}]
+    assert ops(before[names[3]]) == [{"key": "superedge.io/node-edge", "operator": "DoesNotExist"}]
+    local = {"superedge.io/local-port": "51003", "superedge.io/local-endpoint": "169.254.20.11"}
+    assert before[names[4]]["metadata"]["annotations"] == local
+    assert before[names[6]]["metadata"]["annotations"] == local
+    assert not before[names[5]]["metadata"].get("annotations")
+    assert before[names[5]]["subsets"] == before[names[4]]["subsets"]
+    rc, out, err = run_step_script(b, root, tmp_path, step)
+    assert rc == 0, out + err
+    assert "unchanged" in out and "(no change)" in out and "kept" in out
+    after = {n: get(n[0], "-n", n[1], n[2]) for n in names}
+    assert {n: o["metadata"]["resourceVersion"] for n, o in after.items()} == \
+        {n: o["metadata"]["resourceVersion"] for n, o in before.items()}
+
+
+def test_a_whole_join_does_set_package_paths_work_before_discovery(pkg, tmp_path):
+    """A whole `edgeadm join` runs SetPackagePath in its PreRunE (edgeadm v0.9.0
+    pkg/util/kubeadm/join.go, pkg/edgeadm/common/static_pkg.go): the package unpacked into
+    <worker>/edgeadm/, bin/* moved to /usr/bin, the CNI plugins in /opt/cni/bin, the kubelet
+    unit, drop-in and sysconfig written with edgeadm's text; a phase run does none of it."""
+    from provisioners.steps.kubelet_unit import KUBELET_FILES
+    b = pkg[2]
+    node = tmp_path / "n"
+    pkgpath = str(pkg[0])
+    rc, out, err = run(b, node, "edgeadm", "join", "phase", "preflight", "127.0.0.1:1", "--token", "abcdef.0123456789abcdef",
+                       "--discovery-token-unsafe-skip-ca-verification")
+    assert not (node / "usr/bin/kubelet").exists() and not (node / "opt/cni/bin").exists()
+    rc, out, err = run(b, node, "edgeadm", "join", "127.0.0.1:1", "--token", "abcdef.0123456789abcdef",
+                       "--discovery-token-unsafe-skip-ca-verification", "--install-pkg-path", pkgpath,
+                       "--skip-phases=init-node", "--node-name", "edge1")
+    assert rc == 1 and "couldn't validate the identity of the API Server" in err, err   # no master: after PreRunE
+    for tool in ("kubelet", "kubectl", "edgeadm", "lite-apiserver", "conntrack"):
+        assert (node / "usr/bin" / tool).is_file(), tool
+    assert not list((node / "tmp/edgeadm-tmp/edgeadm/edge-install/bin").iterdir())    # moved, not copied
+    assert (node / "tmp/edgeadm-tmp/edgeadm/edge-install/container").is_dir()
+    assert {p.name for p in (node / "opt/cni/bin").iterdir()} >= {"bridge", "host-local", "loopback", "portmap", "flannel"}
+    for path, text in KUBELET_FILES:
+        assert (node / path.lstrip("/")).read_text() == text, path
+    assert (node / "etc/bash_completion.d/kubectl").read_text().startswith("# bash completion for kubectl")
+    # every edgeadm start empties the worker path (cmd/edgeadm/app/server.go)
+    run(b, node, "edgeadm", "version")
+    assert list((node / "tmp/edgeadm-tmp").iterdir()) == [node / "tmp/edgeadm-tmp/edgeadm"]
+    assert not list((node / "tmp/edgeadm-tmp/edgeadm").iterdir())
+
+
+def test_edge_apps_all_runs_update_config_as_edgeadm_does_and_fails_on_a_second_run(master):
+    """`edge-apps all` with the host-named Node present: update-config (common/update_config.go)
+    Creates the edge-system copies of kube-proxy, annotates the `kubernetes` endpoints and
+    backs them up; a second `all` fails with AlreadyExists."""
+    import socket
+    b, root, cfg, _ = master
+    init_phases(b, root, cfg)
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "addon", "kube-proxy", "--config", str(cfg))
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "apply", "-f", "-", stdin="apiVersion: v1\nkind: Node\nmetadata: {name: %s}\n"
+                           % socket.gethostname().lower())
+    assert rc == 0, err
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "all")
+    assert rc == 0, err
+    rc, out, err = kubectl(b, root, "get", "daemonset", "-n", "edge-system", "edge-kube-proxy", "-o", "json")
+    pod = json.loads(out)["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "superedge.tencentcloudcr.com/superedge/kube-proxy:v1.22.6"
+    assert pod["volumes"][0]["configMap"]["name"] == "edge-kube-proxy" and "priorityClassName" not in pod
+    rc, out, err = kubectl(b, root, "get", "configmap", "-n", "edge-system", "edge-kube-proxy", "-o", "json")
+    assert "server: http://127.0.0.1:51006" in json.loads(out)["data"]["kubeconfig.conf"]
+    rc, out, err = kubectl(b, root, "get", "endpoints", "-n", "default", "kubernetes", "-o", "json")
+    assert json.loads(out)["metadata"]["annotations"] == {"superedge.io/local-port": "51003",
+                                                          "superedge.io/local-endpoint": "169.254.20.11"}
+    rc, out, err = kubectl(b, root, "get", "endpoints", "-n", "default", "kubernetes-no-edge", "-o", "json")
+    assert rc == 0, err
+    rc, out, err = run(b, root, "edgeadm", "init", "phase", "edge-apps", "all")
+    assert rc == 1 and 'configmaps "edge-kube-proxy" already exists' in err, err

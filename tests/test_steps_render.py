@@ -165,3 +165,27 @@ def test_the_kube_apiserver_patch_sets_dns_policy_once(tmp_path):
         assert p.returncode == 0, p.stdout + p.stderr
     import yaml
     assert yaml.safe_load(manifest.read_text())["spec"] == {"dnsPolicy": "ClusterFirstWithHostNet", "hostNetwork": True}
+
+
+def test_update_configs_work_follows_join_prepare_with_our_values():
+    """EnsureEdgeKubeConfig: master 0 only, after EnsurePrepareEdgeCluster (edgeadm runs
+    update-config after join-prepare, pkg/edgeadm/steps/edge_app.go); the patches carry
+    edgeadm's constants and the cluster's values (pkg/edgeadm/common/update_config.go)."""
+    import json
+    from tests.shvars import sh_value
+    names = [fn.step_name for fn in chain.MASTER_CHAIN]
+    assert names.index("EnsurePrepareEdgeCluster") < names.index("EnsureEdgeKubeConfig") < names.index("EnsureJoinPreparation")
+    assert cluster_steps.ensure_edge_kube_config(ctx(role=MASTER)) is None
+    from provisioners.core.props import SuperEdge
+    step = cluster_steps.ensure_edge_kube_config(ctx(kubernetes_version="1.22.6", superedge=SuperEdge(virtual_address="169.254.20.12")))
+    v = {n: sh_value(step.script, "EnsureEdgeKubeConfig", n)
+         for n in ("DS_PATCH", "ANNOTATIONS", "KUBE_PROXY_PATCH", "SA_PATCH")}
+    pod = json.loads(v["DS_PATCH"])["spec"]["template"]["spec"]
+    assert pod["containers"] == [{"name": "kube-proxy", "image": "superedge.tencentcloudcr.com/superedge/kube-proxy:v1.22.6"}]
+    assert pod["volumes"] == [{"name": "kube-proxy", "configMap": {"name": "edge-kube-proxy"}}]
+    assert pod["priorityClassName"] is None
+    assert json.loads(v["DS_PATCH"])["metadata"]["namespace"] == "edge-system"
+    assert json.loads(v["ANNOTATIONS"]) == [{"op": "add", "path": "/metadata/annotations", "value": {
+        "superedge.io/local-port": "51003", "superedge.io/local-endpoint": "169.254.20.12"}}]
+    assert "DoesNotExist" in v["KUBE_PROXY_PATCH"]
+    assert json.loads(v["SA_PATCH"])["secrets"] is None

@@ -54,6 +54,8 @@ MASTER_CHAIN = [
     # SuperEdge and the preparation for edge nodes to join (master 0)
     cluster.ensure_kubeconfig,
     cluster.ensure_prepare_edge_cluster,
+    # edge-apps' hidden update-config, after join-prepare as in edgeadm (steps/edge_app.go)
+    cluster.ensure_edge_kube_config,
     cluster.ensure_join_preparation,
     host.ensure_post_install_hook,
     host.ensure_post_cluster_install_hook,

@@ -393,6 +393,60 @@ def ensure_prepare_edge_cluster(ctx: Context):
                      NODE_NAME=ctx.node_name), ups
 
 
+#: edgeadm's constants (pkg/edgeadm/constant/const.go): application-grid-wrapper's address
+#: for kube-proxy on edge nodes, the annotations of the `kubernetes` endpoints.
+GRID_WRAPPER_ADDR = "http://127.0.0.1:51006"
+LOCAL_PORT = "51003"
+#: what a copy must not carry over from the object it is made from (server-set fields).
+_SERVER_SET = {"resourceVersion": None, "uid": None, "creationTimestamp": None, "generation": None,
+               "managedFields": None, "selfLink": None}
+
+
+def _copy_patch(namespace: str, name: str, **more) -> str:
+    """A strategic merge patch that makes an object into its copy NAMESPACE/NAME (the copies
+    of edgeadm's update-config: DeepCopy, new name and namespace, ResourceVersion cleared)."""
+    meta = dict(_SERVER_SET, name=name, namespace=namespace, annotations=None)
+    meta.update(more.pop("metadata", {}))
+    return json.dumps(dict({"metadata": meta, "status": None}, **more), sort_keys=True)
+
+
+def _node_affinity(operator: str) -> dict:
+    """edgeadm constant.KubeProxyPatchJson with key superedge.io/node-edge."""
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "superedge.io/node-edge", "operator": operator}]}]}}}
+
+
+@step("EnsureEdgeKubeConfig", on=On.MASTER0)
+def ensure_edge_kube_config(ctx: Context):
+    """Master 0: what edgeadm's hidden `edge-apps update-config` does
+    (pkg/edgeadm/steps/edge_app.go EnsureEdgeKubeConfig, common/update_config.go), with our
+    values and create-or-update: edge-system copies of kube-proxy's ConfigMap (its
+    kubeconfig.conf to application-grid-wrapper), ServiceAccount and DaemonSet (edgeadm's
+    kube-proxy image, edge nodes only), kube-system's kube-proxy kept off edge nodes, the
+    `kubernetes` Endpoints and EndpointSlice annotated with the local endpoint (virtual
+    address, port 51003), backups `kubernetes-no-edge` and `cluster-info-no-edge`."""
+    se, s = ctx.spec.superedge, ctx.spec
+    repo = se.image_repository or EDGEADM_IMAGE_REPOSITORY
+    image = f"{repo}/kube-proxy:v{s.kubernetes_version}"     # common.GetEdgeKubeProxy
+    pod = {"priorityClassName": None, "affinity": _node_affinity("Exists"),
+           "volumes": [{"name": "kube-proxy", "configMap": {"name": "edge-kube-proxy"}}],
+           "containers": [{"name": "kube-proxy", "image": image}]}
+    local = {"superedge.io/local-port": LOCAL_PORT,
+             "superedge.io/local-endpoint": str(ipaddress.ip_address(se.virtual_address))}
+    return sh_script(
+        "EnsureEdgeKubeConfig", ADMIN_CONF=ADMIN_CONF,
+        CM_PATCH=_copy_patch("edge-system", "edge-kube-proxy"),
+        SA_PATCH=_copy_patch("edge-system", "kube-proxy", secrets=None),
+        DS_PATCH=_copy_patch("edge-system", "edge-kube-proxy", spec={"template": {"spec": pod}}),
+        KUBE_PROXY_PATCH=json.dumps({"spec": {"template": {"spec": {
+            "affinity": _node_affinity("DoesNotExist")}}}}, sort_keys=True),
+        EP_BACKUP_PATCH=_copy_patch("default", "kubernetes-no-edge",
+                                    metadata={"annotations": {k: None for k in local}}),
+        CLUSTER_INFO_BACKUP_PATCH=_copy_patch("kube-system", "cluster-info-no-edge"),
+        ANNOTATIONS=json.dumps([{"op": "add", "path": "/metadata/annotations", "value": local}],
+                               sort_keys=True))
+
+
 @step("EnsureJoinPreparation", on=On.MASTER0)
 def ensure_join_preparation(ctx: Context):
     """Master 0: the bootstrap token of the join command is valid (TTL `join_token_ttl`) and

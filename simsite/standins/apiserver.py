@@ -38,6 +38,8 @@ BUILTIN = {
     ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): ("ClusterRoleBinding", False),
     ("certificates.k8s.io", "v1", "certificatesigningrequests"): ("CertificateSigningRequest", False),
     ("coordination.k8s.io", "v1", "leases"): ("Lease", True),
+    ("discovery.k8s.io", "v1", "endpointslices"): ("EndpointSlice", True),
+    ("discovery.k8s.io", "v1beta1", "endpointslices"): ("EndpointSlice", True),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions"): ("CustomResourceDefinition", False),
 }
 NODE_GRACE = "/etc/standins/node-monitor-grace-period"
@@ -75,6 +77,43 @@ def ensure_system_namespaces():
             if k not in data["objects"]:
                 data["objects"][k] = store.stamp(data, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
                                                         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
+
+def ensure_kubernetes_service(address, port, service_cidr):
+    """The `kubernetes` Service, its Endpoints and EndpointSlice, as kube-apiserver's bootstrap
+    controller and endpoint reconciler keep them (kubernetes v1.22 `pkg/controlplane/controller.go`
+    CreateOrUpdateMasterServiceIfNeeded: ClusterIP the first address of the service range,
+    port https 443 -> the secure port; `pkg/controlplane/reconcilers/lease.go` and
+    `endpointsadapter.go`: this API server's address in the Endpoints `kubernetes` and the
+    EndpointSlice `kubernetes`). Made when missing; an existing object gains this server's
+    address and keeps the rest (its annotations, which edgeadm's update-config sets)."""
+    import ipaddress
+    cluster_ip = str(ipaddress.ip_network(service_cidr.split(",")[0].strip(), strict=False)[1])
+    ports = [{"name": "https", "port": int(port), "protocol": "TCP"}]
+    with store.locked(write=True) as data:
+        objs = data["objects"]
+        k = store.key("", "services", "default", "kubernetes")
+        if k not in objs:
+            objs[k] = store.stamp(data, {"apiVersion": "v1", "kind": "Service", "metadata": {
+                "name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "sessionAffinity": "None",
+                         "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": int(port)}]}})
+        k = store.key("", "endpoints", "default", "kubernetes")
+        ep = objs.get(k) or {"apiVersion": "v1", "kind": "Endpoints", "metadata": {
+            "name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [], "ports": ports}]}
+        sub = (ep.get("subsets") or [{"addresses": [], "ports": ports}])[0]
+        ep["subsets"] = [sub]
+        if address not in [a.get("ip") for a in sub.setdefault("addresses", [])]:
+            sub["addresses"].append({"ip": address})
+            objs[k] = store.stamp(data, ep, objs.get(k))
+        k = store.key("discovery.k8s.io", "endpointslices", "default", "kubernetes")
+        es = objs.get(k) or {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {
+            "name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": "IPv6" if ":" in address else "IPv4", "endpoints": [], "ports": ports}
+        if address not in [a for e in es.setdefault("endpoints", []) for a in e.get("addresses") or []]:
+            es["endpoints"].append({"addresses": [address], "conditions": {"ready": True}})
+            objs[k] = store.stamp(data, es, objs.get(k))
 
 
 def bad_name(kind, plural, name):
@@ -635,6 +674,11 @@ class Handler(BaseHTTPRequestHandler):
         new["metadata"] = dict(new.get("metadata") or {}, name=old["metadata"]["name"])
         if req.ns:
             new["metadata"]["namespace"] = req.ns
+        if new == old:
+            # a patch that changes nothing writes nothing: the object keeps its resourceVersion
+            # (apiserver `registry/generic/registry/store.go` Update -> etcd3 GuaranteedUpdate
+            # skips the write when the new object's bytes equal the stored ones)
+            return self.send(200, old)
         objs[req.key()] = store.stamp(data, new, old)
         return self.send(200, objs[req.key()])
 
@@ -743,6 +787,7 @@ class Server(ThreadingHTTPServer):
 def serve():
     conf = json.loads(read(CONF))
     ensure_system_namespaces()
+    ensure_kubernetes_service(conf["address"], conf["port"], conf.get("svc") or "10.96.0.0/12")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(P(pki.PKI + "/apiserver.crt"), P(pki.PKI + "/apiserver.key"))
     ctx.load_verify_locations(P(pki.PKI + "/ca.crt"))

@@ -25,6 +25,7 @@ META = {
     "services": (["svc"], ["all"], {"status": STATUS}),
     "serviceaccounts": (["sa"], [], {}),
     "endpoints": (["ep"], [], {}),
+    "endpointslices": ([], [], {}),
     "events": (["ev"], [], {}),
     "deployments": (["deploy"], ["all"], {"status": STATUS}),
     "daemonsets": (["ds"], ["all"], {"status": STATUS}),

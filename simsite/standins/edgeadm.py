@@ -160,6 +160,7 @@ def stripped_words(argv, spec):
 
 
 def main(argv, state):
+    reset_worker_path()
     words = stripped_words(argv, {**INIT_FLAGS, **JOIN_FLAGS, **RESET_FLAGS, **TOKEN_CREATE, **TOKEN_LIST})
     top = words[0] if words else None
     cmds = {"init", "join", "reset", "token", "version", "manifests", "change", "revert", "addon", "detach", "help", "completion"}
@@ -387,31 +388,107 @@ def self_exe():
     return [sys.executable, os.path.realpath(sys.argv[0])]
 
 
-def check_pkg(path):
+#: edgeadm's --worker-path default (superedge/edgeadm v0.9.0 cmd/edgeadm/app/server.go
+#: globalFlagSet: removed and made again, with `edgeadm/` in it, whenever edgeadm starts).
+WORKER = "/tmp/edgeadm-tmp/"
+#: pkg/edgeadm/constant/init.go: the package unpacks into <worker>/edgeadm/ (EdgeamdDir).
+INSTALL_DIR = WORKER + "edgeadm/edge-install/"
+#: pkg/edgeadm/constant/init_node.go: the kubelet unit, kubeadm's drop-in, the sysconfig file
+#: (KubeletService, KubeletConfig, KubeletSys; the same text as provisioners/steps/kubelet_unit.py,
+#: tests/test_standins.py compares them) and where kubectl's bash completion goes.
+KUBELET_FILES = (
+    ("/usr/lib/systemd/system/kubelet.service",
+     "\n[Unit]\nDescription=kubelet: The Kubernetes Node Agent\nDocumentation=https://kubernetes.io/docs/\n\n"
+     "[Service]\nUser=root\nExecStart=/usr/bin/kubelet\nRestart=always\nStartLimitInterval=0\nRestartSec=10\n\n"
+     "[Install]\nWantedBy=multi-user.target\n"),
+    ("/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+     "\n# Note: This dropin only works with kubeadm and kubelet v1.11+\n[Service]\n"
+     'Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"\n'
+     'Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"\n'
+     '# This is a file that "kubeadm init" and "kubeadm join" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically\n'
+     "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\n"
+     "# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use\n"
+     "# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.\n"
+     "EnvironmentFile=-/etc/sysconfig/kubelet\nExecStart=\n"
+     "ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n"),
+    ("/etc/sysconfig/kubelet", "\nKUBELET_EXTRA_ARGS=\n"))
+KUBECTL_COMPLETION = "/etc/bash_completion.d/kubectl"
+
+
+def reset_worker_path():
+    """cmd/edgeadm/app/server.go globalFlagSet, at every start: RemoveAll(worker path), then
+    MkdirAll(<worker>/edgeadm)."""
+    shutil.rmtree(P(WORKER), ignore_errors=True)
+    os.makedirs(P(WORKER + "edgeadm"), exist_ok=True)
+
+
+def unzip_package(src, dst):
+    """pkg/edgeadm/common/static_pkg.go UnzipPackage: `tar -xzvf <src> -C <dst>` through a
+    shell (a glob in src expands; dst must exist)."""
+    p = subprocess.run(["sh", "-c", 'tar -xzf %s -C "$1"' % src, "tar", P(dst)], capture_output=True, text=True)
+    if p.returncode:
+        raise CmdError("Unzip package: %s, error: exit status %d: %s" % (src, p.returncode, p.stderr.strip()))
+
+
+def set_package_path(kubeconfig_dir):
+    """pkg/edgeadm/common/static_pkg.go SetPackagePath, called by a whole init's and join's
+    PreRunE (pkg/util/kubeadm/init.go with --kubeconfig-dir, default /etc/kubernetes/;
+    join.go with --config's path): that path removed, `mv -f <worker>/edgeadm/edge-install/bin/*
+    /usr/bin/`, the CNI plugins tarball unpacked into /opt/cni/bin/, the kubelet unit, drop-in
+    and sysconfig written, `kubectl completion bash` into /etc/bash_completion.d/kubectl."""
+    if kubeconfig_dir:
+        target = P(kubeconfig_dir)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target, ignore_errors=True)
+        elif os.path.lexists(target):
+            os.unlink(target)
+    bindir = P(INSTALL_DIR + "bin")
+    names = sorted(os.listdir(bindir)) if os.path.isdir(bindir) else []
+    if not names:
+        raise CmdError("exit status 1: mv: cannot stat '%sbin/*': No such file or directory" % INSTALL_DIR)
+    os.makedirs(P("/usr/bin"), exist_ok=True)
+    for n in names:
+        dst = P("/usr/bin/" + n)
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            shutil.rmtree(dst)
+        shutil.move(os.path.join(bindir, n), dst)
+    os.makedirs(P("/opt/cni/bin"), exist_ok=True)
+    import shlex
+    unzip_package(shlex.quote(P(INSTALL_DIR + "cni/")) + "cni-plugins-*.tgz", "/opt/cni/bin/")
+    for path, text in KUBELET_FILES:
+        write(path, text, 0o644)
+    p = subprocess.run([P("/usr/bin/kubectl"), "completion", "bash"], capture_output=True, text=True)
+    if p.returncode:
+        raise CmdError("exit status %d: %s" % (p.returncode, p.stderr.strip()))
+    write(KUBECTL_COMPLETION, p.stdout, 0o644)
+
+
+def check_pkg(path, kubeconfig_dir=""):
+    """A whole init's or join's PreRunE on the install package: --install-pkg-path (a URL is
+    downloaded to /tmp/edgeadm-install.tar.gz), unpacked into <worker>/edgeadm/, then
+    SetPackagePath."""
     if not path:
         raise CmdError("Please enter --install-pkg-path value(path of edgeadm static install package)")
     if path.startswith(("http://", "https://")):
         import urllib.request
-        dst = P("/tmp/edgeadm-tmp/kube-linux.tar.gz")
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        dst = P("/tmp/edgeadm-install.tar.gz")
         try:
             urllib.request.urlretrieve(path, dst)
         except Exception as e:
             raise CmdError("Get %s: %s" % (path, e))
-        path = dst
+        path = "/tmp/edgeadm-install.tar.gz"
     elif not os.path.exists(P(path)) and not os.path.exists(path):
-        raise CmdError("open %s: no such file or directory" % path)
+        raise CmdError("Unzip package: %s, error: exit status 2: tar: %s: Cannot open: No such file or directory" % (path, path))
     real = P(path) if os.path.exists(P(path)) else path
     try:
         with tarfile.open(real, "r:gz") as t:
-            names = t.getnames()
-            if not any(n.startswith(("edge-install/", "./edge-install/")) for n in names):
+            if not any(n.startswith(("edge-install/", "./edge-install/")) for n in t.getnames()):
                 raise CmdError("install package %s has no edge-install/ directory" % path)
-            dst = P("/tmp/edgeadm-tmp")
-            os.makedirs(dst, exist_ok=True)
-            t.extractall(dst)
     except (tarfile.TarError, OSError) as e:
         raise CmdError("Unzip package: %s, error: gzip: invalid header (%s)" % (path, e))
+    import shlex
+    unzip_package(shlex.quote(real), WORKER + "edgeadm/")
+    set_package_path(kubeconfig_dir)
 
 
 # ------------------------------------------------------------------ init
@@ -552,7 +629,7 @@ def init_steps(cfg, only, state, whole):
                 for f in ("apiserver.crt", "apiserver.key", "ca.crt"):
                     if not exists(cfg.certdir + "/" + f):
                         raise CmdError("failed to start kube-apiserver: open %s/%s: no such file or directory" % (cfg.certdir, f))
-                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port}))
+                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port, "svc": cfg.svc}))
                 if apiserver.running_pid():
                     apiserver.stop()
                 apiserver.daemonize(self_exe())
@@ -677,7 +754,8 @@ def init_steps(cfg, only, state, whole):
                 put_obj({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"}}, "apps", "deployments")
                 print("[addons] Applied essential addon: CoreDNS")
             else:
-                put_obj({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}}, "apps", "daemonsets")
+                for obj, group, plural in kube_proxy_objects(cfg):
+                    put_obj(obj, group, plural)
                 print("[addons] Applied essential addon: kube-proxy")
         return run
 
@@ -742,17 +820,74 @@ def init_steps(cfg, only, state, whole):
         return run
 
     def update_config():
-        # common/update_config.go UpdateKubeProxyKubeconfig: reads kube-system/kube-proxy and
-        # Creates edge-system/edge-kube-proxy (ConfigMap, ServiceAccount, DaemonSet): a second
-        # run fails with AlreadyExists.
-        if get_obj("apps", "daemonsets", "kube-system", "kube-proxy") is None:
-            raise CmdError('daemonsets.apps "kube-proxy" not found')
-        for group, plural, kind in (("", "configmaps", "ConfigMap"), ("", "serviceaccounts", "ServiceAccount"),
-                                    ("apps", "daemonsets", "DaemonSet")):
-            if get_obj(group, plural, "edge-system", "edge-kube-proxy") is not None:
-                raise CmdError('%s%s "edge-kube-proxy" already exists' % (plural, "." + group if group else ""))
-            put_obj({"apiVersion": (group + "/v1") if group else "v1", "kind": kind,
-                     "metadata": {"name": "edge-kube-proxy", "namespace": "edge-system"}}, group, plural)
+        # pkg/edgeadm/steps/edge_app.go EnsureEdgeKubeConfig -> common/update_config.go:
+        # UpdateKubeProxyKubeconfig (edge-system copies of kube-proxy's ConfigMap, whose
+        # kubeconfig.conf servers become application-grid-wrapper's 127.0.0.1:51006, its
+        # ServiceAccount and DaemonSet, each a Create: a second run fails with AlreadyExists;
+        # then PatchKubeProxy), UpdateKubernetesEndpoint (backup `kubernetes-no-edge`, then
+        # the annotations of `kubernetes` replaced by the local endpoint and port),
+        # UpdateKubernetesEndpointSlice, and UpdateClusterInfoKubeconfig when certSANs are set.
+        def copy_of(group, plural, ns, name, new_ns, new_name):
+            o = get_obj(group, plural, ns, name)
+            if o is None:
+                raise CmdError('%s%s "%s" not found' % (plural, "." + group if group else "", name))
+            o = json.loads(json.dumps(o))
+            o["metadata"] = {k: val for k, val in o["metadata"].items() if k not in ("resourceVersion", "uid", "creationTimestamp")}
+            o["metadata"].update(name=new_name, namespace=new_ns)
+            return o
+
+        def create(o, group, plural):
+            md = o["metadata"]
+            if get_obj(group, plural, md.get("namespace"), md["name"]) is not None:
+                raise CmdError('%s%s "%s" already exists' % (plural, "." + group if group else "", md["name"]))
+            put_obj(o, group, plural)
+
+        cm = copy_of("", "configmaps", "kube-system", "kube-proxy", "edge-system", "edge-kube-proxy")
+        kc = (cm.get("data") or {}).get("kubeconfig.conf")
+        if kc is None:
+            raise CmdError("Get kube-proxy kubeconfig.conf nil")
+        doc = yaml.safe_load(kc)
+        for c in doc.get("clusters") or []:
+            c["cluster"]["server"] = "http://127.0.0.1:51006"
+        cm["data"]["kubeconfig.conf"] = yaml.safe_dump(doc)
+        create(cm, "", "configmaps")
+        create(copy_of("", "serviceaccounts", "kube-system", "kube-proxy", "edge-system", "kube-proxy"), "", "serviceaccounts")
+        ds = copy_of("apps", "daemonsets", "kube-system", "kube-proxy", "edge-system", "edge-kube-proxy")
+        pod = ds.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+        pod.pop("priorityClassName", None)     # "" in Go: omitted (omitempty)
+        for vol in pod.get("volumes") or []:
+            if vol.get("name") == "kube-proxy" and "configMap" in vol:
+                vol["configMap"]["name"] = "edge-kube-proxy"
+        for c in pod.get("containers") or []:
+            if c.get("name") == "kube-proxy":
+                c["image"] = "%s/kube-proxy:%s" % (cfg.edge_repo, cfg.version)
+                break
+        create(ds, "apps", "daemonsets")
+        for ns, name, op in (("kube-system", "kube-proxy", "DoesNotExist"), ("edge-system", "edge-kube-proxy", "Exists")):
+            o = get_obj("apps", "daemonsets", ns, name)
+            o["spec"]["template"]["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "superedge.io/node-edge", "operator": op}]}]}}}
+            put_obj(o, "apps", "daemonsets")
+        ann = {"superedge.io/local-port": "51003", "superedge.io/local-endpoint": cfg.edge_virtual}
+        create(copy_of("", "endpoints", "default", "kubernetes", "default", "kubernetes-no-edge"), "", "endpoints")
+        for group, plural in (("", "endpoints"), ("discovery.k8s.io", "endpointslices")):
+            o = get_obj(group, plural, "default", "kubernetes")
+            if o is None:
+                raise CmdError('%s%s "kubernetes" not found' % (plural, "." + group if group else ""))
+            o["metadata"]["annotations"] = dict(ann)
+            put_obj(o, group, plural)
+        if cfg.sans:
+            ci = copy_of("", "configmaps", "kube-public", "cluster-info", "kube-system", "cluster-info-no-edge")
+            create(ci, "", "configmaps")
+            public = next((a for a in cfg.sans if is_ip(a)), cfg.sans[0])
+            o = get_obj("", "configmaps", "kube-public", "cluster-info")
+            doc = yaml.safe_load(o["data"]["kubeconfig"])
+            for c in doc.get("clusters") or []:
+                src = c["cluster"]["server"]
+                host = src[len("https://"):] if src.startswith("https://") else src
+                c["cluster"]["server"] = src.replace(host[:host.index(":")], public)
+            o["data"]["kubeconfig"] = yaml.safe_dump(doc)
+            put_obj(o)
         print("Update Kubernetes cluster config support marginal autonomy success")
 
     def join_prepare_cm():
@@ -839,6 +974,68 @@ def init_steps(cfg, only, state, whole):
 def rand(n):
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def kube_proxy_objects(cfg):
+    """What kubeadm's `addon kube-proxy` creates (kubernetes v1.22
+    `cmd/kubeadm/app/phases/addons/proxy/proxy.go` and `manifests.go` KubeProxyConfigMap19,
+    KubeProxyDaemonSet19): ServiceAccount, ConfigMap (kubeconfig.conf to the control-plane
+    endpoint, config.conf the KubeProxyConfiguration), DaemonSet, and the RBAC to read them.
+    Returned as (object, group, plural)."""
+    rb = "rbac.authorization.k8s.io"
+    kubeconfig = ("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+                  "    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n"
+                  "    server: %s\n  name: default\ncontexts:\n- context:\n    cluster: default\n"
+                  "    namespace: default\n    user: default\n  name: default\ncurrent-context: default\n"
+                  "users:\n- name: default\n  user:\n"
+                  "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token" % cfg.server())
+    proxy_conf = yaml.safe_dump({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+                                 "bindAddress": "0.0.0.0", "clusterCIDR": cfg.pods,
+                                 "clientConnection": {"kubeconfig": "/var/lib/kube-proxy/kubeconfig.conf"},
+                                 "mode": ""}, sort_keys=True).rstrip("\n")
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"labels": {"k8s-app": "kube-proxy"}, "name": "kube-proxy", "namespace": "kube-system"},
+          "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}}, "updateStrategy": {"type": "RollingUpdate"},
+                   "template": {"metadata": {"labels": {"k8s-app": "kube-proxy"}}, "spec": {
+                       "priorityClassName": "system-node-critical",
+                       "containers": [{"name": "kube-proxy", "image": "k8s.gcr.io/kube-proxy:" + cfg.version,
+                                       "imagePullPolicy": "IfNotPresent",
+                                       "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
+                                                   "--hostname-override=$(NODE_NAME)"],
+                                       "securityContext": {"privileged": True},
+                                       "volumeMounts": [{"mountPath": "/var/lib/kube-proxy", "name": "kube-proxy"},
+                                                        {"mountPath": "/run/xtables.lock", "name": "xtables-lock", "readOnly": False},
+                                                        {"mountPath": "/lib/modules", "name": "lib-modules", "readOnly": True}],
+                                       "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}],
+                       "hostNetwork": True, "serviceAccountName": "kube-proxy",
+                       "volumes": [{"name": "kube-proxy", "configMap": {"name": "kube-proxy"}},
+                                   {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
+                                   {"name": "lib-modules", "hostPath": {"path": "/lib/modules"}}],
+                       "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, {"operator": "Exists"}],
+                       "nodeSelector": {"kubernetes.io/os": "linux"}}}}}
+    return [({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}},
+             "", "serviceaccounts"),
+            ({"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": {"app": "kube-proxy"}},
+              "data": {"kubeconfig.conf": kubeconfig, "config.conf": proxy_conf}}, "", "configmaps"),
+            (ds, "apps", "daemonsets"),
+            ({"apiVersion": rb + "/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "kubeadm:node-proxier"},
+              "roleRef": {"apiGroup": rb, "kind": "ClusterRole", "name": "system:node-proxier"},
+              "subjects": [{"kind": "ServiceAccount", "name": "kube-proxy", "namespace": "kube-system"}]}, rb, "clusterrolebindings"),
+            ({"apiVersion": rb + "/v1", "kind": "Role", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+              "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["kube-proxy"], "verbs": ["get"]}]},
+             rb, "roles"),
+            ({"apiVersion": rb + "/v1", "kind": "RoleBinding", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+              "roleRef": {"apiGroup": rb, "kind": "Role", "name": "kube-proxy"},
+              "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}, rb, "rolebindings")]
 
 
 def svc_ip10(cidr):
@@ -1064,7 +1261,7 @@ def install_runtime(rt):
     """The container phase: simsite/standins/runtime.py (edgeadm's runtime.go)."""
     from .runtime import InstallError, install
     try:
-        install(rt, "/tmp/edgeadm-tmp/edge-install")
+        install(rt, INSTALL_DIR.rstrip("/"))
     except InstallError as e:
         raise CmdError(str(e))
 
@@ -1128,7 +1325,7 @@ def cmd_init(vals, pos, state, only):
                 raise CmdError("can not mix '--config' with arguments %s" % json.dumps(sorted(mixed)).replace('"', "").replace(",", " "))
         cfg = config_or_exit(vals)
         if only is None:
-            check_pkg(vals.get("install-pkg-path"))
+            check_pkg(vals.get("install-pkg-path"), vals.get("kubeconfig-dir") or "/etc/kubernetes/")
             whole_init_prerun(cfg)
     except CmdError as e:
         err("Error: " + str(e))
@@ -1248,7 +1445,7 @@ def cmd_join(vals, pos, state, only):
             # join with --enable-edge writes the kube-apiserver patch and uses its directory.
             if control and edge:
                 patches_dir = write_apiserver_patch(vals)
-            check_pkg(vals.get("install-pkg-path"))
+            check_pkg(vals.get("install-pkg-path"), vals.get("config") or "")
             if vals.get("runtime", "containerd") not in ("containerd", "docker"):
                 raise CmdError("Container runtime support 'docker' and 'containerd', not %s" % vals["runtime"])
         # edgeadm's newJoinData: --install-pkg-path, --token... cannot go with --config

@@ -6,7 +6,7 @@ import time
 
 import yaml
 
-from . import client, pki, validation
+from . import client, patches, pki, validation
 from .common import Exit, FlagError, err, fault, parse_flags, read, run_tool
 
 GLOBAL = {"kubeconfig": "str", "namespace": "str", "request-timeout": "str", "v": "str", "help": "bool"}
@@ -21,11 +21,14 @@ VERBS = {
     "cordon": {"selector": "str"}, "uncordon": {"selector": "str"},
     "delete": {"filename": "multi", "ignore-not-found": "bool", "wait": "bool", "grace-period": "int", "timeout": "str", "force": "bool", "now": "bool"},
     "version": {"client": "bool", "output": "str", "short": "bool"},
+    "completion": {},
+    "patch": {"type": "str", "patch": "str", "local": "bool", "filename": "multi", "output": "str", "dry-run": "str"},
 }
-VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive"}
+VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive", "p": "patch"}
 TYPES = {"nodes": ("", "v1", "nodes", False), "configmaps": ("", "v1", "configmaps", True), "secrets": ("", "v1", "secrets", True),
          "namespaces": ("", "v1", "namespaces", False), "pods": ("", "v1", "pods", True), "services": ("", "v1", "services", True),
          "serviceaccounts": ("", "v1", "serviceaccounts", True),
+         "endpoints": ("", "v1", "endpoints", True),
          "roles": ("rbac.authorization.k8s.io", "v1", "roles", True), "rolebindings": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
          "clusterroles": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
          "clusterrolebindings": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
@@ -36,7 +39,7 @@ ALIASES = {"node": "nodes", "no": "nodes", "cm": "configmaps", "configmap": "con
            "namespace": "namespaces", "pod": "pods", "po": "pods", "role": "roles", "rolebinding": "rolebindings", "clusterrole": "clusterroles",
            "clusterrolebinding": "clusterrolebindings", "deployment": "deployments", "deploy": "deployments", "daemonset": "daemonsets",
            "ds": "daemonsets", "svc": "services", "pdb": "poddisruptionbudgets", "crd": "customresourcedefinitions",
-           "crds": "customresourcedefinitions", "customresourcedefinition": "customresourcedefinitions", "service": "services", "sa": "serviceaccounts", "serviceaccount": "serviceaccounts"}
+           "crds": "customresourcedefinitions", "customresourcedefinition": "customresourcedefinitions", "service": "services", "sa": "serviceaccounts", "serviceaccount": "serviceaccounts", "ep": "endpoints"}
 SINGULAR = {v: k for k, v in {"node": "nodes", "configmap": "configmaps", "secret": "secrets", "namespace": "namespaces", "pod": "pods",
                               "service": "services", "serviceaccount": "serviceaccounts", "deployment.apps": "deployments",
                               "daemonset.apps": "daemonsets", "role.rbac.authorization.k8s.io": "roles",
@@ -44,7 +47,8 @@ SINGULAR = {v: k for k, v in {"node": "nodes", "configmap": "configmaps", "secre
                               "customresourcedefinition.apiextensions.k8s.io": "customresourcedefinitions",
                               "rolebinding.rbac.authorization.k8s.io": "rolebindings",
                               "clusterrole.rbac.authorization.k8s.io": "clusterroles",
-                              "clusterrolebinding.rbac.authorization.k8s.io": "clusterrolebindings"}.items()}
+                              "clusterrolebinding.rbac.authorization.k8s.io": "clusterrolebindings",
+                              "endpoints": "endpoints"}.items()}
 
 
 class KErr(Exception):
@@ -135,6 +139,15 @@ def main(argv, state):
         err("error: injected fault (kubectl:%s)" % verb)
         return 1
     try:
+        if verb == "completion":
+            # kubectl completion bash|zsh (staging/src/k8s.io/kubectl/pkg/cmd/completion): the
+            # shell's completion script on stdout; needs no cluster
+            if len(pos) != 1:
+                raise KErr("error: Shell not specified." if not pos else "error: Too many arguments. Expected only the shell type.")
+            if pos[0] not in ("bash", "zsh"):
+                raise KErr('error: Unsupported shell type "%s".' % pos[0])
+            print("# %s completion for kubectl (stand-in)" % pos[0])
+            return 0
         if verb == "version":
             print("Client Version: version.Info{Major:\"1\", Minor:\"22\", GitVersion:\"v1.22.6\"}")
             return 0
@@ -294,6 +307,56 @@ def do_apply(c, vals, pos, ns):
                 print("%s/%s configured" % (SINGULAR[t], name))
     if errors:
         raise KErr("\n".join(errors))
+    return 0
+
+
+PATCH_TYPES = {"json": patches.JSON_PATCH, "merge": patches.MERGE, "strategic": patches.STRATEGIC}
+
+
+def do_patch(c, vals, pos, ns):
+    """kubectl patch (staging/src/k8s.io/kubectl/pkg/cmd/patch/patch.go, v1.22): --type
+    json|merge|strategic (default strategic), -p; --local patches the objects of -f on the
+    client and prints them (-o json|yaml). "patched (no change)" when the object is the same."""
+    ptype = vals.get("type") or "strategic"
+    if ptype not in PATCH_TYPES:
+        raise KErr('error: --type must be one of [json merge strategic], not "%s"' % ptype)
+    if "patch" not in vals:
+        raise KErr("error: must specify -p to patch")
+    try:
+        body = json.loads(vals["patch"]) if vals["patch"].lstrip().startswith(("{", "[")) else yaml.safe_load(vals["patch"])
+    except ValueError as e:
+        raise KErr("error: unable to parse \"%s\": %s" % (vals["patch"], e))
+    out = vals.get("output")
+    if vals.get("local"):
+        if not vals.get("filename"):
+            raise KErr("error: cannot specify --local and server-side")
+        for src, d in load_docs(vals["filename"]):
+            try:
+                new = patches.apply(PATCH_TYPES[ptype], d, body, False)
+            except patches.PatchError as e:
+                raise KErr("error: %s" % e)
+            if out in ("json", "yaml"):
+                fmt_out([new], out, None, True)
+            else:
+                print("%s/%s patched" % (d.get("kind", "").lower(), d["metadata"]["name"]))
+        return 0
+    if vals.get("filename"):
+        targets = [(kind_type(c, d, src), d["metadata"]["name"], d["metadata"].get("namespace") or ns)
+                   for src, d in load_docs(vals["filename"])]
+    else:
+        if not pos:
+            raise KErr("error: You must provide one or more resources by argument or filename.")
+        t = rtype(pos[0].split("/")[0], c)
+        names = pos[1:] if "/" not in pos[0] else [pos[0].split("/", 1)[1]]
+        targets = [(t, n, ns) for n in names]
+    for t, name, tns in targets:
+        old = req(c, "GET", p(t, tns, name))
+        new = req(c, "PATCH", p(t, tns, name), body, ctype=PATCH_TYPES[ptype])
+        same = new["metadata"].get("resourceVersion") == old["metadata"].get("resourceVersion")
+        if out in ("json", "yaml"):
+            fmt_out([new], out, t, True)
+        else:
+            print("%s/%s patched%s" % (SINGULAR[t], name, " (no change)" if same else ""))
     return 0
 
 

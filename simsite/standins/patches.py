@@ -44,8 +44,11 @@ def apply(ctype, obj, body, custom):
 
 def merge(a, b, strategic=False):
     """RFC 7386; with strategic, lists of items with a merge key are merged on it."""
-    if not isinstance(b, dict) or not isinstance(a, dict):
+    if not isinstance(b, dict):
         return copy.deepcopy(b)
+    # RFC 7386: a patch object applied to a non-object target patches an empty object (its
+    # null members remove nothing and are not kept)
+    a = a if isinstance(a, dict) else {}
     out = dict(a)
     for k, v in b.items():
         if k.startswith("$") and strategic:

@@ -13,6 +13,11 @@ _uninstall_unit() { # unit-file: stop and remove it (the package's or edgeadm's 
     systemctl disable --now "$(basename "$1")" >/dev/null 2>&1 || true; rm -f "$1"; say "removed the unit $1"; fi; }
 for b in kubelet kubectl lite-apiserver conntrack; do _uninstall_same "$d/bin/$b" "/usr/bin/$b"; done
 _uninstall_same "$d/bin/edgeadm" /usr/local/bin/edgeadm
+# a whole `edgeadm join` (edge nodes, other masters) moves every bin/* to /usr/bin (SetPackagePath)
+_uninstall_same "$d/bin/edgeadm" /usr/bin/edgeadm
+# ... and writes `kubectl completion bash` there: removed while it is what that kubectl prints
+if [ -f /etc/bash_completion.d/kubectl ] && [ -x "$d/bin/kubectl" ] && "$d/bin/kubectl" completion bash 2>/dev/null | cmp -s - /etc/bash_completion.d/kubectl; then
+  rm -f /etc/bash_completion.d/kubectl; say "removed /etc/bash_completion.d/kubectl"; fi
 for t in "$d"/cni/cni-plugins-*.tgz; do _uninstall_listed "$t" ./ /opt/cni/bin /opt/cni/bin/.edge_constructs; done
 # The runtimes: what their install scripts put in place (edge-install container/*/install),
 # whoever ran them (EnsureContainerRuntime, or edgeadm join's container phase on edge nodes).
