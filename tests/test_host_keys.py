@@ -256,3 +256,58 @@ def test_a_replaced_host_key_stops_the_next_apply_before_any_upload(site_factory
     assert _fingerprint(old, tmp_path) in str(caught.value)
     assert _fingerprint(new, tmp_path) in str(caught.value)
     assert _host_files(site, h) == before
+
+
+# --- keys checked for form at synth (issue 19) ----------------------------------------------
+
+from provisioners.core.hostkeys import KEY_TYPES, parse_key_line  # noqa: E402
+from provisioners.core.errors import HostKeyError  # noqa: E402
+
+
+def _keygen_line(tmp_path: Path, kind: str, bits: str = "") -> str:
+    args = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f", str(tmp_path / kind)]
+    subprocess.run(args + (["-b", bits] if bits else []), check=True)
+    return (tmp_path / f"{kind}.pub").read_text().strip()
+
+
+@pytest.mark.parametrize("kind, bits", [("ed25519", ""), ("rsa", "2048"), ("ecdsa", "256"),
+                                        ("ecdsa", "384"), ("ecdsa", "521")])
+def test_real_keys_of_each_type_are_accepted_as_they_are(tmp_path, kind, bits):
+    line = _keygen_line(tmp_path, kind, bits)
+    assert parse_key_line(line + " root@host") == line
+    assert line.split()[0] in KEY_TYPES
+
+
+def test_a_key_cut_short_is_refused_at_synth_naming_the_field(synth_env, tmp_path):
+    line = _public_line(tmp_path, "k")
+    kind, b64 = line.split()
+    for cut in (b64[:-4], b64[:-8], b64[:40], b64[:-1], b64 + "AAAA", kind + "x " + b64,
+                "ssh-rsa " + b64, f"{kind} {b64[:20]}!!{b64[22:]}"):
+        value = cut if " " in cut else f"{kind} {cut}"
+        with pytest.raises(ValidationError) as caught:
+            synth_env.synth(masters=[synth_env.host(host_key=value)])
+        e = caught.value
+        assert (e.field, e.value) == ("masters[0].host_key", value), value
+        assert "'<type> <base64>'" in e.allowed, e.allowed
+
+
+def test_a_bastion_key_cut_short_is_refused_at_synth(synth_env, tmp_path):
+    line = _public_line(tmp_path, "b")
+    bastion = Host("198.51.100.1", private_key_file=str(synth_env.key_file),
+                   host_key=line[:-6])
+    with pytest.raises(ValidationError) as caught:
+        synth_env.synth(masters=[synth_env.host(bastion=bastion)])
+    assert caught.value.field == "masters[0].bastion.host_key"
+
+
+@pytest.mark.parametrize("value, why", [
+    ("ssh-ed25519", "a type and a base64 key"),
+    ("ssh-dss AAAAB3NzaC1kc3M=", "unknown key type"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x", "not base64"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA", "cut short"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", "fields after its type"),
+])
+def test_malformed_key_lines_say_why(value, why):
+    with pytest.raises(HostKeyError) as caught:
+        parse_key_line(value, "host.host_key")
+    assert caught.value.field == "host.host_key" and why in caught.value.allowed, caught.value.allowed

@@ -15,10 +15,10 @@ from pathlib import PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from provisioners.core import hostkeys
+from provisioners.core import duration, hostkeys
 from provisioners.core.errors import ValidationError
 from provisioners.core.net import RESERVED_PORTS, is_ip
-from provisioners.core.paths import PROTECTED_PATHS
+from provisioners.core.paths import normalize_host_path, protected_root
 from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, split_taint)
 from edge_constructs.validation.claims import host_fields, unique_resource_names
@@ -71,11 +71,7 @@ _LABEL_VALUE = _QUALIFIED_NAME
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MODE = re.compile(r"0?[0-7]{3}")
-_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _IFNAME = re.compile(r"[^\s/:]{1,15}")
-_HOST_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|"
-                       r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
-                       r" [A-Za-z0-9+/]+={0,3}( .*)?")
 
 _DNS_LABEL_RULE = ("lowercase letters, digits and '-', starting and ending with a letter or "
                    "digit, at most 63 characters (RFC 1123 label)")
@@ -197,11 +193,33 @@ def validate_taints(taints: Sequence[str], field: str) -> None:
             raise ValidationError(f, taint, f"{e.allowed}; {rule}") from None
 
 
-def validate_duration(value: str, field: str) -> None:
-    """A non-negative Go duration ('24h', '1h30m', '90s', '0')."""
-    if not isinstance(value, str) or not (value == "0" or _DURATION.fullmatch(value)):
-        raise ValidationError(field, value, "must be a non-negative Go duration: numbers with "
-                              "units h, m, s, ms, us, ns, e.g. '24h', '1h30m', '90s', or '0'")
+#: The shortest bootstrap-token lifetime accepted (other than "0", never expires): the token
+#: is made when master 0's chain runs and used by every node joined after it in the same
+#: apply; a shorter one can expire under the nodes' joins.
+MIN_TOKEN_TTL = "10m"
+
+
+def validate_duration(value: str, field: str, minimum: Optional[str] = None) -> int:
+    """A Go duration as kubeadm reads it (`provisioners.core.duration.parse`, the parser the
+    chain renders with), not negative; zero only when written as zero ("0", "0s": an explicit
+    choice), never as a value that rounds to it ("0.1ns"); at least `minimum` otherwise.
+    Returns its nanoseconds."""
+    rule = ("must be a Go duration: numbers with units h, m, s, ms, us (µs), ns, e.g. '24h', "
+            "'1h30m', '90s', or '0'")
+    if minimum is not None:
+        rule += f"; not negative, '0' or at least {minimum}"
+    try:
+        ns = duration.parse(value)
+    except duration.DurationError as e:
+        raise ValidationError(field, value, f"{rule} ({e})") from None
+    if ns < 0:
+        raise ValidationError(field, value, f"{rule} (it is negative)")
+    if ns == 0 and any(c in value for c in "123456789"):
+        raise ValidationError(field, value, f"{rule} (it is under 1ns, so kubeadm would read "
+                              "it as 0s: never expires; write '0' if that is meant)")
+    if minimum is not None and 0 < ns < duration.parse(minimum):
+        raise ValidationError(field, value, f"{rule} (it is {duration.render(ns)})")
+    return ns
 
 
 # --- hosts -------------------------------------------------------------------------------
@@ -241,11 +259,11 @@ def _validate_host_identity(host: Host, field: str) -> None:
         raise ValidationError(f"{field}.{given[1]}", getattr(host, given[1]), f"give only one "
                               f"of host_key, known_hosts_file and insecure_ignore_host_key; "
                               f"{given[0]} is given too")
-    if host.host_key is not None and (not isinstance(host.host_key, str)
-                                      or not _HOST_KEY.fullmatch(host.host_key.strip())):
-        raise ValidationError(f"{field}.host_key", host.host_key, "must be one OpenSSH public "
-                              "key line, '<type> <base64>', e.g. the output of "
-                              "'ssh-keyscan -t ed25519 <host>' without the host name")
+    if host.host_key is not None:
+        try:
+            hostkeys.parse_key_line(host.host_key, f"{field}.host_key")
+        except hostkeys.HostKeyError as e:
+            raise ValidationError(e.field, e.value, e.allowed) from None
     if host.known_hosts_file is not None:
         if not isinstance(host.known_hosts_file, str) or not host.known_hosts_file.strip():
             raise ValidationError(f"{field}.known_hosts_file", host.known_hosts_file,
@@ -561,23 +579,25 @@ def _validate_files(files: object) -> None:
         if not isinstance(f.src, str) or not local_file(f.src).is_file():
             raise ValidationError(f"files[{i}].src", f.src, "no such local file ('~' is "
                                   "expanded); give the path of an existing file")
-        if (not isinstance(f.dst, str) or not PurePosixPath(f.dst).is_absolute()
+        if (not isinstance(f.dst, str) or not f.dst.startswith("/")
                 or f.dst.endswith("/") or any(c in f.dst for c in "\n\r\0")):
             raise ValidationError(f"files[{i}].dst", f.dst, "must be an absolute file path on "
                                   "the hosts, e.g. '/etc/myapp/config.yaml'")
         if ".." in PurePosixPath(f.dst).parts:
             raise ValidationError(f"files[{i}].dst", f.dst, "must not contain '..'; give the "
                                   "final absolute path")
-        protected = [d for d in PROTECTED_PATHS
-                     if f.dst == d or f.dst.startswith(d + "/")]
+        # Checked in its one spelling: '//etc/kubernetes/…' and '/etc/./kubernetes/…' are
+        # /etc/kubernetes/… on the host.
+        dst = normalize_host_path(f.dst)
+        protected = protected_root(dst)
         if protected:
-            raise ValidationError(f"files[{i}].dst", f.dst, f"lies in {protected[0]}, which "
+            raise ValidationError(f"files[{i}].dst", f.dst, f"lies in {protected}, which "
                                   "the chain manages (the cluster's keys, configs and state); "
                                   "copy your file somewhere else")
-        if f.dst in dsts:
-            raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[f.dst]}] already "
+        if dst in dsts:
+            raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[dst]}] already "
                                   "copies to this path; each dst must be different")
-        dsts[f.dst] = i
+        dsts[dst] = i
         if not isinstance(f.mode, str) or not _MODE.fullmatch(f.mode):
             raise ValidationError(f"files[{i}].mode", f.mode, "must be an octal mode string "
                                   "such as '0644' or '0600'")
@@ -693,7 +713,7 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
         if step not in step_names:
             raise ValidationError(f"skip_steps[{i}]", step,
                                   f"unknown step; known steps: {', '.join(step_names)}")
-    validate_duration(spec.join_token_ttl, "join_token_ttl")
+    validate_duration(spec.join_token_ttl, "join_token_ttl", MIN_TOKEN_TTL)
     if isinstance(spec.ssh_timeout, bool) or not isinstance(spec.ssh_timeout, int) \
             or not 1 <= spec.ssh_timeout <= 3600:
         raise ValidationError("ssh_timeout", spec.ssh_timeout, "must be whole seconds from 1 "
