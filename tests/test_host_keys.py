@@ -303,7 +303,8 @@ def test_a_bastion_key_cut_short_is_refused_at_synth(synth_env, tmp_path):
 @pytest.mark.parametrize("value, why", [
     ("ssh-ed25519", "a type and a base64 key"),
     ("ssh-dss AAAAB3NzaC1kc3M=", "unknown key type"),
-    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x", "not base64"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x", "cut short"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3", "not base64"),
     ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA", "cut short"),
     ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", "fields after its type"),
 ])

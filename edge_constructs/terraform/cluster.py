@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shlex
 from typing import Optional
 
 from constructs import Construct
@@ -126,8 +127,9 @@ class EdgeCluster(Construct):
 
     def join_command_for(self, node_name: Optional[str] = None) -> str:
         """The `edgeadm join` command (a Terraform expression: it holds the token)."""
-        cmd = node_steps.join_command(self._spec, self.ca_cert_hash, self.token)
-        return cmd + (f" --node-name {node_name}" if node_name else "")
+        cmd = node_steps.join_command(self._spec, self.ca_cert_hash, self.token,
+                                      literal=tf_literal)
+        return cmd + (tf_literal(f" --node-name {shlex.quote(node_name)}") if node_name else "")
 
     @property
     def join_command(self) -> str:
@@ -194,7 +196,7 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_edge_components",
                         value="${jsondecode(%s.edge_components)}" % status, static_id=True,
                         description="SuperEdge's components: workloads found, ready, desired")
-        TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,
+        TerraformOutput(self, f"{i}_api_server_endpoint", value=tf_literal(self.api_server_endpoint),
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
 

@@ -50,7 +50,7 @@ def _strings(blob: bytes) -> list[bytes]:
     out, i = [], 0
     while i < len(blob):
         if i + 4 > len(blob):
-            raise ValueError("it ends inside a length field")
+            raise ValueError("it ends inside a length field (the key is cut short)")
         (n,) = struct.unpack(">I", blob[i:i + 4])
         if i + 4 + n > len(blob):
             raise ValueError(f"a field says {n} bytes but only {len(blob) - i - 4} are left "
