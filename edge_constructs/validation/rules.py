@@ -372,7 +372,7 @@ def _validate_masters(masters: object) -> None:
                               "no fault tolerance; add or remove one master")
 
 
-def _validate_endpoint(value: object, field: str) -> None:
+def validate_endpoint(value: object, field: str) -> None:
     rule = ("must be 'host:port' of your load balancer, e.g. 'lb.example.com:6443' or "
             "'[2001:db8::1]:6443'")
     parts = _split_host_port(value) if isinstance(value, str) else None
@@ -421,7 +421,7 @@ def _validate_ha(spec: ClusterSpec) -> None:
         if ha.interface is not None:
             raise ValidationError("ha.interface", ha.interface, "only applies with ha.vip "
                                   "(kube-vip); leave it out with ha.endpoint")
-        _validate_endpoint(ha.endpoint, "ha.endpoint")
+        validate_endpoint(ha.endpoint, "ha.endpoint")
 
 
 def _validate_versions(spec: ClusterSpec) -> None:
@@ -449,16 +449,21 @@ def _validate_superedge(se: SuperEdge) -> None:
                               "is not supported yet: the chain runs edgeadm phase by phase and "
                               "its edge-apps phase takes no --edge-image-repository; leave it "
                               "None and mirror images through registry.mirrors instead")
+    validate_virtual_address(se.virtual_address, "superedge.virtual_address")
+
+
+def validate_virtual_address(value: object, field: str) -> None:
+    """lite-apiserver's address on edge nodes: an IPv4 link-local address, not reserved."""
     rule = ("must be an IPv4 link-local address in 169.254.1.0-169.254.254.255 (RFC 3927), "
             f"not 169.254.169.254 (cloud metadata); edgeadm's default is "
             f"{DEFAULT_VIRTUAL_ADDRESS}")
     try:
-        va = ipaddress.IPv4Address(se.virtual_address)
+        va = ipaddress.IPv4Address(value)
     except (ValueError, TypeError):
-        raise ValidationError("superedge.virtual_address", se.virtual_address, rule) from None
+        raise ValidationError(field, value, rule) from None
     if (va not in _LINK_LOCAL or any(va in n for n in _LINK_LOCAL_RESERVED)
             or va == _CLOUD_METADATA):
-        raise ValidationError("superedge.virtual_address", se.virtual_address, rule)
+        raise ValidationError(field, value, rule)
 
 
 def _validate_install_package(pkg: object) -> None:
@@ -622,23 +627,33 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                               "Remove credentials_dir; for a cluster deployed with it, run once: "
                               "terraform import edge_cluster_identity.<cluster id>_identity "
                               "<that directory> (README, 'Cluster identity')")
-    if spec.token_rotation is not None and (not isinstance(spec.token_rotation, str)
-                                            or not spec.token_rotation):
-        raise ValidationError("token_rotation", spec.token_rotation, "a non-empty string (any: "
-                              "change it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
-    days = spec.leaf_validity_days
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                             or not 1 <= days <= 3650):
-        raise ValidationError("leaf_validity_days", days,
-                              "a whole number of days from 1 to 3650, or None for 365")
+    validate_token_rotation(spec.token_rotation, "token_rotation")
+    validate_leaf_validity_days(spec.leaf_validity_days, "leaf_validity_days")
     if not isinstance(spec.replace_identity, bool):
         raise ValidationError("replace_identity", spec.replace_identity, "True or False")
-    if (spec.ca_cert_file is None) != (spec.ca_key_file is None):
-        missing = "ca_key_file" if spec.ca_key_file is None else "ca_cert_file"
+    validate_ca_files(spec.ca_cert_file, spec.ca_key_file)
+
+
+def validate_token_rotation(value: object, field: str) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError(field, value, "a non-empty string (any: change it to rotate the "
+                              "bootstrap token, e.g. \"2026-12\"), or None")
+
+
+def validate_leaf_validity_days(days: object, field: str) -> None:
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):
+        raise ValidationError(field, days, "a whole number of days from 1 to 3650, or None "
+                              "for 365")
+
+
+def validate_ca_files(ca_cert_file: object, ca_key_file: object) -> None:
+    """Your own cluster CA: both files or neither, each an existing file."""
+    if (ca_cert_file is None) != (ca_key_file is None):
+        missing = "ca_key_file" if ca_key_file is None else "ca_cert_file"
         raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "
                               "both (your own cluster CA) or neither (a new CA is generated)")
-    for name in ("ca_cert_file", "ca_key_file"):
-        value = getattr(spec, name)
+    for name, value in (("ca_cert_file", ca_cert_file), ("ca_key_file", ca_key_file)):
         if value is not None and (not isinstance(value, str) or not local_file(value).is_file()):
             raise ValidationError(name, value, "no such file ('~' is expanded); give the path "
                                   "of an existing PEM file")
@@ -779,3 +794,87 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
         validate_dns1123_label(node_unit, "node_unit")
     validate_labels(labels, "labels")
     validate_taints(taints, "taints")
+
+
+# --- the provider's resources, as Terraform gives them (written by hand or synthesized) -------
+
+def _whole(value: object) -> object:
+    """A Terraform number that is whole, as an int (Terraform may send 365.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def validate_identity_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_cluster_identity`'s known attributes by the rules of the props they come from
+    (`name`, the API endpoint, `superedge.virtual_address`, ...). Field names are the
+    resource's attribute names."""
+    if attrs.get("cluster_name") is not None:
+        validate_dns1123_label(attrs["cluster_name"], "cluster_name")
+    if attrs.get("endpoint") is not None:
+        validate_endpoint(attrs["endpoint"], "endpoint")
+    if attrs.get("virtual_address") is not None:
+        validate_virtual_address(attrs["virtual_address"], "virtual_address")
+    ip = attrs.get("kubernetes_service_ip")
+    if ip is not None and not is_ip(ip):
+        raise ValidationError("kubernetes_service_ip", ip, "must be the IP address of the "
+                              "`kubernetes` Service (the first address of service_cidr)")
+    validate_leaf_validity_days(_whole(attrs.get("leaf_validity_days")), "leaf_validity_days")
+    validate_token_rotation(attrs.get("token_rotation"), "token_rotation")
+    if "ca_cert_file" in attrs and "ca_key_file" in attrs:    # (one unknown yet: later)
+        validate_ca_files(attrs.get("ca_cert_file"), attrs.get("ca_key_file"))
+
+
+def validate_node_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_node`'s known attributes by the rules of EdgeNode/EdgeNodePool: the name (a
+    path under edge-logs/, a name in API URLs) a DNS-1123 subdomain, the host a `Host` as
+    `validate_node_host` accepts it and named `name`, labels, taints, node unit, package."""
+    import json
+    from provisioners.core.errors import InventoryError
+    name = attrs.get("name")
+    if name is not None:
+        validate_dns1123_subdomain(name, "name")
+    if attrs.get("host") is not None:
+        raw = attrs["host"]
+        try:
+            host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
+        except (ValueError, InventoryError) as e:
+            raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
+                                  f"user, private_key_file or password_env, host_key ...): {e}") from None
+        validate_node_host(host, "host")
+        if name is not None and host.name is not None and host.name != name:
+            raise ValidationError("host.name", host.name, f"must be the resource's name "
+                                  f"{name!r} (the Node's name), or left out")
+    if attrs.get("labels") is not None:
+        validate_labels(attrs["labels"], "labels")
+    if attrs.get("taints") is not None:
+        validate_taints(list(attrs["taints"]), "taints")
+    if attrs.get("node_unit") is not None:
+        validate_dns1123_label(attrs["node_unit"], "node_unit")
+    if attrs.get("package") is not None:
+        _validate_node_package(attrs["package"])
+    for field, most in (("ready_timeout", 86400), ("drain_timeout", 86400)):
+        v = _whole(attrs.get(field))
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= most):
+            raise ValidationError(field, attrs.get(field), f"whole seconds from 1 to {most}")
+
+
+def _validate_node_package(raw: object) -> None:
+    import json
+    rule = ('must be JSON {"local_path": <absolute path of an existing file>, "remote_path": '
+            '<absolute path on the host>, "sha256": <64 lowercase hex>}')
+    try:
+        pkg = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        pkg = None
+    if not isinstance(pkg, dict) or set(pkg) != {"local_path", "remote_path", "sha256"}:
+        raise ValidationError("package", raw, rule)
+    if not isinstance(pkg["local_path"], str) or not os.path.isabs(pkg["local_path"]) \
+            or not os.path.isfile(pkg["local_path"]):
+        raise ValidationError("package.local_path", pkg["local_path"], rule)
+    try:
+        if normalize_host_path(pkg["remote_path"]) != pkg["remote_path"]:
+            raise ValueError(pkg["remote_path"])
+    except ValueError:
+        raise ValidationError("package.remote_path", pkg["remote_path"], rule + " (written "
+                              "in its one spelling, no '//', '.' or '..')") from None
+    if not isinstance(pkg["sha256"], str) or not _SHA256.fullmatch(pkg["sha256"]):
+        raise ValidationError("package.sha256", pkg["sha256"], rule)

@@ -35,7 +35,8 @@ from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube
-from edge_constructs.terraform.provider.common import Meta, Named, add_error
+from edge_constructs.terraform.provider.common import Meta, Named, add_error, check_rules
+from edge_constructs.validation import validate_node_resource
 from edge_constructs.terraform.provider.log import node_log
 
 #: The join may take long on a slow link (package download); steps have their own timeouts.
@@ -93,6 +94,14 @@ class EdgeNode(Named, Resource):
             Attribute("kubelet_version", String(), computed=True,
                       description="kubelet version the Node reports"),
         ]
+
+    # --- validate -----------------------------------------------------------------------
+
+    def validate(self, diags: Diagnostics, type_name: str, config: dict):
+        """The constructs' own rules (`validate_node_resource`), on what is known: a
+        configuration written by hand is held to what EdgeNodePool accepts."""
+        super().validate(diags, type_name, config)
+        check_rules(diags, validate_node_resource, config)
 
     # --- plan ---------------------------------------------------------------------------
 
