@@ -22,7 +22,8 @@ from provisioners.core.paths import normalize_host_path, protected_root
 from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, split_taint)
 from edge_constructs.validation.claims import host_fields, unique_resource_names
-from edge_constructs.validation.files import file_sha256, local_file, validate_private_key_file
+from edge_constructs.validation.files import (file_sha256, is_local_file, local_file,
+                                              validate_private_key_file)
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -481,7 +482,7 @@ def _validate_install_package(pkg: object) -> None:
         raise ValidationError("install_package.sha256", pkg.sha256, "must be 64 lowercase hex "
                               "characters, as printed by 'sha256sum <file>'")
     if pkg.path is not None:
-        if not isinstance(pkg.path, str) or not local_file(pkg.path).is_file():
+        if not is_local_file(pkg.path):
             raise ValidationError("install_package.path", pkg.path, "no such file; give the "
                                   "path of the downloaded kube-linux-<arch>-v<version>.tar.gz "
                                   "('~' is expanded)")
@@ -581,7 +582,7 @@ def _validate_files(files: object) -> None:
     for i, f in enumerate(files):
         if not isinstance(f, File):
             raise ValidationError(f"files[{i}]", f, "must be File(src, dst, mode='0644')")
-        if not isinstance(f.src, str) or not local_file(f.src).is_file():
+        if not is_local_file(f.src):
             raise ValidationError(f"files[{i}].src", f.src, "no such local file ('~' is "
                                   "expanded); give the path of an existing file")
         if (not isinstance(f.dst, str) or not f.dst.startswith("/")
@@ -654,7 +655,7 @@ def validate_ca_files(ca_cert_file: object, ca_key_file: object) -> None:
         raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "
                               "both (your own cluster CA) or neither (a new CA is generated)")
     for name, value in (("ca_cert_file", ca_cert_file), ("ca_key_file", ca_key_file)):
-        if value is not None and (not isinstance(value, str) or not local_file(value).is_file()):
+        if value is not None and not is_local_file(value):
             raise ValidationError(name, value, "no such file ('~' is expanded); give the path "
                                   "of an existing PEM file")
 
@@ -868,7 +869,7 @@ def _validate_node_package(raw: object) -> None:
     if not isinstance(pkg, dict) or set(pkg) != {"local_path", "remote_path", "sha256"}:
         raise ValidationError("package", raw, rule)
     if not isinstance(pkg["local_path"], str) or not os.path.isabs(pkg["local_path"]) \
-            or not os.path.isfile(pkg["local_path"]):
+            or not is_local_file(pkg["local_path"]):
         raise ValidationError("package.local_path", pkg["local_path"], rule)
     try:
         if normalize_host_path(pkg["remote_path"]) != pkg["remote_path"]:
