@@ -397,3 +397,26 @@ def test_an_unchanged_connection_is_not_checked_again(tmp_path, monkeypatch):
     out = node_resource.EdgeNode(None).update(UpdateContext(Diagnostics(), "edge_node"), current,
                                               dict(current, labels={"zone": "b"}))
     assert out["labels"] == {"zone": "b"}
+
+
+def test_a_masters_reset_stores_a_new_key_only_after_its_check(synth_env, tmp_path):
+    """The Reset resource keeps how to reach the master at destroy: it depends on a
+    CheckHostKey of the master, re-run (replaced) whenever the master's key or connection
+    changes, so Terraform updates the Reset with a new key only once that key was checked."""
+    def parts(key):
+        s = synth_env.synth(masters=[synth_env.host(name="m0", host_key=key)])
+        reset = s.resources[s.reset_key("m0")]
+        (dep,) = reset["depends_on"]
+        check = s.resources[dep.split(".", 1)[1]]
+        return reset, check, dep
+    old_key, new_key = _public_line(tmp_path, "a"), _public_line(tmp_path, "b")
+    reset1, check1, dep1 = parts(old_key)
+    reset2, check2, dep2 = parts(new_key)
+    assert "_CheckHostKey_" in dep1 and dep1 == dep2
+    assert check1["triggers_replace"]["host_keys"] == {"m0": old_key}
+    assert check2["triggers_replace"]["host_keys"] == {"m0": new_key}
+    (prov,) = check2["provisioner"]
+    assert "-m provisioners.ssh check" in prov["local-exec"]["command"]
+    assert "when" not in prov["local-exec"]                      # runs at create (replace)
+    assert reset1["input"]["teardown"] != reset2["input"]["teardown"]   # the key it stores
+    assert new_key.split()[1] in reset2["input"]["teardown"]

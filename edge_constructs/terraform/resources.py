@@ -136,7 +136,8 @@ def step_resource(scope: Construct, host: Host, step: Step,
 
 def check_resource(scope: Construct, hosts: Sequence[Host],
                    depends_on: Sequence[ITerraformDependable],
-                   timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = ()) -> TerraformData:
+                   timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = (),
+                   name: str = "CheckSSH") -> TerraformData:
     """`CheckSSH`: before a chain, each of its hosts is checked once (reach, authentication,
     host key; `python -m provisioners.ssh check`), so a wrong key or a changed host key
     is reported in seconds with what to do, instead of after Terraform's connection timeout
@@ -145,7 +146,7 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
     so a host whose key changed stops here, with both fingerprints, before any upload. The
     hosts travel as JSON (paths and names, never key material)."""
     inventory = json.dumps({"hosts": [h.to_dict() for h in hosts]}, sort_keys=True)
-    res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
+    res = TerraformData(scope, name, depends_on=list(depends_on),
                         input={"hosts": tf_literal(inventory)},
                         triggers_replace={"hosts": tf_literal(inventory),
                                           "host_keys": {h.key: pinned_key(h) or "insecure"
