@@ -165,7 +165,12 @@ def test_the_fixed_cases_of_the_issue_are_refused_with_their_field(tmp_path):
     base = specs(tmp_path)["full"]
     for path, value in [("masters[0].user", "$(id)"), ("files", "/etc/../etc/shadow"),
                         ("masters[0].address", "0.0.0.0"), ("masters[0].address", "127.0.0.1"),
-                        ("skip_steps", "EnsureCertificates"), ("hosts[0].name", "cam.1;x")]:
+                        ("skip_steps", "EnsureCertificates"), ("hosts[0].name", "cam.1;x"),
+                        # issue 19
+                        ("files", "//etc/kubernetes/pki/ca.key"),
+                        ("files", "/etc/./kubernetes/admin.conf"), ("join_token_ttl", "5μs"),
+                        ("join_token_ttl", "0.1ns"),
+                        ("masters[0].host_key", specs(tmp_path)["full"][0].masters[0].host_key[:-8])]:
         assert _outcome(base, path, value, tmp_path) is None, (path, value)
 
 
