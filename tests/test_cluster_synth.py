@@ -99,10 +99,12 @@ def test_one_resource_per_step_chained_in_chain_order(synth_env):
     assert len(want) == len(set(want)) > 20
     steps_made = [r for r in s.resources.values() if "step" in r.get("input", {})]
     assert len(steps_made) == len(want)
-    assert len(s.resources) == len(want) + 2          # + Reset, CheckSSH
-    # the chain starts once the cluster's identity exists (its values are uploaded)
-    assert s.resources[s.reset_key(host)].get("depends_on", []) == [
-        "edge_cluster_identity.edge_identity"]
+    assert len(s.resources) == len(want) + 3          # + CheckHostKey, Reset, CheckSSH
+    # the chain starts once the cluster's identity exists (its values are uploaded), with
+    # the host's key checked before the Reset stores it
+    key_check = s.resources[s.reset_key(host)]["depends_on"][0].split(".", 1)[1]
+    assert "_CheckHostKey_" in key_check
+    assert s.resources[key_check].get("depends_on", []) == ["edge_cluster_identity.edge_identity"]
     # and the cluster is ready when the last step is
     assert s.cluster.ready[0].friendly_unique_id == s.last_key(host)
 
@@ -287,8 +289,8 @@ def test_three_masters_with_a_vip_form_then_join_as_control_plane(synth_env):
         args = assigned(join, "ARGS").split("\n")
         assert "--control-plane" in args and "--skip-phases=init-node,join-prepare" in args
         assert args[args.index("--interface") + 1] == "eth0"
-        assert s.resources[s.reset_key(m)]["depends_on"] == [
-            f"terraform_data.{s.last_key(prev)}"]
+        key_check = s.resources[s.reset_key(m)]["depends_on"][0].split(".", 1)[1]
+        assert s.resources[key_check]["depends_on"] == [f"terraform_data.{s.last_key(prev)}"]
         prev = m
     assert s.cluster.ready[0].friendly_unique_id == s.last_key("master-2")
     assert s.outputs["edge_api_server_endpoint"]["value"] == "10.0.0.100:6443"

@@ -256,3 +256,167 @@ def test_a_replaced_host_key_stops_the_next_apply_before_any_upload(site_factory
     assert _fingerprint(old, tmp_path) in str(caught.value)
     assert _fingerprint(new, tmp_path) in str(caught.value)
     assert _host_files(site, h) == before
+
+
+# --- keys checked for form at synth (issue 19) ----------------------------------------------
+
+from provisioners.core.hostkeys import KEY_TYPES, parse_key_line  # noqa: E402
+from provisioners.core.errors import HostKeyError  # noqa: E402
+
+
+def _keygen_line(tmp_path: Path, kind: str, bits: str = "") -> str:
+    args = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f", str(tmp_path / kind)]
+    subprocess.run(args + (["-b", bits] if bits else []), check=True)
+    return (tmp_path / f"{kind}.pub").read_text().strip()
+
+
+@pytest.mark.parametrize("kind, bits", [("ed25519", ""), ("rsa", "2048"), ("ecdsa", "256"),
+                                        ("ecdsa", "384"), ("ecdsa", "521")])
+def test_real_keys_of_each_type_are_accepted_as_they_are(tmp_path, kind, bits):
+    line = _keygen_line(tmp_path, kind, bits)
+    assert parse_key_line(line + " root@host") == line
+    assert line.split()[0] in KEY_TYPES
+
+
+def test_a_key_cut_short_is_refused_at_synth_naming_the_field(synth_env, tmp_path):
+    line = _public_line(tmp_path, "k")
+    kind, b64 = line.split()
+    for cut in (b64[:-4], b64[:-8], b64[:40], b64[:-1], b64 + "AAAA", kind + "x " + b64,
+                "ssh-rsa " + b64, f"{kind} {b64[:20]}!!{b64[22:]}"):
+        value = cut if " " in cut else f"{kind} {cut}"
+        with pytest.raises(ValidationError) as caught:
+            synth_env.synth(masters=[synth_env.host(host_key=value)])
+        e = caught.value
+        assert (e.field, e.value) == ("masters[0].host_key", value), value
+        assert "'<type> <base64>'" in e.allowed, e.allowed
+
+
+def test_a_bastion_key_cut_short_is_refused_at_synth(synth_env, tmp_path):
+    line = _public_line(tmp_path, "b")
+    bastion = Host("198.51.100.1", private_key_file=str(synth_env.key_file),
+                   host_key=line[:-6])
+    with pytest.raises(ValidationError) as caught:
+        synth_env.synth(masters=[synth_env.host(bastion=bastion)])
+    assert caught.value.field == "masters[0].bastion.host_key"
+
+
+@pytest.mark.parametrize("value, why", [
+    ("ssh-ed25519", "a type and a base64 key"),
+    ("ssh-dss AAAAB3NzaC1kc3M=", "unknown key type"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x", "cut short"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3", "not base64"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA", "cut short"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", "fields after its type"),
+])
+def test_malformed_key_lines_say_why(value, why):
+    with pytest.raises(HostKeyError) as caught:
+        parse_key_line(value, "host.host_key")
+    assert caught.value.field == "host.host_key" and why in caught.value.allowed, caught.value.allowed
+
+
+# --- an in-place change of a joined node's connection is tried before it is stored ----------
+
+def _node_state(tmp_path: Path, **host) -> dict:
+    from tests.test_standins import free_port
+    key = tmp_path / "id"
+    if not key.exists():
+        new_private_key(key)
+    h = {"address": "127.0.0.1", "port": free_port(), "name": "cam-1",
+         "private_key_file": str(key), "host_key": HOST_KEY, **host}
+    return {"id": "cam-1", "name": "cam-1", "kubeconfig": "x", "bundle": "true\n",
+            "host": json.dumps(h), "package": None, "reset": "true", "labels": None,
+            "taints": None, "node_unit": None, "ready_timeout": 1, "drain_timeout": 1,
+            "force_drain": False, "present": True, "ready": True, "kubelet_version": "v1.22.6"}
+
+
+@pytest.mark.parametrize("change", ["host_key", "port"])
+def test_a_new_key_or_port_that_does_not_connect_is_not_stored(tmp_path, change):
+    from tf.iface import UpdateContext
+    from tf.utils import Diagnostics
+    from edge_constructs.terraform.provider.node_resource import EdgeNode
+    current = _node_state(tmp_path)
+    host = json.loads(current["host"])
+    if change == "host_key":
+        host["host_key"] = _public_line(tmp_path, "new")      # a closed port: never reached
+    else:
+        host["port"] += 1
+    planned = dict(current, host=json.dumps(host))
+    diags = Diagnostics()
+    out = EdgeNode(None).update(UpdateContext(diags, "edge_node"), current, planned)
+    assert out == current and out["host"] == current["host"]
+    (err,) = diags.diagnostics
+    assert err.summary == "edge node cam-1: the new connection was not stored", err.summary
+    assert "keeps the connection that worked" in err.detail and err.path == ["host"]
+
+
+def test_a_key_cut_short_in_state_is_refused_before_connecting(tmp_path, monkeypatch):
+    from tf.iface import UpdateContext
+    from tf.utils import Diagnostics
+    from edge_constructs.terraform.provider import node_resource
+    tried = []
+    monkeypatch.setattr(node_resource, "check_host", lambda h: tried.append(h))
+    current = _node_state(tmp_path)
+    host = dict(json.loads(current["host"]), host_key=HOST_KEY[:-8])
+    diags = Diagnostics()
+    out = node_resource.EdgeNode(None).update(UpdateContext(diags, "edge_node"), current,
+                                              dict(current, host=json.dumps(host)))
+    assert out == current and tried == []
+    assert "cut short" in diags.diagnostics[0].detail
+
+
+def test_a_new_key_that_checks_out_is_stored(tmp_path, monkeypatch):
+    """The check passes (stood in here; the site tests run the real one): the update goes
+    on and stores the new connection."""
+    from tf.iface import UpdateContext
+    from tf.utils import Diagnostics
+    from provisioners.ssh.check import Checked
+    from edge_constructs.terraform.provider import node_resource
+    tried = []
+    monkeypatch.setattr(node_resource, "check_host",
+                        lambda h: tried.append(h) or Checked(h, 0.1))
+    monkeypatch.setattr(node_resource.EdgeNode, "_converge",
+                        lambda self, diags, state, current: state)
+    current = _node_state(tmp_path)
+    new_key = _public_line(tmp_path, "new")
+    host = dict(json.loads(current["host"]), host_key=new_key)
+    diags = Diagnostics()
+    out = node_resource.EdgeNode(None).update(UpdateContext(diags, "edge_node"), current,
+                                              dict(current, host=json.dumps(host)))
+    assert diags.diagnostics == [] and json.loads(out["host"])["host_key"] == new_key
+    assert [h.host_key for h in tried] == [new_key]
+
+
+def test_an_unchanged_connection_is_not_checked_again(tmp_path, monkeypatch):
+    from tf.iface import UpdateContext
+    from tf.utils import Diagnostics
+    from edge_constructs.terraform.provider import node_resource
+    monkeypatch.setattr(node_resource, "check_host", lambda h: pytest.fail("checked"))
+    monkeypatch.setattr(node_resource.EdgeNode, "_converge",
+                        lambda self, diags, state, current: state)
+    current = _node_state(tmp_path)
+    out = node_resource.EdgeNode(None).update(UpdateContext(Diagnostics(), "edge_node"), current,
+                                              dict(current, labels={"zone": "b"}))
+    assert out["labels"] == {"zone": "b"}
+
+
+def test_a_masters_reset_stores_a_new_key_only_after_its_check(synth_env, tmp_path):
+    """The Reset resource keeps how to reach the master at destroy: it depends on a
+    CheckHostKey of the master, re-run (replaced) whenever the master's key or connection
+    changes, so Terraform updates the Reset with a new key only once that key was checked."""
+    def parts(key):
+        s = synth_env.synth(masters=[synth_env.host(name="m0", host_key=key)])
+        reset = s.resources[s.reset_key("m0")]
+        (dep,) = reset["depends_on"]
+        check = s.resources[dep.split(".", 1)[1]]
+        return reset, check, dep
+    old_key, new_key = _public_line(tmp_path, "a"), _public_line(tmp_path, "b")
+    reset1, check1, dep1 = parts(old_key)
+    reset2, check2, dep2 = parts(new_key)
+    assert "_CheckHostKey_" in dep1 and dep1 == dep2
+    assert check1["triggers_replace"]["host_keys"] == {"m0": old_key}
+    assert check2["triggers_replace"]["host_keys"] == {"m0": new_key}
+    (prov,) = check2["provisioner"]
+    assert "-m provisioners.ssh check" in prov["local-exec"]["command"]
+    assert "when" not in prov["local-exec"]                      # runs at create (replace)
+    assert reset1["input"]["teardown"] != reset2["input"]["teardown"]   # the key it stores
+    assert new_key.split()[1] in reset2["input"]["teardown"]

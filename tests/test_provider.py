@@ -190,9 +190,9 @@ def test_fails_when_a_plan_would_replace_the_identity(tmp_path):
 
 
 @pytest.mark.parametrize("attr, value, message", [
-    ("endpoint", "https://192.0.2.10:6443", "endpoint 'https://192.0.2.10:6443' is not a \"host:port\""),
-    ("virtual_address", "not-an-ip", "virtual_address 'not-an-ip' is not an IP address"),
-    ("leaf_validity_days", 0, "leaf_validity_days 0 is out of range"),
+    ("endpoint", "https://192.0.2.10:6443", "endpoint 'https://192.0.2.10:6443' is not valid"),
+    ("virtual_address", "not-an-ip", "virtual_address 'not-an-ip' is not valid"),
+    ("leaf_validity_days", 0, "leaf_validity_days 0 is not valid"),
 ])
 def test_fails_with_a_diagnostic_naming_the_attribute(tmp_path, attr, value, message):
     t = find_terraform()
@@ -344,3 +344,108 @@ def test_an_exception_in_the_provider_becomes_a_diagnostic():
     assert diag.severity == pb.Diagnostic.ERROR
     assert diag.summary == "edge provider: ValidateResourceConfig failed: RuntimeError: boom"
     assert "TF_LOG=debug" in diag.detail
+
+
+# --- the provider holds hand-written configuration to the constructs' rules (issue 19) ---------
+
+from tf.utils import Diagnostics  # noqa: E402
+
+from provisioners.core.props import Host  # noqa: E402
+from edge_constructs.terraform.provider.identity_resource import ClusterIdentity  # noqa: E402
+from edge_constructs.terraform.provider.node_resource import EdgeNode  # noqa: E402
+from simsite.synth import HOST_KEY, new_private_key  # noqa: E402
+
+
+def _node_config(tmp_path: Path, **kw) -> dict:
+    key = tmp_path / "id_ed25519"
+    if not key.exists():
+        new_private_key(key)
+    config = {"id": None, "name": "cam-1", "kubeconfig": "x", "bundle": "true\n",
+              "host": json.dumps(Host("198.18.0.20", name="cam-1", private_key_file=str(key),
+                                      host_key=HOST_KEY).to_dict()),
+              "package": None, "reset": "true", "labels": {"zone": "a"},
+              "taints": ["dedicated=camera:NoSchedule"], "node_unit": "site-a",
+              "ready_timeout": 300, "drain_timeout": 120, "force_drain": False,
+              "present": None, "ready": None, "kubelet_version": None}
+    config.update(kw)
+    return config
+
+
+def _errors(resource, config: dict) -> list:
+    diags = Diagnostics()
+    resource(None).validate(diags, "edge_" + resource.META.name, config)
+    return [d for d in diags.diagnostics if d.severity == "error"]
+
+
+def test_a_node_configuration_as_the_constructs_write_it_is_valid(tmp_path):
+    assert _errors(EdgeNode, _node_config(tmp_path)) == []
+
+
+@pytest.mark.parametrize("attr, value, field", [
+    ("name", "../../etc/cron.d/x", "name"), ("name", "cam/1", "name"), ("name", "Cam_1", "name"),
+    ("host", '{"address": "198.18.0.20;id"}', "host.address"),
+    ("host", "not json", "host"),
+    ("labels", {"zone": "a b"}, "labels['zone']"), ("taints", ["x:Sometimes"], "taints[0]"),
+    ("node_unit", "Site A", "node_unit"), ("ready_timeout", 0, "ready_timeout"),
+    ("package", '{"local_path": "rel", "remote_path": "/x", "sha256": "0"}', "package.local_path"),
+])
+def test_a_hand_written_node_configuration_is_held_to_the_constructs_rules(tmp_path, attr, value,
+                                                                          field):
+    (err,) = _errors(EdgeNode, _node_config(tmp_path, **{attr: value}))
+    assert err.summary.startswith(f"{field} ") and err.summary.endswith(" is not valid"), err.summary
+    assert (repr(value) if attr in ("name", "node_unit", "ready_timeout") else "") in err.summary
+    assert err.detail.startswith(f"{field}: ") and len(err.detail) > len(field) + 10
+    assert err.path == [attr], err.path
+
+
+def test_a_host_key_cut_short_in_a_node_configuration_is_refused(tmp_path):
+    config = _node_config(tmp_path)
+    host = json.loads(config["host"])
+    host["host_key"] = HOST_KEY[:-8]
+    (err,) = _errors(EdgeNode, dict(config, host=json.dumps(host)))
+    assert err.summary.startswith("host.host_key ") and "cut short" in err.detail
+
+
+def test_a_host_named_otherwise_than_its_node_is_refused(tmp_path):
+    (err,) = _errors(EdgeNode, _node_config(tmp_path, name="cam-2"))
+    assert err.summary.startswith("host.name 'cam-1'") and "'cam-2'" in err.detail
+
+
+def test_unknown_values_are_left_for_later(tmp_path):
+    from tf.types import Unknown
+    assert _errors(EdgeNode, _node_config(tmp_path, host=Unknown, labels={"zone": Unknown},
+                                          name=Unknown)) == []
+
+
+@pytest.mark.parametrize("attr, value", [("cluster_name", "Demo Cluster"),
+                                         ("endpoint", "192.0.2.10"),
+                                         ("virtual_address", "10.0.0.1"),
+                                         ("token_rotation", ""),
+                                         ("kubernetes_service_ip", "10.96.0"),
+                                         ("leaf_validity_days", 3651)])
+def test_a_hand_written_identity_is_held_to_the_constructs_rules(attr, value):
+    config = {"cluster_name": "demo", "endpoint": "192.0.2.10:6443",
+              "virtual_address": "169.254.20.10", "leaf_validity_days": 365, "ca_cert_file": None,
+              "ca_key_file": None, attr: value}
+    (err,) = _errors(ClusterIdentity, config)
+    assert err.summary == f"{attr} {value!r} is not valid", err.summary
+
+
+def test_terraform_reports_a_bad_edge_node_name_naming_the_attribute(tmp_path):
+    """Through Terraform: a hand-written edge_node whose name would be a path."""
+    t = find_terraform()
+    d = tmp_path / "s"
+    d.mkdir()
+    config = _node_config(tmp_path, name="../x")
+    config = {k: v for k, v in config.items()
+              if k not in ("id", "present", "ready", "kubelet_version") and v is not None}
+    (d / "main.tf.json").write_text(json.dumps({
+        "terraform": {"required_providers": {"edge": {"source": SOURCE, "version": VERSION}}},
+        "resource": {"edge_node": {"n": config}}}))
+    install_into(d)
+    ok(tf(t, d, "init", "-input=false"))
+    plan = tf(t, d, "plan", "-input=false")
+    assert plan.returncode == 1
+    text = flat(plan.stderr)
+    assert "Error: name '../x' is not valid" in text, plan.stderr
+    assert "RFC 1123" in text and 'edge_node.n' in text and "Traceback" not in text

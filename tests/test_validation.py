@@ -96,7 +96,7 @@ def test_good_full_spec_passes(spec, host, tmp_path, monkeypatch):
                  host("master2.example.com", port=2222, user="ubuntu"),
                  Host("2001:db8::3", name="master-3", password_env="EDGE_SSH_PASSWORD",
                       bastion=host("bastion.example.com"),
-                      host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3x comment")],
+                      host_key=HOST_KEY + " comment")],
         api_server_address=None,
         ha=HA(vip="192.0.2.100", interface="eth0"),
         cert_sans=["203.0.113.10", "edge.example.com", "*.edge.example.com"],
@@ -637,3 +637,124 @@ def test_fails_when_skip_steps_names_the_ca_guard(spec):
     msg = fails(with_(spec, skip_steps=["EnsureCertificates"]), "skip_steps[0]",
                 "EnsureCertificates")
     assert "CA guard" in msg
+
+
+# --- one duration parser (issue 19) ----------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from provisioners.core import duration  # noqa: E402
+from provisioners.steps.cluster import go_duration  # noqa: E402
+
+
+@pytest.mark.parametrize("value, allowed", [
+    ("5μs", "10m"), ("5µs", "10m"), ("5us", "10m"), ("0.0000000001s", "write '0'"),
+    ("0.5ns", "write '0'"), ("9m59s", "10m"), ("-1h", "negative"), ("1d", "unknown unit"),
+    ("1h 30m", "Go duration"), ("", "Go duration"), (".s", "Go duration"),
+    ("9999999999h", "Go duration")])
+def test_join_token_ttl_that_would_render_as_never_or_too_short_is_refused(spec, value, allowed):
+    with pytest.raises(ValidationError) as exc:
+        validate_cluster(with_(spec, join_token_ttl=value), step_names=STEPS)
+    e = exc.value
+    assert (e.field, e.value) == ("join_token_ttl", value) and allowed in e.allowed, str(e)
+
+
+@pytest.mark.parametrize("value, rendered", [
+    ("0", "0s"), ("0s", "0s"), ("0h0m", "0s"), ("10m", "10m0s"), ("24h", "24h0m0s"),
+    ("1.5h", "1h30m0s"), (".5h", "30m0s"), ("90m", "1h30m0s"), ("+1h", "1h0m0s"),
+    ("1h0.5s", "1h0m0.5s"), ("2562047h47m16.854775807s", "2562047h47m16.854775807s")])
+def test_an_accepted_ttl_renders_to_the_same_duration(spec, value, rendered):
+    validate_cluster(with_(spec, join_token_ttl=value), step_names=STEPS)
+    assert go_duration(value) == rendered
+    assert duration.parse(rendered) == duration.parse(value)
+
+
+@pytest.mark.parametrize("ns, text", [
+    (1, "1ns"), (1500, "1.5µs"), (1_000_000, "1ms"), (1_500_000_000, "1.5s"),
+    (60_000_000_000, "1m0s"), (-90_000_000_000, "-1m30s"), (3_600_000_000_001, "1h0m0.000000001s")])
+def test_render_is_go_durations_string(ns, text):
+    assert duration.render(ns) == text
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.integers(min_value=-duration.MAX_NS, max_value=duration.MAX_NS))
+def test_every_duration_round_trips_through_render_and_parse(ns):
+    assert duration.parse(duration.render(ns)) == ns
+
+
+_unit = st.sampled_from(sorted(duration.UNITS))
+_term = st.tuples(st.integers(0, 10_000), st.one_of(st.none(), st.integers(0, 999_999)), _unit)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(_term, min_size=1, max_size=4))
+def test_validation_and_rendering_agree_on_any_spelling(terms):
+    text = "".join(f"{n}{'' if f is None else '.' + str(f)}{u}" for n, f, u in terms)
+    ns = duration.parse(text)
+    try:
+        got = validate_duration(text, "ttl", "10m")
+    except ValidationError as e:
+        assert ns < duration.parse("10m"), (text, e)
+        return
+    assert got == ns and duration.parse(go_duration(text)) == ns
+    assert ns == 0 or ns >= duration.parse("10m")
+
+
+# --- paths normalized before the protected-path check (issue 19) -------------------------------
+
+from provisioners.core.paths import PROTECTED_PATHS, normalize_host_path, protected_root  # noqa: E402
+
+
+@pytest.mark.parametrize("dst", ["//etc/kubernetes/pki/ca.key", "/etc/./kubernetes/pki/ca.key",
+                                 "/etc//kubernetes/pki/ca.key", "///var/lib/etcd/member",
+                                 "/etc/kubernetes/.", "/var/lib/kubelet/./config.yaml"])
+def test_a_protected_path_spelled_another_way_is_refused(spec, tmp_path, dst):
+    src = tmp_path / "f"
+    src.write_text("x")
+    with pytest.raises(ValidationError) as exc:
+        validate_cluster(with_(spec, files=[File(str(src), dst)]), step_names=STEPS)
+    assert (exc.value.field, exc.value.value) == ("files[0].dst", dst)
+    assert "which the chain manages" in exc.value.allowed
+
+
+def test_two_spellings_of_one_destination_are_one_destination(spec, tmp_path):
+    src = tmp_path / "f"
+    src.write_text("x")
+    with pytest.raises(ValidationError) as exc:
+        validate_cluster(with_(spec, files=[File(str(src), "/opt/a/b"),
+                                            File(str(src), "//opt/./a//b")]), step_names=STEPS)
+    assert exc.value.field == "files[1].dst" and "files[0] already" in exc.value.allowed
+
+
+@pytest.mark.parametrize("path", ["etc/kubernetes", "", "./etc", "~/x"])
+def test_a_relative_host_path_is_refused(path):
+    with pytest.raises(ValueError):
+        normalize_host_path(path)
+
+
+_segment = st.sampled_from(["", ".", "x", "y", "..", "pki", "kubernetes"])
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(PROTECTED_PATHS), st.lists(st.sampled_from(["", ".", "x/..", "./."]),
+                                                 max_size=4),
+       st.integers(1, 3), st.lists(st.sampled_from(["a", "ca.key", "pki"]), max_size=3))
+def test_every_spelling_of_a_protected_path_is_found(root, noise, slashes, tail):
+    """Equivalent spellings: extra leading slashes, '//', '/./', 'x/..' between the parts of
+    a protected directory and after it."""
+    parts = root.strip("/").split("/")
+    spelled = "/" * slashes
+    for i, p in enumerate(parts):
+        spelled += p + "/" + ("/".join(noise) + "/" if noise and i % 2 == 0 else "")
+    spelled += "/".join(tail)
+    assert protected_root(spelled) == root, spelled
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(_segment, max_size=8), st.integers(1, 3))
+def test_normalizing_is_idempotent_and_absolute(parts, slashes):
+    path = "/" * slashes + "/".join(parts)
+    norm = normalize_host_path(path)
+    assert norm.startswith("/") and not norm.startswith("//")
+    assert normalize_host_path(norm) == norm
+    assert "/./" not in norm + "/" and "//" not in norm and "/../" not in norm + "/"

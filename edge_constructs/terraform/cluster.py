@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shlex
 from typing import Optional
 
 from constructs import Construct
@@ -17,8 +18,9 @@ from edge_constructs.terraform.identity import ClusterIdentity
 from edge_constructs.terraform.identity_values import IdentityValues, embed
 from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.reference import cluster_props_text
-from edge_constructs.terraform.resources import (chain_resources, logical_id, teardown_resource,
-                                                  tf_literal)
+from edge_constructs.terraform.resources import (chain_resources, check_resource, logical_id,
+                                                  teardown_resource, tf_literal)
+from provisioners.ssh.check import CHECK_TIMEOUT
 from edge_constructs.validation import cluster_spec, validate_host_claims
 
 
@@ -63,9 +65,15 @@ class EdgeCluster(Construct):
         for i, host in enumerate(spec.masters):
             ctx = self.context(host, MASTER0 if i == 0 else MASTER)
             host_scope = Construct(self, logical_id(f"master-{host.key}"))
-            # The first master's chain waits for the identity its steps upload.
+            # The first master's chain waits for the identity its steps upload. The Reset
+            # stores how to reach the host at destroy (its key): a new address or key is
+            # checked first (CheckHostKey, re-run when they change), so a key that does not
+            # match is never stored untried, to surface only at teardown.
+            key_check = check_resource(host_scope, [host], prev or [self._identity],
+                                       min(CHECK_TIMEOUT, float(spec.ssh_timeout)),
+                                       name="CheckHostKey")
             reset = teardown_resource(host_scope, chains.render(chains.MASTER_TEARDOWN, ctx),
-                                      prev or [self._identity])
+                                      [key_check])
             made = [reset, *chain_resources(host_scope, chains.master_chain(ctx), after=[reset],
                                             ssh_timeout=spec.ssh_timeout)]
             self._master_resources[host.key] = made
@@ -127,8 +135,9 @@ class EdgeCluster(Construct):
 
     def join_command_for(self, node_name: Optional[str] = None) -> str:
         """The `edgeadm join` command (a Terraform expression: it holds the token)."""
-        cmd = node_steps.join_command(self._spec, self.ca_cert_hash, self.token)
-        return cmd + (f" --node-name {node_name}" if node_name else "")
+        cmd = node_steps.join_command(self._spec, self.ca_cert_hash, self.token,
+                                      literal=tf_literal)
+        return cmd + (tf_literal(f" --node-name {shlex.quote(node_name)}") if node_name else "")
 
     @property
     def join_command(self) -> str:
@@ -195,7 +204,7 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_edge_components",
                         value="${jsondecode(%s.edge_components)}" % status, static_id=True,
                         description="SuperEdge's components: workloads found, ready, desired")
-        TerraformOutput(self, f"{i}_api_server_endpoint", value=self.api_server_endpoint,
+        TerraformOutput(self, f"{i}_api_server_endpoint", value=tf_literal(self.api_server_endpoint),
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
 

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from edge_constructs.terraform.cdk import TerraformResource, TerraformStack
 from edge_constructs.terraform.identity_values import IdentityValues
+from edge_constructs.terraform.literal import literal_tree
 from edge_constructs.terraform.provider_block import edge_metadata, use_provider
 from edge_constructs.terraform.resources import IDENTITY_TYPE
 
@@ -35,7 +36,7 @@ class ClusterIdentity(TerraformResource):
                   "admin_credential_rotation": admin_credential_rotation}
         for k, v in config.items():
             if v is not None:
-                self.add_override(k, v)
+                self.add_override(k, literal_tree(v))     # data, never a template
         self.values = IdentityValues(resource_name)
         use_provider(TerraformStack.of(self))
 

@@ -7,6 +7,7 @@ import os
 
 from provisioners.core.identity_table import ATTRS
 from provisioners.steps.step import identity_source, parse_identity_source
+from edge_constructs.terraform.literal import hcl_string
 from edge_constructs.terraform.resources import (IDENTITY_TYPE, identity_digest_expr,
                                                  identity_expr)
 
@@ -44,4 +45,4 @@ def embed(source: str) -> str:
     ref = parse_identity_source(source)
     if ref:
         return "${base64encode(%s)}" % identity_expr(*ref)[2:-1]
-    return '${filebase64("%s")}' % os.path.abspath(source)
+    return "${filebase64(%s)}" % hcl_string(os.path.abspath(source))

@@ -28,7 +28,7 @@ from provisioners.steps.context import EDGE
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
 from edge_constructs.terraform.provider_block import edge_metadata
-from edge_constructs.terraform.resources import tf_literal
+from edge_constructs.terraform.literal import literal_tree, tf_literal
 from edge_constructs.validation import validate_edge_nodes
 
 NODE_TYPE = "edge_node"
@@ -77,13 +77,15 @@ class _EdgeNodes(Construct):
             "host": "${each.value.host}",
             "kubeconfig": cluster.kubeconfig,
             "bundle": cluster.node_bundle,
-            "package": json.dumps({"local_path": os.path.abspath(pkg.path),
-                                   "remote_path": ctx.package_path, "sha256": pkg.sha256})
+            # user text below is data: escaped for Terraform's templates (literal.py)
+            "package": tf_literal(json.dumps({"local_path": os.path.abspath(pkg.path),
+                                              "remote_path": ctx.package_path,
+                                              "sha256": pkg.sha256}))
                        if pkg.path else None,
             "reset": tf_literal(reset_node(ctx).script),
-            "labels": labels or None,
-            "taints": list(taints) or None,
-            "node_unit": node_unit,
+            "labels": literal_tree(labels) or None,
+            "taints": literal_tree(list(taints)) or None,
+            "node_unit": literal_tree(node_unit),
             "force_drain": True if force_drain else None,
         })
         self._resource.override_logical_id(name)

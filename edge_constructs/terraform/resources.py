@@ -21,6 +21,7 @@ from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,
                                            TerraformVariable, stack_of)
+from edge_constructs.terraform.literal import hcl_string, tf_literal  # noqa: F401 (re-exported)
 
 
 
@@ -40,13 +41,8 @@ class TerraformData(TerraformResource):
             self.add_override("triggers_replace", triggers_replace)
 
 
-def tf_literal(text: str) -> str:
-    """Text Terraform must not read as a template: `${` and `%{` escaped."""
-    return text.replace("${", "$${").replace("%{", "%%{")
-
-
 def _file_expr(path: str) -> str:
-    return '${file("%s")}' % os.path.abspath(os.path.expanduser(path))
+    return "${file(%s)}" % hcl_string(os.path.abspath(os.path.expanduser(path)))
 
 
 def _password_expr(scope: Construct, env_name: str) -> str:
@@ -81,7 +77,8 @@ def connection_for(scope: Construct, host: Host,
     kw: dict = {}
     if host.bastion:
         b = host.bastion
-        kw.update(bastion_host=b.address, bastion_port=b.port, bastion_user=b.user,
+        kw.update(bastion_host=tf_literal(b.address), bastion_port=b.port,
+                  bastion_user=tf_literal(b.user),
                   bastion_host_key=pinned_key(b))
         if b.private_key_file:
             kw["bastion_private_key"] = _file_expr(b.private_key_file)
@@ -93,7 +90,8 @@ def connection_for(scope: Construct, host: Host,
         kw["password"] = _password_expr(scope, host.password_env)
     if script_path:
         kw["script_path"] = script_path
-    return SSHProvisionerConnection(type="ssh", host=host.address, port=host.port, user=host.user,
+    return SSHProvisionerConnection(type="ssh", host=tf_literal(host.address), port=host.port,
+                                    user=tf_literal(host.user),
                                     host_key=pinned_key(host), timeout=f"{timeout}s", **kw)
 
 
@@ -136,7 +134,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
             provisioners.append(FileProvisioner(type="file", content=identity_expr(*ref),
                                                 destination=staged_path(step, i)))
             continue
-        provisioners.append(FileProvisioner(type="file", source=os.path.abspath(up.source),
+        provisioners.append(FileProvisioner(type="file", source=tf_literal(os.path.abspath(up.source)),
                                             destination=staged_path(step, i)))
     provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step, host.key)),
                                         destination=step.remote_path))
@@ -152,7 +150,8 @@ def step_resource(scope: Construct, host: Host, step: Step,
 
 def check_resource(scope: Construct, hosts: Sequence[Host],
                    depends_on: Sequence[ITerraformDependable],
-                   timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = ()) -> TerraformData:
+                   timeout: float = CHECK_TIMEOUT, steps: Sequence[dict] = (),
+                   name: str = "CheckSSH") -> TerraformData:
     """`CheckSSH`: before a chain, each of its hosts is checked once (reach, authentication,
     host key; `python -m provisioners.ssh check`), so a wrong key or a changed host key
     is reported in seconds with what to do, instead of after Terraform's connection timeout
@@ -161,7 +160,7 @@ def check_resource(scope: Construct, hosts: Sequence[Host],
     so a host whose key changed stops here, with both fingerprints, before any upload. The
     hosts travel as JSON (paths and names, never key material)."""
     inventory = json.dumps({"hosts": [h.to_dict() for h in hosts]}, sort_keys=True)
-    res = TerraformData(scope, "CheckSSH", depends_on=list(depends_on),
+    res = TerraformData(scope, name, depends_on=list(depends_on),
                         input={"hosts": tf_literal(inventory)},
                         triggers_replace={"hosts": tf_literal(inventory),
                                           "host_keys": {h.key: pinned_key(h) or "insecure"

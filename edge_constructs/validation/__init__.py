@@ -10,10 +10,12 @@ from edge_constructs.validation.rules import (ARCHES, CONTAINER_RUNTIMES, SUPPOR
                                               refuse_nul, validate_cluster, validate_dns1123_label,
                                               validate_dns1123_subdomain, validate_duration,
                                               validate_edge_nodes, validate_host, validate_labels,
-                                              validate_node_host, validate_taints)
+                                              validate_identity_resource, validate_node_host,
+                                              validate_node_resource, validate_taints)
 
 __all__ = ["SUPPORTED_VERSIONS", "CONTAINER_RUNTIMES", "ARCHES", "TAINT_EFFECTS",
            "UNSKIPPABLE_STEPS", "cluster_spec", "file_sha256", "refuse_nul", "validate_cluster",
            "validate_edge_nodes", "validate_host", "validate_node_host",
            "validate_dns1123_label", "validate_dns1123_subdomain", "validate_labels",
-           "validate_taints", "validate_duration", "validate_host_claims"]
+           "validate_taints", "validate_duration", "validate_host_claims",
+           "validate_identity_resource", "validate_node_resource"]

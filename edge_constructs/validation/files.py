@@ -17,6 +17,17 @@ def local_file(value: str) -> Path:
     return Path(os.path.expanduser(value))
 
 
+def is_local_file(value: object) -> bool:
+    """`value` names an existing regular file here ('~' expanded); a name the system cannot
+    even look up (too long, a NUL) is not one, rather than an OSError."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return local_file(value).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 _SHA256_CACHE: dict[tuple, str] = {}
 
 
@@ -41,7 +52,7 @@ def validate_private_key_file(value: object, field: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValidationError(field, value, "must be the path of an SSH private key file")
     path = local_file(value)
-    if not path.is_file():
+    if not is_local_file(value):
         raise ValidationError(field, value, f"no such file ({path}); give the path of an "
                               "existing SSH private key ('~' is expanded)")
     try:

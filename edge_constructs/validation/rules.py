@@ -15,14 +15,15 @@ from pathlib import PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from provisioners.core import hostkeys
+from provisioners.core import duration, hostkeys
 from provisioners.core.errors import ValidationError
 from provisioners.core.net import RESERVED_PORTS, is_ip
-from provisioners.core.paths import PROTECTED_PATHS
+from provisioners.core.paths import normalize_host_path, protected_root
 from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, split_taint)
 from edge_constructs.validation.claims import host_fields, unique_resource_names
-from edge_constructs.validation.files import file_sha256, local_file, validate_private_key_file
+from edge_constructs.validation.files import (file_sha256, is_local_file, local_file,
+                                              validate_private_key_file)
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -71,11 +72,7 @@ _LABEL_VALUE = _QUALIFIED_NAME
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MODE = re.compile(r"0?[0-7]{3}")
-_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _IFNAME = re.compile(r"[^\s/:]{1,15}")
-_HOST_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|"
-                       r"sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)"
-                       r" [A-Za-z0-9+/]+={0,3}( .*)?")
 
 _DNS_LABEL_RULE = ("lowercase letters, digits and '-', starting and ending with a letter or "
                    "digit, at most 63 characters (RFC 1123 label)")
@@ -197,11 +194,33 @@ def validate_taints(taints: Sequence[str], field: str) -> None:
             raise ValidationError(f, taint, f"{e.allowed}; {rule}") from None
 
 
-def validate_duration(value: str, field: str) -> None:
-    """A non-negative Go duration ('24h', '1h30m', '90s', '0')."""
-    if not isinstance(value, str) or not (value == "0" or _DURATION.fullmatch(value)):
-        raise ValidationError(field, value, "must be a non-negative Go duration: numbers with "
-                              "units h, m, s, ms, us, ns, e.g. '24h', '1h30m', '90s', or '0'")
+#: The shortest bootstrap-token lifetime accepted (other than "0", never expires): the token
+#: is made when master 0's chain runs and used by every node joined after it in the same
+#: apply; a shorter one can expire under the nodes' joins.
+MIN_TOKEN_TTL = "10m"
+
+
+def validate_duration(value: str, field: str, minimum: Optional[str] = None) -> int:
+    """A Go duration as kubeadm reads it (`provisioners.core.duration.parse`, the parser the
+    chain renders with), not negative; zero only when written as zero ("0", "0s": an explicit
+    choice), never as a value that rounds to it ("0.1ns"); at least `minimum` otherwise.
+    Returns its nanoseconds."""
+    rule = ("must be a Go duration: numbers with units h, m, s, ms, us (µs), ns, e.g. '24h', "
+            "'1h30m', '90s', or '0'")
+    if minimum is not None:
+        rule += f"; not negative, '0' or at least {minimum}"
+    try:
+        ns = duration.parse(value)
+    except duration.DurationError as e:
+        raise ValidationError(field, value, f"{rule} ({e})") from None
+    if ns < 0:
+        raise ValidationError(field, value, f"{rule} (it is negative)")
+    if ns == 0 and any(c in value for c in "123456789"):
+        raise ValidationError(field, value, f"{rule} (it is under 1ns, so kubeadm would read "
+                              "it as 0s: never expires; write '0' if that is meant)")
+    if minimum is not None and 0 < ns < duration.parse(minimum):
+        raise ValidationError(field, value, f"{rule} (it is {duration.render(ns)})")
+    return ns
 
 
 # --- hosts -------------------------------------------------------------------------------
@@ -241,11 +260,11 @@ def _validate_host_identity(host: Host, field: str) -> None:
         raise ValidationError(f"{field}.{given[1]}", getattr(host, given[1]), f"give only one "
                               f"of host_key, known_hosts_file and insecure_ignore_host_key; "
                               f"{given[0]} is given too")
-    if host.host_key is not None and (not isinstance(host.host_key, str)
-                                      or not _HOST_KEY.fullmatch(host.host_key.strip())):
-        raise ValidationError(f"{field}.host_key", host.host_key, "must be one OpenSSH public "
-                              "key line, '<type> <base64>', e.g. the output of "
-                              "'ssh-keyscan -t ed25519 <host>' without the host name")
+    if host.host_key is not None:
+        try:
+            hostkeys.parse_key_line(host.host_key, f"{field}.host_key")
+        except hostkeys.HostKeyError as e:
+            raise ValidationError(e.field, e.value, e.allowed) from None
     if host.known_hosts_file is not None:
         if not isinstance(host.known_hosts_file, str) or not host.known_hosts_file.strip():
             raise ValidationError(f"{field}.known_hosts_file", host.known_hosts_file,
@@ -354,7 +373,7 @@ def _validate_masters(masters: object) -> None:
                               "no fault tolerance; add or remove one master")
 
 
-def _validate_endpoint(value: object, field: str) -> None:
+def validate_endpoint(value: object, field: str) -> None:
     rule = ("must be 'host:port' of your load balancer, e.g. 'lb.example.com:6443' or "
             "'[2001:db8::1]:6443'")
     parts = _split_host_port(value) if isinstance(value, str) else None
@@ -403,7 +422,7 @@ def _validate_ha(spec: ClusterSpec) -> None:
         if ha.interface is not None:
             raise ValidationError("ha.interface", ha.interface, "only applies with ha.vip "
                                   "(kube-vip); leave it out with ha.endpoint")
-        _validate_endpoint(ha.endpoint, "ha.endpoint")
+        validate_endpoint(ha.endpoint, "ha.endpoint")
 
 
 def _validate_versions(spec: ClusterSpec) -> None:
@@ -431,16 +450,21 @@ def _validate_superedge(se: SuperEdge) -> None:
                               "is not supported yet: the chain runs edgeadm phase by phase and "
                               "its edge-apps phase takes no --edge-image-repository; leave it "
                               "None and mirror images through registry.mirrors instead")
+    validate_virtual_address(se.virtual_address, "superedge.virtual_address")
+
+
+def validate_virtual_address(value: object, field: str) -> None:
+    """lite-apiserver's address on edge nodes: an IPv4 link-local address, not reserved."""
     rule = ("must be an IPv4 link-local address in 169.254.1.0-169.254.254.255 (RFC 3927), "
             f"not 169.254.169.254 (cloud metadata); edgeadm's default is "
             f"{DEFAULT_VIRTUAL_ADDRESS}")
     try:
-        va = ipaddress.IPv4Address(se.virtual_address)
+        va = ipaddress.IPv4Address(value)
     except (ValueError, TypeError):
-        raise ValidationError("superedge.virtual_address", se.virtual_address, rule) from None
+        raise ValidationError(field, value, rule) from None
     if (va not in _LINK_LOCAL or any(va in n for n in _LINK_LOCAL_RESERVED)
             or va == _CLOUD_METADATA):
-        raise ValidationError("superedge.virtual_address", se.virtual_address, rule)
+        raise ValidationError(field, value, rule)
 
 
 def _validate_install_package(pkg: object) -> None:
@@ -458,7 +482,7 @@ def _validate_install_package(pkg: object) -> None:
         raise ValidationError("install_package.sha256", pkg.sha256, "must be 64 lowercase hex "
                               "characters, as printed by 'sha256sum <file>'")
     if pkg.path is not None:
-        if not isinstance(pkg.path, str) or not local_file(pkg.path).is_file():
+        if not is_local_file(pkg.path):
             raise ValidationError("install_package.path", pkg.path, "no such file; give the "
                                   "path of the downloaded kube-linux-<arch>-v<version>.tar.gz "
                                   "('~' is expanded)")
@@ -558,26 +582,28 @@ def _validate_files(files: object) -> None:
     for i, f in enumerate(files):
         if not isinstance(f, File):
             raise ValidationError(f"files[{i}]", f, "must be File(src, dst, mode='0644')")
-        if not isinstance(f.src, str) or not local_file(f.src).is_file():
+        if not is_local_file(f.src):
             raise ValidationError(f"files[{i}].src", f.src, "no such local file ('~' is "
                                   "expanded); give the path of an existing file")
-        if (not isinstance(f.dst, str) or not PurePosixPath(f.dst).is_absolute()
+        if (not isinstance(f.dst, str) or not f.dst.startswith("/")
                 or f.dst.endswith("/") or any(c in f.dst for c in "\n\r\0")):
             raise ValidationError(f"files[{i}].dst", f.dst, "must be an absolute file path on "
                                   "the hosts, e.g. '/etc/myapp/config.yaml'")
         if ".." in PurePosixPath(f.dst).parts:
             raise ValidationError(f"files[{i}].dst", f.dst, "must not contain '..'; give the "
                                   "final absolute path")
-        protected = [d for d in PROTECTED_PATHS
-                     if f.dst == d or f.dst.startswith(d + "/")]
+        # Checked in its one spelling: '//etc/kubernetes/…' and '/etc/./kubernetes/…' are
+        # /etc/kubernetes/… on the host.
+        dst = normalize_host_path(f.dst)
+        protected = protected_root(dst)
         if protected:
-            raise ValidationError(f"files[{i}].dst", f.dst, f"lies in {protected[0]}, which "
+            raise ValidationError(f"files[{i}].dst", f.dst, f"lies in {protected}, which "
                                   "the chain manages (the cluster's keys, configs and state); "
                                   "copy your file somewhere else")
-        if f.dst in dsts:
-            raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[f.dst]}] already "
+        if dst in dsts:
+            raise ValidationError(f"files[{i}].dst", f.dst, f"files[{dsts[dst]}] already "
                                   "copies to this path; each dst must be different")
-        dsts[f.dst] = i
+        dsts[dst] = i
         if not isinstance(f.mode, str) or not _MODE.fullmatch(f.mode):
             raise ValidationError(f"files[{i}].mode", f.mode, "must be an octal mode string "
                                   "such as '0644' or '0600'")
@@ -602,29 +628,41 @@ def _validate_credentials(spec: ClusterSpec) -> None:
                               "Remove credentials_dir; for a cluster deployed with it, run once: "
                               "terraform import edge_cluster_identity.<cluster id>_identity "
                               "<that directory> (README, 'Cluster identity')")
-    if spec.token_rotation is not None and (not isinstance(spec.token_rotation, str)
-                                            or not spec.token_rotation):
-        raise ValidationError("token_rotation", spec.token_rotation, "a non-empty string (any: "
-                              "change it to rotate the bootstrap token, e.g. \"2026-12\"), or None")
-    rot = spec.admin_credential_rotation
-    if rot is not None and (not isinstance(rot, str) or not rot.strip()):
-        raise ValidationError("admin_credential_rotation", rot, "a non-empty string (any: "
-                              "change it to re-issue the admin certificate, e.g. \"2026-12\"), "
-                              "or None")
-    days = spec.leaf_validity_days
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                             or not 1 <= days <= 3650):
-        raise ValidationError("leaf_validity_days", days,
-                              "a whole number of days from 1 to 3650, or None for 365")
+    validate_token_rotation(spec.token_rotation, "token_rotation")
+    validate_leaf_validity_days(spec.leaf_validity_days, "leaf_validity_days")
+    validate_admin_credential_rotation(spec.admin_credential_rotation, "admin_credential_rotation")
     if not isinstance(spec.replace_identity, bool):
         raise ValidationError("replace_identity", spec.replace_identity, "True or False")
-    if (spec.ca_cert_file is None) != (spec.ca_key_file is None):
-        missing = "ca_key_file" if spec.ca_key_file is None else "ca_cert_file"
+    validate_ca_files(spec.ca_cert_file, spec.ca_key_file)
+
+
+def validate_token_rotation(value: object, field: str) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError(field, value, "a non-empty string (any: change it to rotate the "
+                              "bootstrap token, e.g. \"2026-12\"), or None")
+
+
+def validate_admin_credential_rotation(value: object, field: str) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValidationError(field, value, "a non-empty string (any: change it to re-issue the "
+                              "admin certificate, e.g. \"2026-12\"), or None")
+
+
+def validate_leaf_validity_days(days: object, field: str) -> None:
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):
+        raise ValidationError(field, days, "a whole number of days from 1 to 3650, or None "
+                              "for 365")
+
+
+def validate_ca_files(ca_cert_file: object, ca_key_file: object) -> None:
+    """Your own cluster CA: both files or neither, each an existing file."""
+    if (ca_cert_file is None) != (ca_key_file is None):
+        missing = "ca_key_file" if ca_key_file is None else "ca_cert_file"
         raise ValidationError(missing, None, "ca_cert_file and ca_key_file go together: give "
                               "both (your own cluster CA) or neither (a new CA is generated)")
-    for name in ("ca_cert_file", "ca_key_file"):
-        value = getattr(spec, name)
-        if value is not None and (not isinstance(value, str) or not local_file(value).is_file()):
+    for name, value in (("ca_cert_file", ca_cert_file), ("ca_key_file", ca_key_file)):
+        if value is not None and not is_local_file(value):
             raise ValidationError(name, value, "no such file ('~' is expanded); give the path "
                                   "of an existing PEM file")
 
@@ -698,7 +736,7 @@ def validate_cluster(spec: ClusterSpec, *, step_names: Collection[str]) -> None:
         if step not in step_names:
             raise ValidationError(f"skip_steps[{i}]", step,
                                   f"unknown step; known steps: {', '.join(step_names)}")
-    validate_duration(spec.join_token_ttl, "join_token_ttl")
+    validate_duration(spec.join_token_ttl, "join_token_ttl", MIN_TOKEN_TTL)
     if isinstance(spec.ssh_timeout, bool) or not isinstance(spec.ssh_timeout, int) \
             or not 1 <= spec.ssh_timeout <= 3600:
         raise ValidationError("ssh_timeout", spec.ssh_timeout, "must be whole seconds from 1 "
@@ -764,3 +802,89 @@ def validate_edge_nodes(spec: ClusterSpec, hosts: object, field: str,
         validate_dns1123_label(node_unit, "node_unit")
     validate_labels(labels, "labels")
     validate_taints(taints, "taints")
+
+
+# --- the provider's resources, as Terraform gives them (written by hand or synthesized) -------
+
+def _whole(value: object) -> object:
+    """A Terraform number that is whole, as an int (Terraform may send 365.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def validate_identity_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_cluster_identity`'s known attributes by the rules of the props they come from
+    (`name`, the API endpoint, `superedge.virtual_address`, ...). Field names are the
+    resource's attribute names."""
+    if attrs.get("cluster_name") is not None:
+        validate_dns1123_label(attrs["cluster_name"], "cluster_name")
+    if attrs.get("endpoint") is not None:
+        validate_endpoint(attrs["endpoint"], "endpoint")
+    if attrs.get("virtual_address") is not None:
+        validate_virtual_address(attrs["virtual_address"], "virtual_address")
+    ip = attrs.get("kubernetes_service_ip")
+    if ip is not None and not is_ip(ip):
+        raise ValidationError("kubernetes_service_ip", ip, "must be the IP address of the "
+                              "`kubernetes` Service (the first address of service_cidr)")
+    validate_leaf_validity_days(_whole(attrs.get("leaf_validity_days")), "leaf_validity_days")
+    validate_token_rotation(attrs.get("token_rotation"), "token_rotation")
+    validate_admin_credential_rotation(attrs.get("admin_credential_rotation"),
+                                       "admin_credential_rotation")
+    if "ca_cert_file" in attrs and "ca_key_file" in attrs:    # (one unknown yet: later)
+        validate_ca_files(attrs.get("ca_cert_file"), attrs.get("ca_key_file"))
+
+
+def validate_node_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_node`'s known attributes by the rules of EdgeNode/EdgeNodePool: the name (a
+    path under edge-logs/, a name in API URLs) a DNS-1123 subdomain, the host a `Host` as
+    `validate_node_host` accepts it and named `name`, labels, taints, node unit, package."""
+    import json
+    from provisioners.core.errors import InventoryError
+    name = attrs.get("name")
+    if name is not None:
+        validate_dns1123_subdomain(name, "name")
+    if attrs.get("host") is not None:
+        raw = attrs["host"]
+        try:
+            host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
+        except (ValueError, InventoryError) as e:
+            raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
+                                  f"user, private_key_file or password_env, host_key ...): {e}") from None
+        validate_node_host(host, "host")
+        if name is not None and host.name is not None and host.name != name:
+            raise ValidationError("host.name", host.name, f"must be the resource's name "
+                                  f"{name!r} (the Node's name), or left out")
+    if attrs.get("labels") is not None:
+        validate_labels(attrs["labels"], "labels")
+    if attrs.get("taints") is not None:
+        validate_taints(list(attrs["taints"]), "taints")
+    if attrs.get("node_unit") is not None:
+        validate_dns1123_label(attrs["node_unit"], "node_unit")
+    if attrs.get("package") is not None:
+        _validate_node_package(attrs["package"])
+    for field, most in (("ready_timeout", 86400), ("drain_timeout", 86400)):
+        v = _whole(attrs.get(field))
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= most):
+            raise ValidationError(field, attrs.get(field), f"whole seconds from 1 to {most}")
+
+
+def _validate_node_package(raw: object) -> None:
+    import json
+    rule = ('must be JSON {"local_path": <absolute path of an existing file>, "remote_path": '
+            '<absolute path on the host>, "sha256": <64 lowercase hex>}')
+    try:
+        pkg = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        pkg = None
+    if not isinstance(pkg, dict) or set(pkg) != {"local_path", "remote_path", "sha256"}:
+        raise ValidationError("package", raw, rule)
+    if not isinstance(pkg["local_path"], str) or not os.path.isabs(pkg["local_path"]) \
+            or not is_local_file(pkg["local_path"]):
+        raise ValidationError("package.local_path", pkg["local_path"], rule)
+    try:
+        if normalize_host_path(pkg["remote_path"]) != pkg["remote_path"]:
+            raise ValueError(pkg["remote_path"])
+    except ValueError:
+        raise ValidationError("package.remote_path", pkg["remote_path"], rule + " (written "
+                              "in its one spelling, no '//', '.' or '..')") from None
+    if not isinstance(pkg["sha256"], str) or not _SHA256.fullmatch(pkg["sha256"]):
+        raise ValidationError("package.sha256", pkg["sha256"], rule)

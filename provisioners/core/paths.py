@@ -1,7 +1,8 @@
 """Where edge_constructs keeps its files on a host, and where the install package lies."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import posixpath
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from provisioners.core.props import ClusterSpec
@@ -22,6 +23,23 @@ CA_HASH_FILE = f"{SECRETS_DIR}/ca-cert-hash"
 RETIRED_TOKENS_FILE = f"{SECRETS_DIR}/retired-bootstrap-token-ids"
 #: What the chain installs on masters; a user file must not overwrite the cluster's identity.
 PROTECTED_PATHS = ("/etc/kubernetes", ETC_DIR, STATE_DIR, "/var/lib/etcd", "/var/lib/kubelet")
+
+
+def normalize_host_path(path: str) -> str:
+    """The one spelling of an absolute path on a host: '//', '/./', a trailing '/.' and
+    '..' resolved lexically (as the kernel does when no symlink is involved), any run of
+    leading slashes made one (POSIX leaves '//' implementation-defined; Linux reads it as
+    '/'). ValueError for a relative path: it would depend on the working directory."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"not an absolute path: {path!r}")
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/")
+
+
+def protected_root(path: str) -> Optional[str]:
+    """The entry of PROTECTED_PATHS that holds `path` (normalized first), or None."""
+    norm = normalize_host_path(path)
+    return next((d for d in PROTECTED_PATHS if norm == d or norm.startswith(d + "/")), None)
 
 
 

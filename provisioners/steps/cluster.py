@@ -9,6 +9,7 @@ import yaml
 
 from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
                                        RETIRED_TOKENS_FILE, SECRETS_DIR, STATE_DIR, TOKEN_FILE)
+from provisioners.core import duration
 from provisioners.core.toml import toml_key, toml_string
 from provisioners.steps.context import Context
 from provisioners.core.paths import PKG_DIR
@@ -66,21 +67,9 @@ def ensure_egress_selector(ctx: Context):
 
 def go_duration(value: str) -> str:
     """A Go duration as Go prints it (`time.Duration.String`): "0" -> "0s", "24h" -> "24h0m0s".
-    kubeadm's BootstrapToken.ttl is a metav1.Duration: it decodes only from such a string."""
-    import re
-    units = {"h": 3600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000,
-             "us": 1_000, "µs": 1_000, "ns": 1}
-    ns = sum(round(float(n) * units[u]) for n, u in re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)", value))
-    if ns == 0:
-        return "0s"
-    h, rest = divmod(ns, units["h"])
-    m, rest = divmod(rest, units["m"])
-    if h == 0 and m == 0 and rest < units["s"]:
-        for unit in ("ms", "us", "ns"):
-            if rest >= units[unit]:
-                return f"{rest / units[unit]:g}{'µs' if unit == 'us' else unit}"
-    secs = f"{rest / units['s']:.9f}".rstrip("0").rstrip(".")
-    return (f"{h}h{m}m" if h else f"{m}m" if m else "") + f"{secs}s"
+    kubeadm's BootstrapToken.ttl is a metav1.Duration: it decodes only from such a string.
+    The one parser validation uses too (`provisioners.core.duration`)."""
+    return duration.render(duration.parse(value))
 
 
 APISERVER_EDGE_ARGS = {

@@ -6,6 +6,9 @@ are Kubernetes API calls of the `edge_node` resource (`terraform.provider.node_r
 """
 from __future__ import annotations
 
+import shlex
+from typing import Callable
+
 from provisioners.core.paths import CA_HASH_FILE, STATE_DIR, TOKEN_FILE, package_path
 from provisioners.steps.cluster import TOKEN_PLACEHOLDER
 from provisioners.steps.context import Context
@@ -23,14 +26,21 @@ def install_pkg_path(spec) -> str:
     return spec.install_package.url or package_path(spec)
 
 
-def join_command(spec, ca_cert_hash: str, token: str) -> str:
+def join_command(spec, ca_cert_hash: str, token: str,
+                 literal: Callable[[str], str] = lambda s: s) -> str:
     """The `edgeadm join` command of a cluster, as its output shows it (the token a Terraform
-    expression). sh/EnsureJoinNode.sh runs the same command with the token read from its
-    file, plus the node name and `--skip-phases=init-node` (tests/test_nodes_synth.py runs
-    that script and checks the two agree)."""
-    return (f"edgeadm join {spec.endpoint} --token {token} "
-            f"--discovery-token-ca-cert-hash {ca_cert_hash} "
-            f"--install-pkg-path {install_pkg_path(spec)} --enable-edge=true")
+    expression). Each value of ours is quoted for the POSIX shell it is pasted into
+    (`shlex.quote`: a URL with spaces, `;` or `$()` stays one argument), then passed through
+    `literal` (for Terraform: its template syntax escaped); the token and CA hash are
+    references whose values are shell-safe ([a-z0-9.], "sha256:<hex>").
+    sh/EnsureJoinNode.sh runs the same command with the token read from its file, plus the
+    node name and `--skip-phases=init-node` (tests/test_nodes_synth.py runs that script and
+    checks the two agree)."""
+    q = lambda text: literal(shlex.quote(text))  # noqa: E731
+    return (literal("edgeadm join ") + q(spec.endpoint) + literal(" --token ") + token
+            + literal(" --discovery-token-ca-cert-hash ") + ca_cert_hash
+            + literal(" --install-pkg-path ") + q(install_pkg_path(spec))
+            + literal(" --enable-edge=true"))
 
 
 # --- join ---------------------------------------------------------------------------------

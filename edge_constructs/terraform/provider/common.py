@@ -2,18 +2,45 @@
 versioned, described and built, and how it reports an error."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import Callable, ClassVar, Mapping, Optional
 
 from tf.schema import Attribute, Schema
-from tf.types import String
+from tf.types import String, Unknown
 from tf.utils import Diagnostics
+
+from provisioners.core.errors import ValidationError
 
 
 def add_error(diags: Diagnostics, summary: str, detail: str, attr: Optional[str] = None) -> None:
     """An error diagnostic: `summary` says what failed, `detail` what to do; `attr` points
     Terraform at the configuration attribute at fault."""
     diags.add_error(summary, detail, path=[attr] if attr else None)
+
+
+def _known(value: object) -> bool:
+    if value is Unknown:
+        return False
+    if isinstance(value, Mapping):
+        return all(_known(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_known(v) for v in value)
+    return True
+
+
+def check_rules(diags: Diagnostics, rule: Callable[[Mapping[str, object]], None],
+                config: Mapping[str, object]) -> None:
+    """Run `rule` (one of `edge_constructs.validation`'s, the constructs' own rules) on the
+    attributes of `config` that are known, so a configuration written by hand is held to
+    what the constructs accept; its ValidationError becomes an error naming the attribute,
+    the value and what is allowed."""
+    known = {k: v for k, v in config.items() if _known(v)}
+    try:
+        rule(known)
+    except ValidationError as e:
+        attr = re.split(r"[.\[]", str(e.field))[0]
+        add_error(diags, f"{e.field} {e.value!r} is not valid", f"{e.field}: {e.allowed}", attr)
 
 
 @dataclass(frozen=True)

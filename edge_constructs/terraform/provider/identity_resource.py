@@ -4,7 +4,6 @@ attributes, their secrecy and docs come from `provisioners.core.identity_table`.
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
 from typing import Optional
 
 from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
@@ -17,7 +16,8 @@ from provisioners.core import identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import identity as ident, pki
-from edge_constructs.terraform.provider.common import Meta, Named, add_error
+from edge_constructs.terraform.provider.common import Meta, Named, add_error, check_rules
+from edge_constructs.validation import validate_identity_resource
 
 DEFAULT_LEAF_VALIDITY_DAYS = 365
 
@@ -67,40 +67,9 @@ class ClusterIdentity(Named, Resource):
     # --- validation ------------------------------------------------------------------------
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict):
+        """The constructs' own rules (`validate_identity_resource`), on what is known."""
         super().validate(diags, type_name, config)
-        name = config.get("cluster_name")
-        if isinstance(name, str) and (not name or any(c.isspace() for c in name)):
-            add_error(diags, f"cluster_name {name!r} is not a cluster name",
-                      'Give a non-empty name without spaces, e.g. "shenzhen-edge".', "cluster_name")
-        ep = config.get("endpoint")
-        if isinstance(ep, str) and (not ep or "://" in ep or any(c.isspace() for c in ep)):
-            add_error(diags, f"endpoint {ep!r} is not a \"host:port\"",
-                      'Give the API server as "host:port" without scheme or spaces, '
-                      'e.g. "10.0.0.10:6443".', "endpoint")
-        va = config.get("virtual_address")
-        if isinstance(va, str):
-            try:
-                ipaddress.ip_address(va)
-            except ValueError:
-                add_error(diags, f"virtual_address {va!r} is not an IP address",
-                          f'Give an IP address, e.g. "{DEFAULT_VIRTUAL_ADDRESS}" (the default).',
-                          "virtual_address")
-        rot = config.get("admin_credential_rotation")
-        if isinstance(rot, str) and not rot.strip():
-            add_error(diags, "admin_credential_rotation is empty",
-                      'Give any non-empty string and change it to re-issue the admin '
-                      'certificate (e.g. "2026-12"), or leave it out.',
-                      "admin_credential_rotation")
-        days = config.get("leaf_validity_days")
-        if isinstance(days, (int, float)) and not (1 <= days <= 3650):
-            add_error(diags, f"leaf_validity_days {days} is out of range",
-                      "Give a number of days from 1 to 3650 (default 365).", "leaf_validity_days")
-        cf, kf = config.get("ca_cert_file"), config.get("ca_key_file")
-        if (cf is None) != (kf is None) and Unknown not in (cf, kf):
-            add_error(diags, "ca_cert_file and ca_key_file go together",
-                      f"Give both (to bring your own cluster CA) or neither; got "
-                      f"ca_cert_file={cf!r}, ca_key_file={kf!r}.",
-                      "ca_key_file" if kf is None else "ca_cert_file")
+        check_rules(diags, validate_identity_resource, config)
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ from tf.utils import Diagnostics
 
 from provisioners.core.errors import KubeError, SSHError, StepFailed
 from provisioners.ssh import node as node_ssh
+from provisioners.core.hostkeys import parse_key_line
+from provisioners.ssh.check import check_host
 from provisioners.core.props import split_taint
 from provisioners.ssh.runner import RunnerSettings, run_step
 from provisioners.core.props import Host
@@ -40,7 +42,8 @@ from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube, node_host
-from edge_constructs.terraform.provider.common import Meta, Named, add_error
+from edge_constructs.terraform.provider.common import Meta, Named, add_error, check_rules
+from edge_constructs.validation import validate_node_resource
 from edge_constructs.terraform.provider.log import node_log
 
 #: The join may take long on a slow link (package download); steps have their own timeouts.
@@ -105,6 +108,14 @@ class EdgeNode(Named, Resource):
                                   "joined: drain and delete act only on that cluster"),
         ]
 
+    # --- validate -----------------------------------------------------------------------
+
+    def validate(self, diags: Diagnostics, type_name: str, config: dict):
+        """The constructs' own rules (`validate_node_resource`), on what is known: a
+        configuration written by hand is held to what EdgeNodePool accepts."""
+        super().validate(diags, type_name, config)
+        check_rules(diags, validate_node_resource, config)
+
     # --- plan ---------------------------------------------------------------------------
 
     def plan(self, ctx: PlanContext, current: Optional[dict], planned: dict) -> Optional[dict]:
@@ -130,6 +141,8 @@ class EdgeNode(Named, Resource):
 
     def update(self, ctx: UpdateContext, current: dict, planned: dict) -> Optional[dict]:
         state = dict(planned, id=planned["name"])
+        if not _new_connection_verified(ctx.diagnostics, current, planned):
+            return current
         rejoin = current.get("joined") is False       # the host was reset (read saw it)
         if (planned["bundle"] != current.get("bundle") or rejoin) \
                 and not self._join(ctx.diagnostics, state):
@@ -300,6 +313,39 @@ class EdgeNode(Named, Resource):
         # 1 -> 2: `joined` and `cluster_uid` are new; the next refresh fills them in (the
         # cluster's UID from the cluster the kubeconfig reaches then).
         return dict({"joined": None, "cluster_uid": None}, **old)
+
+
+#: What in a host's JSON decides where we connect and whom we trust there.
+_CONNECTION_FIELDS = ("address", "port", "user", "host_key", "known_hosts_file",
+                      "insecure_ignore_host_key", "bastion")
+
+
+def _new_connection_verified(diags: Diagnostics, current: dict, planned: dict) -> bool:
+    """A changed address, port, user, pinned key or bastion of a joined node is stored only
+    once a connection with it has been made and its host key checked (CheckSSH's check), so
+    a key cut short or a wrong address is reported now, not at the node's removal; the state
+    keeps the old connection until then. True when nothing changed or the check passed."""
+    old, new = json.loads(current.get("host") or "{}"), json.loads(planned["host"])
+    if all(old.get(k) == new.get(k) for k in _CONNECTION_FIELDS):
+        return True
+    name = planned["name"]
+    try:
+        host = Host.from_dict(new, f"edge node {name}: host")
+        for h in (host, host.bastion):
+            if h is not None and h.host_key is not None:
+                parse_key_line(h.host_key, "host.host_key")     # its form, before connecting
+        checked = check_host(host)
+    except (ValueError, SSHError) as e:
+        checked_error = str(e)
+    else:
+        if checked.ok:
+            return True
+        checked_error = str(checked.error)
+    add_error(diags, f"edge node {name}: the new connection was not stored",
+              f"{checked_error}\n\nThe state keeps the connection that worked "
+              f"({old.get('address')}:{old.get('port', 22)}); fix the host's address, port or "
+              "key in the configuration and apply again.", "host")
+    return False
 
 
 def _taint_id(t: dict) -> tuple:
