@@ -88,21 +88,7 @@ def cdktf(args: list[str], cwd: Path = REPO, echo: Echo = False,
     return run([str(CDKTF), *args], cwd, extra_env, echo=echo)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CHANGE = re.compile(r"# (\S+) (?:will be (created|destroyed|updated in-place)|must be (replaced))")
-
-
-def resource_changes(output: str) -> list[tuple[str, str]]:
-    """(address, action) of each resource instance a plan's output changes (a data source
-    read during apply is no change)."""
-    return [(m.group(1), m.group(2) or m.group(3)) for m in _CHANGE.finditer(_ANSI.sub("", output))]
-
-
-def changed_outputs(output: str) -> list[str]:
-    """The outputs a plan's output lists under "Changes to Outputs" as changed."""
-    return re.findall(r"^  ~ (\S+)\s+=", _ANSI.sub("", output), re.M)
-
-
+# Plans are judged by `terraform show -json` (tests/plan.py), never by their text.
 _DONE = re.compile(r"terraform_data\.([^\s:]+)(?: \([^)]*\))?: Creation complete after (\S+)")
 
 

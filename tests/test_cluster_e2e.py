@@ -12,6 +12,7 @@ import pytest
 from simsite import tf
 from simsite.package import build_package, host_tools_dir, place_package
 from simsite.site import Site
+from tests import plan as judged
 
 pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]
@@ -164,14 +165,11 @@ def test_a_second_deploy_changes_nothing(quickstart):
     site, work, env, _, _ = quickstart
     stack = work / "cdktf.out" / "stacks" / "quickstart"
     tf.cdktf(["synth", "--output", str(work / "cdktf.out")], extra_env=env).check()
-    plan = tf.terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color"], stack)
+    plan = judged.plan(stack)
     # No resource changes. The status outputs are what the API server reports now: the host
     # an earlier test joined with the join command (outside Terraform) shows in edge_nodes,
     # so the plan may report exactly that output as changed (exit code 2), nothing else.
-    assert plan.returncode in (0, 2), plan.output
-    assert not tf.resource_changes(plan.output), plan.output
-    if plan.returncode == 2:
-        assert tf.changed_outputs(plan.output) == ["edge_nodes"], plan.output
+    judged.assert_no_change(plan, outputs=("edge_nodes",))
 
 
 def test_destroy_resets_the_master(quickstart):

@@ -24,6 +24,7 @@ from simsite import tf
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
 from simsite.site import Site
+from tests import plan as judged
 
 pytestmark = pytest.mark.site
 
@@ -59,8 +60,8 @@ class Env:
         return tf.terraform(["apply", "-auto-approve", "-input=false", "-no-color",
                              "-parallelism=20"], self.synth(pool))
 
-    def plan(self, pool: list[str]) -> tf.Run:
-        return tf.terraform(["plan", "-input=false", "-no-color"], self.synth(pool))
+    def plan(self, pool: list[str]) -> judged.Plan:
+        return judged.plan(self.synth(pool))
 
     @property
     def extra(self) -> dict:
@@ -201,15 +202,15 @@ def test_real_clients_list_the_nodes_with_the_kubeconfig_output(env, tmp_path):
 
 
 def test_a_fresh_checkout_plans_no_change(env):
-    run = tf.terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode"],
-                       env.synth(POOL))
+    run = judged.plan(env.synth(POOL))
     assert run.returncode == 0, run.output
+    judged.assert_no_change(run)
 
 
 def test_adding_an_11th_host_changes_only_it(env):
     plan = env.plan(POOL + [ELEVENTH]).check()
-    changed = tf.resource_changes(plan.output)
-    assert changed == [(_node(ELEVENTH), "created")], changed
+    changed = judged.changed(plan)
+    assert changed == [(_node(ELEVENTH), "create")], changed
     env.apply(POOL + [ELEVENTH]).check()
     assert ELEVENTH in env.nodes()
 
@@ -221,8 +222,7 @@ def test_a_new_address_for_the_same_name_updates_in_place(env):
             h["address"] = NEW_ADDRESS
     before = len(env.ledger(MOVED))
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert tf.resource_changes(plan.output) == \
-        [(_node(MOVED), "updated in-place")], plan.output
+    assert judged.changed(plan) == [(_node(MOVED), "update")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert len(env.ledger(MOVED)) == before      # no step, no reset, no re-join on the host
     out = tf.terraform(["show", "-json"], env.stack).check().output
@@ -238,7 +238,7 @@ def test_a_node_reset_by_hand_is_joined_again(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} delete node {RESET_BY_HAND}")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert (_node(RESET_BY_HAND), "created") in tf.resource_changes(plan.output), plan.output
+    assert (_node(RESET_BY_HAND), "create") in judged.changed(plan), plan.output
     env.apply(POOL + [ELEVENTH]).check()
     node = env.nodes()[RESET_BY_HAND]
     assert node["metadata"]["labels"]["zone"] == "a"
@@ -249,8 +249,7 @@ def test_a_label_removed_by_hand_is_put_back(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} label node {RELABELLED} zone-")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert tf.resource_changes(plan.output) == \
-        [(_node(RELABELLED), "updated in-place")], plan.output
+    assert judged.changed(plan) == [(_node(RELABELLED), "update")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert env.nodes()[RELABELLED]["metadata"]["labels"]["zone"] == "a"
 
