@@ -13,6 +13,7 @@ from simsite import tf
 from simsite.package import build_package, host_tools_dir, place_package
 from simsite.site import Site
 from tests import plan as judged
+from tests.real_kubectl import real_kubectl
 
 pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[1]
@@ -152,9 +153,7 @@ def test_real_clients_read_the_cluster_with_the_kubeconfig_output(quickstart, tm
     master = k8s.CoreV1Api(k8s.ApiClient(cfg)).read_node("h0")
     assert master.status.node_info.kubelet_version == "v1.22.6" and master.status.node_info.boot_id
     assert {(a.type, a.address) for a in master.status.addresses} >= {("InternalIP", site.hosts[0].address)}
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the real-kubectl check needs one (see simsite/STANDINS.md)")
-    p = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"), "get", "nodes",
+    p = subprocess.run([real_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"), "get", "nodes",
                         "-l", "node-role.kubernetes.io/control-plane", "-o", "wide"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     row = p.stdout.splitlines()[1].split()

@@ -25,6 +25,7 @@ from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
 from simsite.site import Site
 from tests import plan as judged
+from tests.real_kubectl import real_kubectl
 
 pytestmark = pytest.mark.site
 
@@ -192,9 +193,7 @@ def test_real_clients_list_the_nodes_with_the_kubeconfig_output(env, tmp_path):
     listed = k8s.CoreV1Api(k8s.ApiClient(cfg)).list_node(label_selector="zone=a").items
     assert sorted(n.metadata.name for n in listed) == sorted(POOL)
     assert all(n.status.node_info.kubelet_version == "v1.22.6" for n in listed)
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the real-kubectl check needs one (see simsite/STANDINS.md)")
-    p = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"),
+    p = subprocess.run([real_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"),
                         "get", "nodes", "-l", "site-a=nodeunits.superedge.io", "-o", "name"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr

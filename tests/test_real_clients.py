@@ -1,5 +1,5 @@
 """Real clients against the stand-in API server: the `kubernetes` Python client and, where the
-machine has one, a real `kubectl`, both with the admin kubeconfig (real TLS, the cluster CA).
+official `kubectl` binary scripts/bootstrap installs into .venv (tests/real_kubectl.py), both with the admin kubeconfig (real TLS, the cluster CA).
 
 The cluster is the cheapest one that has what the clients read: the stand-in kube-apiserver that
 `edgeadm init` phases start in a STANDIN_ROOT sandbox on loopback (as tests/test_standins.py),
@@ -26,6 +26,7 @@ from kubernetes import config as k8s_config
 from simsite.package import build_package
 from simsite.standins import client as raw
 from simsite.standins import pki
+from tests.real_kubectl import real_kubectl
 from tests.test_standins import CFG, PHASES, free_port, run
 
 NODES = {"edge-a": "superedge.io/node-edge=enable", "cloud-b": "superedge.io/node-cloud=enable"}
@@ -341,13 +342,11 @@ def test_patches_by_content_type_and_the_status_subresource(cluster):
 # --- a real kubectl -----------------------------------------------------------------------------
 
 def _kubectl(kubeconfig: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
+    return subprocess.run([real_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
                           capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME=str(cache)))
 
 
 def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the real-kubectl checks need one (see simsite/STANDINS.md)")
     kubeconfig, api = cluster
     p = _kubectl(kubeconfig, tmp_path, "get", "nodes", "-o", "wide")
     assert p.returncode == 0, p.stderr
