@@ -68,9 +68,10 @@ def quickstart(package, tmp_path_factory):
         inv["install_package"] = {"path": str(pkg), "sha256": sha}
         (work / "inventory.json").write_text(json.dumps(inv))
         env = {"EDGE_WORKDIR": str(work), "EDGE_INVENTORY": str(work / "inventory.json")}
-        deploy = tf.cdktf(["deploy", "--auto-approve", "--output", str(work / "cdktf.out"),
-                           "--outputs-file", str(work / "outputs.json"),
-                           "--outputs-file-include-sensitive-outputs"], extra_env=env).check()
+        with tf.umask(0o022):  # a machine's usual: the modes checked are the product's doing
+            deploy = tf.cdktf(["deploy", "--auto-approve", "--output", str(work / "cdktf.out"),
+                               "--outputs-file", str(work / "outputs.json"),
+                               "--outputs-file-include-sensitive-outputs"], extra_env=env).check()
         outputs = json.loads((work / "outputs.json").read_text())["quickstart"]["edge"]
         yield site, work, env, deploy, outputs
 
