@@ -26,7 +26,7 @@ from kubernetes import config as k8s_config
 from simsite.package import build_package
 from simsite.standins import client as raw
 from simsite.standins import pki
-from tests.real_kubectl import real_kubectl
+from tests.real_kubectl import VERSION as KUBECTL_VERSION, real_kubectl
 from tests.test_standins import CFG, PHASES, free_port, run
 
 NODES = {"edge-a": "superedge.io/node-edge=enable", "cloud-b": "superedge.io/node-cloud=enable"}
@@ -348,6 +348,11 @@ def _kubectl(kubeconfig: Path, cache: Path, *args: str) -> subprocess.CompletedP
 
 def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
     kubeconfig, api = cluster
+    p = _kubectl(kubeconfig, tmp_path, "version", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    versions = json.loads(p.stdout)
+    assert versions["serverVersion"]["gitVersion"] == "v1.22.6"
+    assert versions["clientVersion"]["gitVersion"] == "v" + KUBECTL_VERSION
     p = _kubectl(kubeconfig, tmp_path, "get", "nodes", "-o", "wide")
     assert p.returncode == 0, p.stderr
     header, *rows = p.stdout.splitlines()
