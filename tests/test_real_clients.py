@@ -383,3 +383,10 @@ def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
     assert p.stdout.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
     p = _kubectl(kubeconfig, tmp_path, "uncordon", "edge-a")
     assert p.returncode == 0 and not v1.read_node("edge-a").spec.unschedulable, p.stderr
+
+
+def test_without_the_bootstraps_kubectl_the_check_fails_never_skips(tmp_path, monkeypatch):
+    # a machine's own kubectl on PATH does not count: only .venv's, beside the interpreter
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
+    with pytest.raises(pytest.fail.Exception, match=r"no kubectl at .*: run sh scripts/bootstrap"):
+        real_kubectl()
