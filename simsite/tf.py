@@ -6,9 +6,10 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 from edge_constructs.terraform.binary import find_terraform, terraform_env
 
@@ -42,15 +43,32 @@ def env(**extra: str) -> dict[str, str]:
 
 Echo = Union[bool, Callable[[str], Optional[str]]]
 
+#: The umask the commands run under: 077, as the guide says to run Terraform (state, backups
+#: and plan files hold the cluster's keys). A test of a file's mode runs its action under
+#: `umask(0o022)`, a machine's usual, so that the mode it sees is the product's doing.
+UMASK = 0o077
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """Run the commands (and this process's own file creation) under `mask`, restored after."""
+    global UMASK
+    saved, old = UMASK, os.umask(mask)
+    UMASK = mask
+    try:
+        yield
+    finally:
+        UMASK = saved
+        os.umask(old)
+
 
 def run(argv: list[str], cwd: Path, extra_env: dict | None = None, echo: Echo = False,
         timeout: int = 1500) -> Run:
     """Run a command, keeping its combined output. `echo`: True prints every line; a
     function prints what it returns for each line (None hides the line)."""
-    # umask 077: state, backups and plan files hold the cluster's keys (docs/GUIDE.md)
     proc = subprocess.Popen(argv, cwd=cwd, env=env(**(extra_env or {})), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, umask=0o077)
+                            stdin=subprocess.DEVNULL, umask=UMASK)
     lines = []
     assert proc.stdout
     for line in proc.stdout:
@@ -88,21 +106,7 @@ def cdktf(args: list[str], cwd: Path = REPO, echo: Echo = False,
     return run([str(CDKTF), *args], cwd, extra_env, echo=echo)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CHANGE = re.compile(r"# (\S+) (?:will be (created|destroyed|updated in-place)|must be (replaced))")
-
-
-def resource_changes(output: str) -> list[tuple[str, str]]:
-    """(address, action) of each resource instance a plan's output changes (a data source
-    read during apply is no change)."""
-    return [(m.group(1), m.group(2) or m.group(3)) for m in _CHANGE.finditer(_ANSI.sub("", output))]
-
-
-def changed_outputs(output: str) -> list[str]:
-    """The outputs a plan's output lists under "Changes to Outputs" as changed."""
-    return re.findall(r"^  ~ (\S+)\s+=", _ANSI.sub("", output), re.M)
-
-
+# Plans are judged by `terraform show -json` (tests/plan.py), never by their text.
 _DONE = re.compile(r"terraform_data\.([^\s:]+)(?: \([^)]*\))?: Creation complete after (\S+)")
 
 

@@ -15,10 +15,12 @@ from edge_constructs.credentials.identity import new_identity
 def write_credentials_dir(directory: Path, *, endpoint: str, cluster_name: str,
                           virtual_address: str = DEFAULT_VIRTUAL_ADDRESS,
                           ca_cert_file: str | None = None,
-                          ca_key_file: str | None = None) -> types.SimpleNamespace:
-    values = new_identity(cluster_name=cluster_name, endpoint=endpoint,
-                          virtual_address=virtual_address, leaf_validity=dt.timedelta(days=365),
-                          ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
+                          ca_key_file: str | None = None,
+                          values: dict | None = None) -> types.SimpleNamespace:
+    """`values`: an identity already made for `cluster_name` and `endpoint` (else a new one)."""
+    values = values or new_identity(
+        cluster_name=cluster_name, endpoint=endpoint, virtual_address=virtual_address,
+        leaf_validity=dt.timedelta(days=365), ca_cert_file=ca_cert_file, ca_key_file=ca_key_file)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths = {}
     for name, fname in FILES.items():

@@ -1,4 +1,8 @@
-"""Credentials: created once at synth time, reused byte for byte, private, and the cluster's CA guarded."""
+"""The cluster identity's values (edge_constructs/credentials/identity.py, what the provider's
+`edge_cluster_identity` makes and keeps in state), in memory; the import of a credentials
+directory written by the earlier release (`load_directory`, `terraform import`), from such a
+directory (tests/credentials_dir.py). The provider's plan/update of the identity, unit-level:
+tests/test_identity_resource.py."""
 from __future__ import annotations
 
 import base64
@@ -24,14 +28,25 @@ TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 ENDPOINT = "198.18.0.10:6443"
 
 
+@pytest.fixture(scope="module")
+def values() -> dict:
+    """A new identity's values, as the provider keeps them in state (read only: shared)."""
+    return _new()
+
+
 @pytest.fixture
-def made(tmp_path):
-    """A new identity, as the files of a credentials directory (what the import reads)."""
-    return write_credentials_dir(tmp_path / "creds", endpoint=ENDPOINT, cluster_name="demo")
+def made(tmp_path, values):
+    """That identity as the files of a credentials directory (what the import reads)."""
+    return write_credentials_dir(tmp_path / "creds", endpoint=ENDPOINT, cluster_name="demo",
+                                 values=values)
 
 
 def _cert(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _pem(text: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(text.encode())
 
 
 def _make_ca(tmp_path: Path, name: str, *, is_ca: bool = True, key=None) -> tuple[Path, Path]:
@@ -60,20 +75,20 @@ def _new(**kw) -> dict:
 
 # ------------------------------------------------------------------ the CA hash
 
-def test_ca_hash_matches_the_openssl_pipeline_kubeadm_documents(made):
+def test_ca_hash_matches_the_openssl_pipeline_kubeadm_documents(values):
     out = subprocess.run(
-        f"openssl x509 -pubkey -noout -in {made.ca_cert} | openssl pkey -pubin -outform der"
-        " | sha256sum", shell=True, check=True, capture_output=True, text=True).stdout
-    assert made.ca_cert_hash == "sha256:" + out.split()[0]
-    assert ca_cert_hash(made.ca_cert.read_bytes()) == made.ca_cert_hash
+        "openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum", shell=True,
+        check=True, capture_output=True, text=True, input=values["ca_cert"]).stdout
+    assert values["ca_cert_hash"] == "sha256:" + out.split()[0]
+    assert ca_cert_hash(values["ca_cert"].encode()) == values["ca_cert_hash"]
 
 
 # ------------------------------------------------------------------ what is created
 
-def test_cas_look_like_kubeadms(made):
-    for path, cn in ((made.ca_cert, "kubernetes"), (made.front_proxy_ca_cert, "front-proxy-ca"),
-                     (made.etcd_ca_cert, "etcd-ca")):
-        cert = _cert(path)
+def test_cas_look_like_kubeadms(values):
+    for name, cn in (("ca_cert", "kubernetes"), ("front_proxy_ca_cert", "front-proxy-ca"),
+                     ("etcd_ca_cert", "etcd-ca")):
+        cert = _pem(values[name])
         assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
         assert bc.critical and bc.value.ca
@@ -90,73 +105,72 @@ def test_cas_look_like_kubeadms(made):
     ("admin_cert", "admin_key", "kubernetes-admin", "system:masters"),
     ("tunnel_anp_client_cert", "tunnel_anp_client_key", "tunnel-anp-client", None),
 ])
-def test_client_certs_are_issued_by_the_cluster_ca(made, cert_attr, key_attr, cn, org):
-    cert = _cert(getattr(made, cert_attr))
-    cert.verify_directly_issued_by(_cert(made.ca_cert))
+def test_client_certs_are_issued_by_the_cluster_ca(values, cert_attr, key_attr, cn, org):
+    cert = _pem(values[cert_attr])
+    cert.verify_directly_issued_by(_pem(values["ca_cert"]))
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
     orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
     assert orgs == ([org] if org else [])
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    ski = _cert(made.ca_cert).extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    ski = _pem(values["ca_cert"]).extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert aki.key_identifier == ski.digest
     life = cert.not_valid_after_utc - cert.not_valid_before_utc
     # system:masters cannot be revoked: the admin certificate lives 90 days at most.
     days = 90 if cert_attr == "admin_cert" else 365
     assert dt.timedelta(days=days - 1) < life < dt.timedelta(days=days + 1)
-    key = serialization.load_pem_private_key(getattr(made, key_attr).read_bytes(), None)
+    key = serialization.load_pem_private_key(values[key_attr].encode(), None)
     assert key.public_key() == cert.public_key()
 
 
-def test_service_account_public_key_matches_its_private_key(made):
-    key = serialization.load_pem_private_key(made.sa_key.read_bytes(), None)
-    assert serialization.load_pem_public_key(made.sa_pub.read_bytes()) == key.public_key()
+def test_service_account_public_key_matches_its_private_key(values):
+    key = serialization.load_pem_private_key(values["sa_key"].encode(), None)
+    assert serialization.load_pem_public_key(values["sa_pub"].encode()) == key.public_key()
 
 
-def test_tokens_have_kubeadms_shape(made):
-    token = made.values["bootstrap_token"]
-    assert TOKEN_RE.match(token) and made.values["bootstrap_token_id"] == token[:6]
+def test_tokens_have_kubeadms_shape(values):
+    token = values["bootstrap_token"]
+    assert TOKEN_RE.match(token) and values["bootstrap_token_id"] == token[:6]
     tokens = {generate_bootstrap_token() for _ in range(50)}
     assert len(tokens) == 50 and all(TOKEN_RE.match(t) for t in tokens)
 
 
-def test_kubeconfig_reaches_the_endpoint_as_kubernetes_admin(made):
-    cfg = yaml.safe_load(made.kubeconfig.read_text())
+def test_kubeconfig_reaches_the_endpoint_as_kubernetes_admin(values):
+    cfg = yaml.safe_load(values["kubeconfig"])
     assert cfg["current-context"] == "kubernetes-admin@demo"
     (cluster,) = cfg["clusters"]
     assert cluster["name"] == "demo"
     assert cluster["cluster"]["server"] == f"https://{ENDPOINT}"
-    assert base64.b64decode(cluster["cluster"]["certificate-authority-data"]) == made.ca_cert.read_bytes()
+    assert base64.b64decode(cluster["cluster"]["certificate-authority-data"]).decode() == values["ca_cert"]
     (ctx,) = cfg["contexts"]
     assert ctx == {"name": "kubernetes-admin@demo",
                    "context": {"cluster": "demo", "user": "kubernetes-admin"}}
     (user,) = cfg["users"]
     assert user["name"] == "kubernetes-admin"
-    assert base64.b64decode(user["user"]["client-certificate-data"]) == made.admin_cert.read_bytes()
-    assert base64.b64decode(user["user"]["client-key-data"]) == made.admin_key.read_bytes()
+    assert base64.b64decode(user["user"]["client-certificate-data"]).decode() == values["admin_cert"]
+    assert base64.b64decode(user["user"]["client-key-data"]).decode() == values["admin_key"]
 
 
 # ------------------------------------------------------------------ renewal and rotation
 
-def test_a_client_cert_near_expiry_is_due_and_reissued(made, monkeypatch):
-    values = dict(made.values)
-    later = _cert(made.tunnel_anp_client_cert).not_valid_after_utc - dt.timedelta(days=10)
+def test_a_client_cert_near_expiry_is_due_and_reissued(values):
+    values = dict(values)
+    later = max(ident.leaf_not_after(values[f"{n}_cert"]) for n in ident.LEAVES) - dt.timedelta(days=10)
     assert ident.expiring(values) == []
     assert ident.expiring(values, now=later) == ["admin", "tunnel_anp_client", "lite_apiserver"]
     # The admin certificate (90 days) is due first.
-    admin_due = _cert(made.admin_cert).not_valid_after_utc - dt.timedelta(days=10)
+    admin_due = ident.leaf_not_after(values["admin_cert"]) - dt.timedelta(days=10)
     assert ident.expiring(values, now=admin_due) == ["admin"]
     old = values["admin_cert"]
     ident.issue_leaf(values, "admin", virtual_address="169.254.20.11",
                      validity=dt.timedelta(days=365))
     assert values["admin_cert"] != old
-    x509.load_pem_x509_certificate(values["admin_cert"].encode()).verify_directly_issued_by(
-        _cert(made.ca_cert))
+    _pem(values["admin_cert"]).verify_directly_issued_by(_pem(values["ca_cert"]))
 
 
-def test_a_rotated_token_retires_the_old_ones_id(made):
-    values = dict(made.values)
+def test_a_rotated_token_retires_the_old_ones_id(values):
+    values = dict(values)
     old = values["bootstrap_token_id"]
     ident.rotate_bootstrap_token(values)
     assert values["bootstrap_token_id"] != old and TOKEN_RE.match(values["bootstrap_token"])
@@ -247,8 +261,8 @@ def test_fails_when_the_given_cert_is_not_a_ca(tmp_path):
 
 # ------------------------------------------------------------------ masking
 
-def test_mask_hides_every_secret_and_only_them(made):
-    token, token_id = made.values["bootstrap_token"], made.values["bootstrap_token_id"]
+def test_mask_hides_every_secret_and_only_them(values):
+    token, token_id = values["bootstrap_token"], values["bootstrap_token_id"]
     line = f"edgeadm join {ENDPOINT} --token {token} id={token_id}"
     masked = mask(line, (token, token.split(".", 1)[1]))
     assert token not in masked and token.split(".")[1] not in masked

@@ -25,6 +25,8 @@ from simsite import tf
 from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir
 from simsite.site import Site
+from tests import plan as judged
+from tests.real_kubectl import real_kubectl
 
 pytestmark = pytest.mark.site
 
@@ -63,8 +65,8 @@ class Env:
         return tf.terraform(["apply", "-auto-approve", "-input=false", "-no-color",
                              "-parallelism=20"], self.synth(pool))
 
-    def plan(self, pool: list[str]) -> tf.Run:
-        return tf.terraform(["plan", "-input=false", "-no-color"], self.synth(pool))
+    def plan(self, pool: list[str]) -> judged.Plan:
+        return judged.plan(self.synth(pool))
 
     def planned(self, pool: list[str]) -> tuple[dict[str, list[str]], str]:
         """({address: actions} of the managed resources a saved plan changes, from
@@ -206,9 +208,7 @@ def test_real_clients_list_the_nodes_with_the_kubeconfig_output(env, tmp_path):
     listed = k8s.CoreV1Api(k8s.ApiClient(cfg)).list_node(label_selector="zone=a").items
     assert sorted(n.metadata.name for n in listed) == sorted(POOL)
     assert all(n.status.node_info.kubelet_version == "v1.22.6" for n in listed)
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the real-kubectl check needs one (see simsite/STANDINS.md)")
-    p = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"),
+    p = subprocess.run([real_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"),
                         "get", "nodes", "-l", "site-a=nodeunits.superedge.io", "-o", "name"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
@@ -216,15 +216,15 @@ def test_real_clients_list_the_nodes_with_the_kubeconfig_output(env, tmp_path):
 
 
 def test_a_fresh_checkout_plans_no_change(env):
-    run = tf.terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode"],
-                       env.synth(POOL))
+    run = judged.plan(env.synth(POOL))
     assert run.returncode == 0, run.output
+    judged.assert_no_change(run)
 
 
 def test_adding_an_11th_host_changes_only_it(env):
     plan = env.plan(POOL + [ELEVENTH]).check()
-    changed = tf.resource_changes(plan.output)
-    assert changed == [(_node(ELEVENTH), "created")], changed
+    changed = judged.changed(plan)
+    assert changed == [(_node(ELEVENTH), "create")], changed
     env.apply(POOL + [ELEVENTH]).check()
     assert ELEVENTH in env.nodes()
 
@@ -236,8 +236,7 @@ def test_a_new_address_for_the_same_name_updates_in_place(env):
             h["address"] = NEW_ADDRESS
     before = len(env.ledger(MOVED))
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert tf.resource_changes(plan.output) == \
-        [(_node(MOVED), "updated in-place")], plan.output
+    assert judged.changed(plan) == [(_node(MOVED), "update")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert len(env.ledger(MOVED)) == before      # no step, no reset, no re-join on the host
     out = tf.terraform(["show", "-json"], env.stack).check().output
@@ -253,7 +252,7 @@ def test_a_node_reset_by_hand_is_joined_again(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} delete node {RESET_BY_HAND}")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert (_node(RESET_BY_HAND), "created") in tf.resource_changes(plan.output), plan.output
+    assert (_node(RESET_BY_HAND), "create") in judged.changed(plan), plan.output
     env.apply(POOL + [ELEVENTH]).check()
     node = env.nodes()[RESET_BY_HAND]
     assert node["metadata"]["labels"]["zone"] == "a"
@@ -307,8 +306,7 @@ def test_a_label_removed_by_hand_is_put_back(env):
     rc, _, err = env.site.ssh("h0", f"{KUBECTL} label node {RELABELLED} zone-")
     assert rc == 0, err
     plan = env.plan(POOL + [ELEVENTH]).check()
-    assert tf.resource_changes(plan.output) == \
-        [(_node(RELABELLED), "updated in-place")], plan.output
+    assert judged.changed(plan) == [(_node(RELABELLED), "update")], plan.output
     env.apply(POOL + [ELEVENTH]).check()
     assert env.nodes()[RELABELLED]["metadata"]["labels"]["zone"] == "a"
 

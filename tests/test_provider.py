@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from tests import plan as judged
 from tests.credentials_dir import write_credentials_dir
 from edge_constructs.terraform.binary import find_terraform, terraform_env
 from edge_constructs.terraform.provider import SOURCE, VERSION
@@ -105,9 +106,9 @@ def test_init_plan_apply_destroy_print_no_warning(terraform, tmp_path):
     assert "Installed edge-constructs.local/edge-constructs/edge v" in outs[0]
     assert (d / LOCK_FILE).read_text() == lock_before  # nothing for init to add
     outs.append(ok(tf(terraform, d, "apply", "-auto-approve", "-input=false")))
-    again = tf(terraform, d, "plan", "-detailed-exitcode", "-input=false")
-    outs.append(ok(again))
-    assert "No changes." in again.stdout
+    again = judged.plan(d, terraform=terraform)
+    judged.assert_no_change(again)
+    outs.append(again.output)
     outs.append(ok(tf(terraform, d, "destroy", "-auto-approve", "-input=false")))
     for out in outs:
         assert not WARNING.search(out), out
@@ -144,8 +145,9 @@ def test_token_rotation_makes_a_new_token_and_retires_the_old(tmp_path):
     ok(tf(t, d, "apply", "-auto-approve", "-input=false"))
     before = state_of(t, d)
     stack(d, token_rotation="2026-12")
-    plan = tf(t, d, "plan", "-detailed-exitcode", "-input=false")
-    assert plan.returncode == 2 and "bootstrap_token_id" in plan.stdout, plan.stdout + plan.stderr
+    plan = judged.plan(d, terraform=t)
+    assert judged.changed(plan) == [("edge_cluster_identity.c", "update")], plan.output
+    assert "bootstrap_token_id" in judged.changed_attributes(plan, "edge_cluster_identity.c")
     ok(tf(t, d, "apply", "-auto-approve", "-input=false"))
     after = state_of(t, d)
     assert after["bootstrap_token"] != before["bootstrap_token"]
@@ -162,9 +164,10 @@ def test_a_leaf_near_expiry_is_renewed_by_plan_and_apply(tmp_path):
     ok(tf(t, d, "apply", "-auto-approve", "-input=false"))
     before = state_of(t, d)
     assert set(before["renewal_due"]) == {"admin", "tunnel_anp_client", "lite_apiserver"}
-    plan = tf(t, d, "plan", "-detailed-exitcode", "-input=false")
-    assert plan.returncode == 2, plan.stdout + plan.stderr
-    assert "admin_cert" in plan.stdout and "ca_cert " not in plan.stdout
+    plan = judged.plan(d, terraform=t)
+    assert judged.changed(plan) == [("edge_cluster_identity.c", "update")], plan.output
+    attrs = judged.changed_attributes(plan, "edge_cluster_identity.c")
+    assert "admin_cert" in attrs and "ca_cert" not in attrs and "ca_key" not in attrs, attrs
     ok(tf(t, d, "apply", "-auto-approve", "-input=false"))
     after = state_of(t, d)
     old = x509.load_pem_x509_certificate(before["admin_cert"].encode())
@@ -185,8 +188,8 @@ def test_fails_when_a_plan_would_replace_the_identity(tmp_path):
     assert "changing cluster_name from 'demo' to 'other' would replace the cluster's identity" in plan.stderr
     assert "replace_identity=True" in plan.stderr and "rpc error" not in plan.stderr
     stack(d, cluster_name="other", allow_replace=True)
-    plan = tf(t, d, "plan", "-detailed-exitcode", "-input=false")
-    assert plan.returncode == 2 and "must be replaced" in plan.stdout, plan.stderr
+    plan = judged.plan(d, terraform=t)
+    assert judged.changed(plan) == [("edge_cluster_identity.c", "replace")], plan.output
 
 
 @pytest.mark.parametrize("attr, value, message", [
@@ -198,11 +201,16 @@ def test_fails_with_a_diagnostic_naming_the_attribute(tmp_path, attr, value, mes
     t = find_terraform()
     d = stack(tmp_path / "s", **{attr: value})
     ok(tf(t, d, "init", "-input=false"))
-    plan = tf(t, d, "plan", "-input=false")
+    plan = tf(t, d, "plan", "-input=false", "-json")
     assert plan.returncode == 1
-    assert f"Error: {message}" in plan.stderr, plan.stderr
-    assert f'"{attr}"' in plan.stderr or f"{attr}:" in plan.stderr or attr in plan.stderr.split("with ")[1]
-    assert "rpc error" not in plan.stderr and "Traceback" not in plan.stderr
+    (diag,) = [m["diagnostic"] for m in map(json.loads, plan.stdout.splitlines())
+               if m.get("type") == "diagnostic"]
+    assert (diag["severity"], diag["summary"]) == ("error", message), diag
+    # it points at the attribute's value in the configuration, not at the whole resource
+    at = diag["range"]
+    config = (d / at["filename"]).read_bytes()
+    assert config[at["start"]["byte"]:at["end"]["byte"]] == json.dumps(value).encode(), at
+    assert "rpc error" not in plan.stdout + plan.stderr and "Traceback" not in plan.stdout + plan.stderr
 
 
 def test_fails_when_the_given_ca_files_are_not_a_ca(tmp_path):
@@ -254,8 +262,7 @@ def test_state_in_postgresql_is_shared_and_locked(tmp_path):
                 holder.communicate("yes\n", timeout=120)
             assert holder.returncode == 0
             # B sees what A made: the same identity, no change
-            again = tf(t, b, "plan", "-detailed-exitcode", "-input=false")
-            assert again.returncode == 0, again.stdout + again.stderr
+            judged.assert_no_change(judged.plan(b, terraform=t))
             assert state_of(t, b)["ca_cert_hash"] == state_of(t, a)["ca_cert_hash"]
             assert "edge_cluster_identity" in pg.psql("select data from edge_identity.states")
         finally:
@@ -275,8 +282,7 @@ def test_import_of_a_credentials_directory_keeps_every_value(tmp_path):
     assert v["bootstrap_token"] == creds.values["bootstrap_token"]
     assert v["ca_cert_hash"] == creds.ca_cert_hash
     assert v["kubeconfig"] == creds.kubeconfig.read_text()
-    plan = tf(t, d, "plan", "-detailed-exitcode", "-input=false")
-    assert plan.returncode == 0, plan.stdout + plan.stderr
+    judged.assert_no_change(judged.plan(d, terraform=t))
 
 
 def test_import_fails_naming_missing_files(tmp_path):
@@ -318,7 +324,10 @@ def test_the_provider_outlives_ctrl_c_until_terraform_shuts_it_down(tmp_path):
                             text=True, env={**os.environ, MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE})
     try:
         line = proc.stdout.readline()
-        assert line.startswith("1|6|unix|") and line.rstrip().endswith(line.split("|")[-1].rstrip())
+        # go-plugin's handshake: core version|protocol version|network|address|protocol
+        core, proto, network, address, protocol = line.rstrip("\n").split("|")[:5]
+        assert (core, proto, network, protocol) == ("1", "6", "unix", "grpc"), line
+        assert Path(address).is_socket(), line
         proc.send_signal(signal.SIGINT)
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=1)  # still serving: Terraform's StopProvider/Shutdown end it

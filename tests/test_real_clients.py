@@ -1,5 +1,5 @@
 """Real clients against the stand-in API server: the `kubernetes` Python client and, where the
-machine has one, a real `kubectl`, both with the admin kubeconfig (real TLS, the cluster CA).
+official `kubectl` binary scripts/bootstrap installs into .venv (tests/real_kubectl.py), both with the admin kubeconfig (real TLS, the cluster CA).
 
 The cluster is the cheapest one that has what the clients read: the stand-in kube-apiserver that
 `edgeadm init` phases start in a STANDIN_ROOT sandbox on loopback (as tests/test_standins.py),
@@ -26,6 +26,7 @@ from kubernetes import config as k8s_config
 from simsite.package import build_package
 from simsite.standins import client as raw
 from simsite.standins import pki
+from tests.real_kubectl import VERSION as KUBECTL_VERSION, real_kubectl
 from tests.test_standins import CFG, PHASES, free_port, run
 
 NODES = {"edge-a": "superedge.io/node-edge=enable", "cloud-b": "superedge.io/node-cloud=enable"}
@@ -341,14 +342,17 @@ def test_patches_by_content_type_and_the_status_subresource(cluster):
 # --- a real kubectl -----------------------------------------------------------------------------
 
 def _kubectl(kubeconfig: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
+    return subprocess.run([real_kubectl(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
                           capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME=str(cache)))
 
 
 def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the real-kubectl checks need one (see simsite/STANDINS.md)")
     kubeconfig, api = cluster
+    p = _kubectl(kubeconfig, tmp_path, "version", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    versions = json.loads(p.stdout)
+    assert versions["serverVersion"]["gitVersion"] == "v1.22.6"
+    assert versions["clientVersion"]["gitVersion"] == "v" + KUBECTL_VERSION
     p = _kubectl(kubeconfig, tmp_path, "get", "nodes", "-o", "wide")
     assert p.returncode == 0, p.stderr
     header, *rows = p.stdout.splitlines()
@@ -379,3 +383,10 @@ def test_a_real_kubectl_reads_and_drains_the_cluster(cluster, tmp_path):
     assert p.stdout.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
     p = _kubectl(kubeconfig, tmp_path, "uncordon", "edge-a")
     assert p.returncode == 0 and not v1.read_node("edge-a").spec.unschedulable, p.stderr
+
+
+def test_without_the_bootstraps_kubectl_the_check_fails_never_skips(tmp_path, monkeypatch):
+    # a machine's own kubectl on PATH does not count: only .venv's, beside the interpreter
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
+    with pytest.raises(pytest.fail.Exception, match=r"no kubectl at .*: run sh scripts/bootstrap"):
+        real_kubectl()
