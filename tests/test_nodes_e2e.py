@@ -312,6 +312,10 @@ def test_a_label_removed_by_hand_is_put_back(env):
 
 
 def test_a_stopped_node_shows_as_not_ready_in_the_plan(env):
+    # kube-controller-manager's --node-monitor-grace-period (40s), shortened for the test
+    rc, _, err = env.site.ssh("h0", "mkdir -p /etc/standins && "
+                             "echo 8s > /etc/standins/node-monitor-grace-period")
+    assert rc == 0, err
     rc, _, err = env.site.ssh(STOPPED, "systemctl stop kubelet")
     assert rc == 0, err
     try:
@@ -326,6 +330,7 @@ def test_a_stopped_node_shows_as_not_ready_in_the_plan(env):
         assert tf.outputs(env.stack)["edge_nodes"][STOPPED]["ready"] is False, refresh.output
     finally:
         env.site.ssh(STOPPED, "systemctl start kubelet")
+        env.site.ssh("h0", "rm -f /etc/standins/node-monitor-grace-period")
 
 
 def test_a_join_that_fails_half_way_resumes_after_the_finished_steps(env):
