@@ -25,6 +25,7 @@ from constructs import Construct
 
 from provisioners.core.props import Host, logical_id
 from provisioners.steps.context import EDGE
+from provisioners.steps import resets
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
 from edge_constructs.terraform.provider_block import edge_metadata
@@ -80,7 +81,7 @@ class _EdgeNodes(Construct):
             "package": json.dumps({"local_path": os.path.abspath(pkg.path),
                                    "remote_path": ctx.package_path, "sha256": pkg.sha256})
                        if pkg.path else None,
-            "reset": tf_literal(reset_node(ctx).script),
+            "reset": resets.reference(reset_node(ctx)),
             "labels": labels or None,
             "taints": list(taints) or None,
             "node_unit": node_unit,

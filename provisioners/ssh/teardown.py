@@ -6,7 +6,7 @@ Terraform's destroy-time provisioners may read only `self`, cannot take a passwo
 bastion from anywhere safe, and a failing one blocks every later destroy. So each master's
 Reset resource carries its teardown chain, rendered at synth from
 `steps.chains.MASTER_TEARDOWN`, as JSON in its `input` (hosts as paths and names, never key
-material), and a destroy-time local-exec runs `python -m provisioners.ssh.teardown` with
+material; the reset scripts by reference, `steps.resets`), and a destroy-time local-exec runs `python -m provisioners.ssh.teardown` with
 it in `$EDGE_TEARDOWN`.
 
 Steps are best effort: an unreachable host or a failed step is reported with the exact
@@ -23,6 +23,7 @@ from typing import Sequence
 from provisioners.core.errors import SSHError, StepFailed
 from provisioners.core.props import Host
 from provisioners.ssh.runner import Log, RunnerSettings, run_step
+from provisioners.steps import resets
 from provisioners.steps.chains import Placed
 from provisioners.steps.step import On, Step, full_script
 
@@ -33,19 +34,24 @@ SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1
 
 
 def encode(placed: Sequence[Placed]) -> str:
-    """A teardown chain as the JSON a master's Reset resource carries."""
-    return json.dumps([{"host": p.host.to_dict(),
-                        "step": {"name": p.step.name, "script": p.step.script,
-                                 "on": p.step.on.name}}
-                       for p in placed], sort_keys=True)
+    """A teardown chain as the JSON a master's Reset resource carries: a reset step by
+    reference (`steps.resets`: no script body in a plan), any other step with its script."""
+    def step(s: Step) -> dict:
+        try:
+            return {"name": s.name, "ref": resets.reference(s), "on": s.on.name}
+        except ValueError:
+            return {"name": s.name, "script": s.script, "on": s.on.name}
+    return json.dumps([{"host": p.host.to_dict(), "step": step(p.step)} for p in placed],
+                      sort_keys=True)
 
 
 def decode(text: str) -> list[Placed]:
     out = []
     for item in json.loads(text):
         s = item["step"]
-        out.append(Placed(Host.from_dict(item["host"], "teardown host"),
-                          Step(s["name"], s["script"], on=On[s["on"]])))
+        step = (Step(s["name"], s["script"], on=On[s["on"]]) if "script" in s
+                else resets.resolve(s["name"], s["ref"]))
+        out.append(Placed(Host.from_dict(item["host"], "teardown host"), step))
     return out
 
 
