@@ -1,25 +1,28 @@
-"""The demo's quiet output: one line per step and host, Terraform's chatter hidden."""
+"""The demo's quiet output: one line per step and host, Terraform's own lines hidden, and
+any line of no known kind shown and counted (so the tests that run the demo fail on it)."""
 from __future__ import annotations
 
 import pytest
 
-from simsite.demo import main, quiet
+from simsite.demo import DeployOutput, main, quiet, quiet_filter
 
-CHATTER = """\
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D: Provisioning with 'remote-exec'...
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D (remote-exec): Connecting to remote host via SSH...
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D (remote-exec):   Host: 198.18.0.10
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D (remote-exec):   Private key: true
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D (remote-exec): Connected!
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D (remote-exec): [h0] EnsureSysctl: wrote /etc/sysctl.d/99-edge_constructs.conf
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D: Still creating... [10s elapsed]
-quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D: Creation complete after 1s [id=abc]
+R = "quickstart  module.x.terraform_data.edge_master-h0_EnsureSysctl_1A2B3C4D"
+CHATTER = f"""\
+{R}: Creating...
+{R}: Provisioning with 'remote-exec'...
+{R} (remote-exec): Connecting to remote host via SSH...
+{R} (remote-exec):   Host: 198.18.0.10
+{R} (remote-exec):   Private key: true
+{R} (remote-exec): Connected!
+{R}: Still creating... [10s elapsed]
+{R}: Creation complete after 1s [id=abc]
 """
 
 
 def test_quiet_keeps_one_line_per_step_with_its_outcome_and_duration():
     lines = CHATTER.splitlines(keepends=True) + [
         "quickstart  terraform_data.a_EnsureSysctl_1 (remote-exec): [h0] EnsureSysctl: done (3s)\n",
+        "quickstart  terraform_data.a_CheckSSH_1 (local-exec): Executing: [\"/bin/sh\" \"-c\" \"python -m x\"]\n",
         "quickstart  terraform_data.a_CheckSSH_1 (local-exec): [h0] CheckSSH: ok: reach, authentication, host key (0.1s)\n",
         "quickstart  Apply complete! Resources: 35 added, 0 changed, 0 destroyed.\n"]
     shown = [q for q in map(quiet, lines) if q]
@@ -35,8 +38,63 @@ def test_quiet_keeps_failures_and_errors():
     assert quiet("│ Error: remote-exec provisioner error\n") == "│ Error: remote-exec provisioner error\n"
 
 
-def test_fails_when_hosts_is_below_what_the_demo_needs(capsys):
+def test_a_line_of_shell_in_a_steps_output_is_unknown_and_shown():
+    # what the demo printed once: a script line (here as a step's stray output)
+    out = DeployOutput()
+    out.section = "apply"
+    line = (f"{R} (remote-exec): if grep -qs '^# edge_constructs:' /etc/containerd/config.toml; then\n")
+    assert out.kind(line) == "unknown" and out.unknown == [line.rstrip("\n")]
+    f = quiet_filter()
+    f.output.section = "apply"
+    assert f(line) is not None and f.output.unknown
+
+
+def test_the_plan_is_terraforms_own_even_where_it_names_edge_constructs():
+    # a plan line that holds "edge_constructs:" (a script in an attribute) is no error line:
+    # the demo used to show it
+    out = DeployOutput()
+    lines = ["quickstart  Terraform will perform the following actions:\n",
+             "              + input = {\n",
+             "                  + teardown = <<-EOT\n",
+             "                        if grep -qs '^# edge_constructs:' /etc/containerd/config.toml; then\n",
+             "      Plan: 3 to add, 0 to change, 0 to destroy.\n",
+             "      Changes to Outputs:\n",
+             "        + edge_nodes = (known after apply)\n",
+             f"{R}: Creating...\n"]
+    assert [out.kind(x) for x in lines] == ["status"] * len(lines)
+    assert out.section == "apply" and not out.unknown
+
+
+def test_the_reset_scripts_rendered_by_name_are_the_chains_own():
+    # state keeps a reset step by reference (no script body in a plan); the script the
+    # package renders by name must be the one the chain renders for any cluster
+    from provisioners.steps import resets
+    from provisioners.steps.cluster import reset_master
+    from provisioners.steps.node import reset_node
+    from tests.test_steps_render import ctx
+    from provisioners.steps.context import EDGE, MASTER, MASTER0
+    from provisioners.core.props import Registry
+    contexts = [ctx(role) for role in (MASTER0, MASTER, EDGE)] + [
+        ctx(EDGE, kubernetes_version="1.22.6", pod_cidr="10.250.0.0/16"),
+        ctx(MASTER0, container_runtime="docker", registry=Registry(mirrors=("https://m.example",)))]
+    for c in contexts:
+        for fn in (reset_master, reset_node):
+            ctx_ = c
+            step = fn(ctx_)
+            if step is None:
+                continue
+            assert resets.resolve(step.name, resets.reference(step)).script == step.script
+            assert "\n" not in resets.reference(step)
+
+
+def test_hosts_is_the_free_hosts_of_a_kept_site(capsys):
     with pytest.raises(SystemExit) as caught:
-        main(["--hosts", "1"])
+        main(["--hosts", "3"])
     assert caught.value.code == 2
-    assert "--hosts 1: the demo needs at least 2 hosts (a master and a node)" in capsys.readouterr().err
+    assert "--hosts 3: only with --keep (the hosts left free for your own app)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--keep", "--hosts", "-1"])
+    assert "a number of free hosts, 0 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "the hosts left free for your own app (default 3" in " ".join(capsys.readouterr().out.split())
