@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from typing import Sequence
@@ -27,6 +28,8 @@ from provisioners.steps import resets
 from provisioners.steps.chains import Placed
 from provisioners.steps.step import On, Step, full_script
 
+#: A step's own line: `[host] Step: message` (sh/lib/prelude.sh `say`).
+_STEP_LINE = re.compile(r"^\[[^\]\s]+\] [A-Za-z][\w.-]*: \S")
 #: One short try: removal (a master's teardown, an edge node's reset) must never hang on a
 #: host that is gone.
 SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
@@ -72,8 +75,10 @@ def run_teardown(placed: Sequence[Placed], log: Log = print,
         who = f"[{p.host.key}] {p.step.name}"
         try:
             result = run_step(p.host, p.step, settings, log)
+            # what the step did, one line each; not its commands' own output
             for line in result.stdout.splitlines():
-                log(line)
+                if _STEP_LINE.match(line):
+                    log(line)
         except (SSHError, StepFailed) as e:
             log(f"{who}: WARNING: {str(e).splitlines()[0]}")
             log(f"{who}: WARNING: {manual_advice(p)}")
