@@ -98,3 +98,49 @@ def test_hosts_is_the_free_hosts_of_a_kept_site(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "the hosts left free for your own app (default 3" in " ".join(capsys.readouterr().out.split())
+
+
+# --- what a step prints (sh/lib/prelude.sh), run here with sh ------------------------------
+
+def _step(tmp_path, body: str, verbose: bool = False):
+    import os
+    import subprocess
+    from provisioners.steps.step import prelude
+    script = tmp_path / "X.sh"
+    script.write_text(prelude("X", "h9", str(tmp_path / "X.failed")) + body
+                      + '\nreport "done ($(( $(date +%s) - _t0 ))s)"\n')
+    env = dict(os.environ, EDGE_VERBOSE="1") if verbose else {
+        k: v for k, v in os.environ.items() if k != "EDGE_VERBOSE"}
+    p = subprocess.run(["sh", str(script)], capture_output=True, text=True, env=env, timeout=60)
+    return p, (tmp_path / "X.log").read_text()
+
+
+BODY = 'say "wrote /etc/x"\nrun echo "a line of output"\necho stray\n'
+
+
+def test_a_step_prints_one_line_and_logs_the_rest(tmp_path):
+    p, log = _step(tmp_path, BODY)
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout == "[h9] X: done (0s)\n" or p.stdout.startswith("[h9] X: done ("), p.stdout
+    assert p.stdout.count("\n") == 1
+    assert log.splitlines() == ["[h9] X: wrote /etc/x", "a line of output", "stray",
+                                p.stdout.strip()]
+
+
+def test_a_verbose_step_prints_everything_and_logs_it_too(tmp_path):
+    p, log = _step(tmp_path, BODY, verbose=True)
+    assert p.returncode == 0
+    assert p.stdout.splitlines()[:3] == ["[h9] X: wrote /etc/x", "a line of output", "stray"]
+    assert "[h9] X: wrote /etc/x" in log and "a line of output" in log
+
+
+def test_a_failing_step_reports_on_stderr_with_the_end_of_its_log(tmp_path):
+    p, log = _step(tmp_path, 'say "about to fail"\nrun sh -c "echo why; exit 4"\n')
+    assert p.returncode == 4 and p.stdout == ""
+    assert p.stderr.startswith("edge_constructs: step X failed on host h9: command "
+                               "'sh -c echo why; exit 4' exited 4\n"), p.stderr
+    assert "    [h9] X: about to fail\n" in p.stderr and "    why\n" in p.stderr
+    # a bare command that fails (set -e) is reported too
+    p, _ = _step(tmp_path, 'echo "context"\nfalse\n')
+    assert p.returncode == 1 and p.stdout == ""
+    assert "edge_constructs: step X failed on host h9 (exit 1)" in p.stderr and "    context" in p.stderr
