@@ -70,9 +70,15 @@ class DeployOutput:
     def __init__(self):
         self.section = "init"
         self.unknown: list[str] = []
+        self.stack: Optional[str] = None
 
     def kind(self, line: str) -> str:
         text = line.rstrip("\n")
+        prefix = re.match(r"^(\S+)  ", text)
+        if prefix and self.stack is None:
+            self.stack = prefix.group(1)
+        if self.stack is not None and text.strip() == self.stack:
+            return "status"          # the stack's prefix before an empty line of Terraform's
         body = re.sub(r"^\S+  ", "", text, count=1).strip() if not text.startswith(" ") else text.strip()
         k = self._kind(body)
         if k == "unknown":

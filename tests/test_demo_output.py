@@ -144,3 +144,10 @@ def test_a_failing_step_reports_on_stderr_with_the_end_of_its_log(tmp_path):
     p, _ = _step(tmp_path, 'echo "context"\nfalse\n')
     assert p.returncode == 1 and p.stdout == ""
     assert "edge_constructs: step X failed on host h9 (exit 1)" in p.stderr and "    context" in p.stderr
+
+
+def test_the_stack_name_alone_is_an_empty_line_of_terraforms():
+    out = DeployOutput()
+    assert out.kind("edge  Initializing the backend...\n") == "status"
+    out.section = "apply"
+    assert out.kind("edge\n") == "status" and out.kind("edges\n") == "unknown"
