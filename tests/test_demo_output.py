@@ -151,3 +151,22 @@ def test_the_stack_name_alone_is_an_empty_line_of_terraforms():
     assert out.kind("edge  Initializing the backend...\n") == "status"
     out.section = "apply"
     assert out.kind("edge\n") == "status" and out.kind("edges\n") == "unknown"
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_a_step_that_removes_its_own_log_still_succeeds(tmp_path, verbose):
+    # a reset removes the state directory, the step's log with it
+    import os
+    import subprocess
+    from provisioners.steps.step import prelude
+    script = tmp_path / "X.sh"
+    (tmp_path / "steps").mkdir()
+    script.write_text(prelude("X", "h9", str(tmp_path / "steps" / "X.failed"))
+                      + 'say "removing"\nrun rm -rf "$(dirname "$STEP_LOG")"\nsay "removed"\n'
+                      + 'report "done (0s)"\n')
+    env = {k: v for k, v in os.environ.items() if k != "EDGE_VERBOSE"}
+    if verbose:
+        env["EDGE_VERBOSE"] = "1"
+    p = subprocess.run(["sh", str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.endswith("[h9] X: done (0s)\n"), p.stdout

@@ -24,11 +24,14 @@ rm -f "$STEP_RESULT"
 STEP_LOG=${STEP_RESULT%.failed}.log
 (umask 077; : > "$STEP_LOG")
 # fd 3: where `report` writes (the terminal); fd 4: where failures go. Quiet: the rest to the log.
-if [ -n "${EDGE_VERBOSE:-}" ]; then exec 3>&1 4>&2; _out() { tee -a "$STEP_LOG"; }
+# The log may go while the step runs (a reset removes the state directory): writing to it
+# never fails the step.
+_tee() { tee -a "$STEP_LOG" 2>/dev/null || :; }
+if [ -n "${EDGE_VERBOSE:-}" ]; then exec 3>&1 4>&2; _out() { _tee; }
 else exec 3>&1 4>&2 >>"$STEP_LOG" 2>&1; _out() { cat; }; fi
 say() { echo "[$HOST] $STEP: $*" | _out; }
-report() { echo "[$HOST] $STEP: $*" | tee -a "$STEP_LOG" >&3; }
-_err() { tee -a "$STEP_LOG" >&4; }
+report() { echo "[$HOST] $STEP: $*" | _tee >&3; }
+_err() { _tee >&4; }
 secret() { _secrets="$_secrets $1"; }
 masked() { if [ -z "$_secrets" ]; then cat; else
   # awk reads the secrets from its environment: they never show on a command line.
@@ -45,7 +48,7 @@ _stop() {
   { echo "$_rc"; echo "$*" | masked; } > "$STEP_RESULT"
   { echo "edge_constructs: step $STEP failed on host $HOST: command '$*' exited $_rc" | masked
     echo "edge_constructs: last lines of the step's log ($STEP_LOG):"
-    tail -n 20 "$STEP_LOG" | sed 's/^/    /'; } | _err
+    tail -n 20 "$STEP_LOG" 2>/dev/null | sed 's/^/    /'; } | _err
   kill -s TERM "$_main" 2>/dev/null || true
   exit "$_rc"
 }
@@ -76,6 +79,6 @@ _main=$$
 _unreported() {
   [ "$1" = 0 ] || [ -f "$STEP_RESULT" ] || [ -n "${EDGE_VERBOSE:-}" ] || {
     echo "edge_constructs: step $STEP failed on host $HOST (exit $1); last lines of $STEP_LOG:"
-    tail -n 20 "$STEP_LOG" | sed 's/^/    /' | masked; } >&4; }
+    tail -n 20 "$STEP_LOG" 2>/dev/null | sed 's/^/    /' | masked; } >&4; }
 trap '_rc=$?; rm -f "$_log"; _unreported "$_rc"' EXIT
 trap 'exit "$(head -n 1 "$STEP_RESULT" 2>/dev/null || echo 1)"' TERM
