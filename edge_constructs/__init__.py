@@ -16,6 +16,11 @@ from provisioners.core.errors import (CredentialsError, EdgeConstructsError, Fra
 from provisioners.core.props import (HA, File, Hooks, Host, InstallPackage, Registry, SuperEdge,
                                      load_inventory)
 
+from edge_constructs import app_errors as _app_errors
+
+# An uncaught error of this package: one line, said once (edge_constructs.app_errors).
+_app_errors.install()
+
 _CONSTRUCTS = {"EdgeCluster": "edge_constructs.terraform.cluster",
                "EdgeNode": "edge_constructs.terraform.nodes",
                "EdgeNodePool": "edge_constructs.terraform.nodes"}

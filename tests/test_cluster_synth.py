@@ -320,7 +320,12 @@ def test_reset_runs_at_destroy_reading_only_self_input(synth_env):
     assert item["host"] == {"address": "203.0.113.10", "port": 22, "user": "root",
                             "private_key_file": str(synth_env.key_file), "host_key": HOST_KEY}
     assert item["step"]["name"] == "ResetMaster" and item["step"]["on"] == "MASTERS"
-    assert "edgeadm reset --force" in item["step"]["script"]
+    # the script by reference (no body in a plan), rendered by the package at destroy
+    assert re.fullmatch(r"ResetMaster sha256:[0-9a-f]{16}", item["step"]["ref"]), item["step"]
+    assert "\n" not in reset["input"]["teardown"]
+    from provisioners.ssh.teardown import decode
+    [placed] = decode(reset["input"]["teardown"])
+    assert "edgeadm reset --force" in placed.step.script
     assert "python" not in reset["input"]     # the interpreter is not kept in state
     [prov] = reset["provisioner"]
     lexec = prov["local-exec"]

@@ -55,6 +55,33 @@ def test_help_lists_every_prop_with_its_default_and_doc():
         assert " ".join(prop_doc(f).split()) in shown, f.name
 
 
+#: What the demo prints without -v (simsite/demo.py): its own lines, one line per step and
+#: host, Terraform's summary, the join command and `kubectl get nodes`.
+DEMO_LINE = re.compile(
+    r"^$|^==> |^    h\d+  198\.18\.0\.\d+:\d+$|^    \[[^\]\s]+\] [\w.-]+: \S|"
+    r"^\S+  (Apply complete!|Destroy complete!|No changes\.)|^edgeadm join |^<join command> |"
+    r"^NAME +STATUS|^h\d+ +(Ready|NotReady) |"
+    r"^    (the demo's cluster|free for your own app|inventory|write your own app|tear it down with):")
+
+
+def assert_readable(output: str) -> None:
+    """A raw `cdktf deploy`/`destroy`: every line is Terraform's own (init, plan, progress,
+    its connection block per remote-exec, outputs) or a step's one line; a remote step says
+    only `done (Ns)`; no script body in a plan."""
+    from simsite.demo import DeployOutput
+    out = DeployOutput()
+    kinds = [out.kind(line) for line in output.splitlines()]
+    assert not out.unknown, "lines of no known kind:\n" + "\n".join(out.unknown[:40])
+    assert "failure" not in kinds, output[-4000:]
+    remote = re.findall(r"\(remote-exec\): (\[.*)$", output, re.M)
+    assert all(re.fullmatch(r"\[\S+\] \w+: done \(\d+s\)", r) for r in remote), remote
+    # no script body in a plan (a removal's reset, a master's teardown)
+    plan = output.split("Outputs:")[0]
+    assert not re.search(r"^\s*[-+~]?\s*(set -eu$|STEP=|if command -v edgeadm|edgeadm reset --force)",
+                         plan, re.M), plan
+    print(f"cdktf output: {len(output.splitlines())} lines, {kinds.count('step')} step lines")
+
+
 def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
     require_site_prerequisites()
     monkeypatch.setattr(demo, "KEPT", tmp_path / "edge-demo")
@@ -66,9 +93,12 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
         inventory = tmp_path / "edge-demo" / "inventory.json"
         assert f"inventory: {inventory}" in said
         assert "tear it down with: sh scripts/demo --down" in said
-        # quiet by default: each step one line with its duration; no connection chatter
+        # quiet by default: each step one line with its duration; no connection chatter,
+        # and no line the demo does not know (a line of shell once showed among the steps)
         assert re.search(r"^    \[h0\] EnsureSysctl: done \(\d+s\)$", said, re.M), said
         assert "Still creating" not in said and "Connecting to remote host" not in said
+        strange = [line for line in said.splitlines() if not DEMO_LINE.match(line)]
+        assert not strange, "\n".join(strange)
         inv = json.loads(inventory.read_text())
         assert [h["name"] for h in inv["hosts"]] == ["h2", "h3", "h4"]
 
@@ -95,7 +125,9 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
 
         def deploy(pool: list[str]) -> tf.Run:
             (app / "inventory.json").write_text(json.dumps({**inv, "pool": pool}))
-            return tf.cdktf(["deploy", "--auto-approve"], cwd=app, extra_env=env).check()
+            run = tf.cdktf(["deploy", "--auto-approve"], cwd=app, extra_env=env).check()
+            assert_readable(run.output)
+            return run
 
         def nodes() -> set[str]:
             tf.cdktf(["output", "--outputs-file", "outputs.json",
@@ -120,7 +152,8 @@ def test_the_guide_end_to_end(tmp_path, monkeypatch, capsys):
         deploy(["h4"])
         assert nodes() == {"h2", "h4"}
         # destroy
-        tf.cdktf(["destroy", "--auto-approve"], cwd=app, extra_env=env).check()
+        gone = tf.cdktf(["destroy", "--auto-approve"], cwd=app, extra_env=env).check()
+        assert_readable(gone.output)
     finally:
         # and the kept site comes down with the command the demo printed
         assert demo.main(["--down"]) == 0

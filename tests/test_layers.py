@@ -21,7 +21,7 @@ RANKS = {
     "provisioners.core": 0,
     "provisioners.steps": 1, "edge_constructs.credentials": 1, "edge_constructs.validation": 1,
     "provisioners.ssh": 2, "provisioners.__init__": 2,
-    "edge_constructs.terraform": 3,
+    "edge_constructs.terraform": 3, "edge_constructs.app_errors": 3,
     "edge_constructs.__init__": 4, "edge_constructs.__main__": 4,
 }
 

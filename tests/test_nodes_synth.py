@@ -133,7 +133,10 @@ def test_removal_needs_nothing_but_state(synth_env):
     nodes = nodes_of(doc)
     # the reset runs over the provider's own SSH runner: no local-exec, no interpreter path
     assert "provisioner" not in nodes
-    assert "edgeadm reset --force" in nodes["reset"]
+    # the reset by reference (a plan shows one line), rendered by the provider at delete
+    assert re.fullmatch(r"ResetNode sha256:[0-9a-f]{16}", nodes["reset"]), nodes["reset"]
+    from provisioners.steps import resets
+    assert "edgeadm reset --force" in resets.resolve("ResetNode", nodes["reset"]).script
     assert sys.executable not in json.dumps(nodes)
     assert "PRIVATE KEY" not in json.dumps(instances_of(doc))
 

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from provisioners.core.props import Host, logical_id
 from provisioners.steps.context import EDGE
+from provisioners.steps import resets
 from provisioners.steps.node import reset_node
 from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
 from edge_constructs.terraform.provider_block import edge_metadata
@@ -82,7 +83,7 @@ class _EdgeNodes(Construct):
                                               "remote_path": ctx.package_path,
                                               "sha256": pkg.sha256}))
                        if pkg.path else None,
-            "reset": tf_literal(reset_node(ctx).script),
+            "reset": resets.reference(reset_node(ctx)),
             "labels": literal_tree(labels) or None,
             "taints": literal_tree(list(taints)) or None,
             "node_unit": literal_tree(node_unit),

@@ -119,6 +119,13 @@ def step_triggers(step: Step) -> dict:
     return triggers
 
 
+def verbose_prefix() -> str:
+    """`EDGE_VERBOSE=1 ` when the synth runs with EDGE_VERBOSE or TF_LOG set: the steps then
+    print their progress and commands' output, not only their one line (sh/lib/prelude.sh).
+    A provisioner's command is no attribute: changing it plans no change."""
+    return "EDGE_VERBOSE=1 " if os.environ.get("EDGE_VERBOSE") or os.environ.get("TF_LOG") else ""
+
+
 def step_resource(scope: Construct, host: Host, step: Step,
                   depends_on: Sequence[ITerraformDependable],
                   ssh_timeout: int = DEFAULT_SSH_TIMEOUT) -> TerraformData:
@@ -139,7 +146,7 @@ def step_resource(scope: Construct, host: Host, step: Step,
     provisioners.append(FileProvisioner(type="file", content=tf_literal(full_script(step, host.key)),
                                         destination=step.remote_path))
     provisioners.append(RemoteExecProvisioner(type="remote-exec", inline=[
-        "set -e", f"sh {step.remote_path}"]))
+        "set -e", f"{verbose_prefix()}sh {step.remote_path}"]))
     return TerraformData(scope, logical_id(step.name),
                         input={"host": host.key, "step": step.name},
                         triggers_replace=step_triggers(step),

@@ -54,7 +54,8 @@ def run_bundle(host: Host, node_name: str, bundle: str, *, package: Optional[Pac
             place_package(conn, package, log)
         conn.put_text(bundle, BUNDLE_PATH, "0600")
         try:
-            result = conn.run(f"{NODE_NAME_VAR}={q(node_name)} sh {BUNDLE_PATH}",
+            # verbose: the provider keeps the whole run in the node's log (edge-logs/<node>.log)
+            result = conn.run(f"EDGE_VERBOSE=1 {NODE_NAME_VAR}={q(node_name)} sh {BUNDLE_PATH}",
                               step="NodeBundle", secrets=secrets)
         finally:
             conn.run(f"rm -f {BUNDLE_PATH}")

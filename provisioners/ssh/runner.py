@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import hashlib
 import io
@@ -483,13 +484,15 @@ def _failed_command(conn: "Connection", step: Step, result: Result) -> str:
 
 def run_step(conn_or_host: Union[Connection, Host], step: Step,
              settings: RunnerSettings = DEFAULT_SETTINGS, log: Log = print, *,
-             secrets: Sequence[str] = ()) -> Result:
+             secrets: Sequence[str] = (), verbose: bool = True) -> Result:
     """Run `step` on a host the way Terraform does: stage the uploads, write the script to
     step.remote_path, run `sh` on it. Raises StepFailed on a non-zero exit, SSHError when
-    the host cannot be reached; `secrets` are masked in the log and in errors."""
+    the host cannot be reached; `secrets` are masked in the log and in errors. `verbose`:
+    the result's stdout holds the step's progress and its commands' output (EDGE_VERBOSE,
+    sh/lib/prelude.sh), not only its last line."""
     if isinstance(conn_or_host, Host):
         with Connection(conn_or_host, settings) as conn:
-            return run_step(conn, step, settings, log, secrets=secrets)
+            return run_step(conn, step, settings, log, secrets=secrets, verbose=verbose)
     conn = conn_or_host
     who = f"[{conn.host.key}] {step.name}"
     log(f"{who}: start")
@@ -509,8 +512,9 @@ def run_step(conn_or_host: Union[Connection, Host], step: Step,
         for i, up in enumerate(step.uploads):
             conn.put(up.source, staged_path(step, i), "0600")
         conn.put_text(full_script(step, conn.host.key), step.remote_path, "0600")
-        result = conn.run(f"sh {step.remote_path}", step=step.name,
+        result = conn.run(f"{'EDGE_VERBOSE=1 ' if verbose else ''}sh {step.remote_path}", step=step.name,
                           timeout=settings.command_timeout, secrets=secrets)
+        result = dataclasses.replace(result, command=f"sh {step.remote_path}")
         if not result.ok:
             # The script's exit code is the failing command's (the prelude exits with it).
             raise failed(_failed_command(conn, step, result), result.exit_code, result.tail())

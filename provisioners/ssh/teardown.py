@@ -6,7 +6,7 @@ Terraform's destroy-time provisioners may read only `self`, cannot take a passwo
 bastion from anywhere safe, and a failing one blocks every later destroy. So each master's
 Reset resource carries its teardown chain, rendered at synth from
 `steps.chains.MASTER_TEARDOWN`, as JSON in its `input` (hosts as paths and names, never key
-material), and a destroy-time local-exec runs `python -m provisioners.ssh.teardown` with
+material; the reset scripts by reference, `steps.resets`), and a destroy-time local-exec runs `python -m provisioners.ssh.teardown` with
 it in `$EDGE_TEARDOWN`.
 
 Steps are best effort: an unreachable host or a failed step is reported with the exact
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from typing import Sequence
@@ -23,9 +24,12 @@ from typing import Sequence
 from provisioners.core.errors import SSHError, StepFailed
 from provisioners.core.props import Host
 from provisioners.ssh.runner import Log, RunnerSettings, run_step
+from provisioners.steps import resets
 from provisioners.steps.chains import Placed
 from provisioners.steps.step import On, Step, full_script
 
+#: A step's own line: `[host] Step: message` (sh/lib/prelude.sh `say`).
+_STEP_LINE = re.compile(r"^\[[^\]\s]+\] [A-Za-z][\w.-]*: \S")
 #: One short try: removal (a master's teardown, an edge node's reset) must never hang on a
 #: host that is gone.
 SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1.0,
@@ -33,19 +37,24 @@ SETTINGS = RunnerSettings(connect_timeout=10.0, connect_retries=1, retry_delay=1
 
 
 def encode(placed: Sequence[Placed]) -> str:
-    """A teardown chain as the JSON a master's Reset resource carries."""
-    return json.dumps([{"host": p.host.to_dict(),
-                        "step": {"name": p.step.name, "script": p.step.script,
-                                 "on": p.step.on.name}}
-                       for p in placed], sort_keys=True)
+    """A teardown chain as the JSON a master's Reset resource carries: a reset step by
+    reference (`steps.resets`: no script body in a plan), any other step with its script."""
+    def step(s: Step) -> dict:
+        try:
+            return {"name": s.name, "ref": resets.reference(s), "on": s.on.name}
+        except ValueError:
+            return {"name": s.name, "script": s.script, "on": s.on.name}
+    return json.dumps([{"host": p.host.to_dict(), "step": step(p.step)} for p in placed],
+                      sort_keys=True)
 
 
 def decode(text: str) -> list[Placed]:
     out = []
     for item in json.loads(text):
         s = item["step"]
-        out.append(Placed(Host.from_dict(item["host"], "teardown host"),
-                          Step(s["name"], s["script"], on=On[s["on"]])))
+        step = (Step(s["name"], s["script"], on=On[s["on"]]) if "script" in s
+                else resets.resolve(s["name"], s["ref"]))
+        out.append(Placed(Host.from_dict(item["host"], "teardown host"), step))
     return out
 
 
@@ -66,8 +75,10 @@ def run_teardown(placed: Sequence[Placed], log: Log = print,
         who = f"[{p.host.key}] {p.step.name}"
         try:
             result = run_step(p.host, p.step, settings, log)
+            # what the step did, one line each; not its commands' own output
             for line in result.stdout.splitlines():
-                log(line)
+                if _STEP_LINE.match(line):
+                    log(line)
         except (SSHError, StepFailed) as e:
             log(f"{who}: WARNING: {str(e).splitlines()[0]}")
             log(f"{who}: WARNING: {manual_advice(p)}")

@@ -185,7 +185,7 @@ def full_script(step: Step, host: Optional[str] = None) -> str:
         words = (staged_path(step, i), up.destination, up.mode)
         lines.append("install_upload " + " ".join(sh_quote(w) for w in words))
     lines.append(step.script.strip("\n"))
-    lines.append('say "done ($(( $(date +%s) - _t0 ))s)"')
+    lines.append('report "done ($(( $(date +%s) - _t0 ))s)"')
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,7 @@ from provisioners.core.props import split_taint
 from provisioners.ssh.runner import RunnerSettings, run_step
 from provisioners.core.props import Host
 from provisioners.ssh.teardown import SETTINGS as RESET_SETTINGS, manual_advice
+from provisioners.steps import resets
 from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
 from provisioners.steps.step import On, Step
@@ -84,7 +85,8 @@ class EdgeNode(Named, Resource):
             Attribute("package", String(), optional=True,
                       description="JSON {local_path, remote_path, sha256} of a package by path"),
             Attribute("reset", String(), required=True,
-                      description="the ResetNode step script, run when the node leaves"),
+                      description="the ResetNode step run when the node leaves: "
+                                  "\"ResetNode sha256:<digest>\" (rendered by the provider) or a script"),
             Attribute("labels", Map(String()), optional=True, description="labels set on the Node"),
             Attribute("taints", List(String()), optional=True,
                       description='taints set on the Node ("key=value:Effect")'),
@@ -290,7 +292,7 @@ class EdgeNode(Named, Resource):
         and its Node stays (cordoned), since its kubelet may still run."""
         name = current["name"]
         host = Host.from_dict(json.loads(current["host"]), f"edge node {name}: host")
-        step = Step("ResetNode", current["reset"], on=On.EDGE_NODE)
+        step = resets.resolve("ResetNode", current["reset"])
         try:
             run_step(host, step, RESET_SETTINGS, log.line)
             return True
