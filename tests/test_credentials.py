@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioners.core.errors import CredentialsError
 from provisioners.core.masking import mask
-from edge_constructs.credentials import identity as ident, pki
+from edge_constructs.credentials import identity as ident
 from edge_constructs.credentials.pki import ca_cert_hash, generate_bootstrap_token
 from tests.credentials_dir import write_credentials_dir
+from tests.ca_files import write_ca
 
 TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 ENDPOINT = "198.18.0.10:6443"
@@ -50,21 +51,7 @@ def _pem(text: str) -> x509.Certificate:
 
 
 def _make_ca(tmp_path: Path, name: str, *, is_ca: bool = True, key=None) -> tuple[Path, Path]:
-    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.timezone.utc)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
+    return write_ca(tmp_path, name, is_ca=is_ca, days=365, key=key, traditional_key=True)
 
 
 def _new(**kw) -> dict:

@@ -11,9 +11,6 @@ import re
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from tf.iface import CreateContext, PlanContext, UpdateContext
 from tf.types import Unknown
 from tf.utils import Diagnostics
@@ -21,6 +18,7 @@ from tf.utils import Diagnostics
 from provisioners.core.errors import CredentialsError
 from edge_constructs.credentials import identity as ident, pki
 from edge_constructs.terraform.provider.identity_resource import ClusterIdentity
+from tests.ca_files import write_ca
 
 TYPE = "edge_cluster_identity"
 VA, OTHER_VA, SERVICE_IP = "169.254.20.11", "169.254.30.1", "10.96.0.1"
@@ -28,21 +26,7 @@ VA, OTHER_VA, SERVICE_IP = "169.254.20.11", "169.254.30.1", "10.96.0.1"
 
 def _ca(tmp_path, name: str, *, is_ca: bool = True, days: int = 3650, key=None):
     """A CA certificate and key written to files (a bring-your-own CA)."""
-    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.timezone.utc)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
+    return write_ca(tmp_path, name, is_ca=is_ca, days=days, key=key)
 
 
 def _config(**kw) -> dict:
@@ -118,7 +102,7 @@ def test_own_ca_without_its_pair_is_refused_at_validate_and_create(tmp_path, giv
     assert _errors(diags) and "ca_cert_file and ca_key_file go together" in _errors(diags)[0]
     missing = "ca_key_file" if given == "cert" else "ca_cert_file"
     assert diags.diagnostics[0].path == [missing]  # Terraform points at the one missing
-    with pytest.raises(CredentialsError, match=f"got ca_cert_file=.*, ca_key_file="):
+    with pytest.raises(CredentialsError, match="got ca_cert_file=.*, ca_key_file="):
         ident.byo_ca(files.get("ca_cert_file"), files.get("ca_key_file"))
 
 

@@ -505,7 +505,7 @@ def _host_joined(diags: Diagnostics, current: dict) -> Optional[bool]:
         return True
     diags.add_warning(
         f"edge node {name}: its host is not joined",
-        (f"The host holds no kubelet configuration (reset by hand?)" if other is None else
+        ("The host holds no kubelet configuration (reset by hand?)" if other is None else
          f"The host's kubelet registers as Node {other}, not {name}")
         + f"; the Node {name} is NotReady. This plan joins the host again as {name} (an "
         "in-place update that runs the node bundle).")
