@@ -16,7 +16,7 @@ from provisioners.core.props import DEFAULT_SSH_TIMEOUT, Host, logical_id
 from provisioners.ssh import teardown
 from provisioners.ssh.check import CHECK_TIMEOUT
 from provisioners.steps.chains import Placed
-from provisioners.steps.step import On, Step, full_script, parse_identity_source, staged_path
+from provisioners.steps.step import Step, full_script, parse_identity_source, staged_path
 from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable,
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,

@@ -12,7 +12,7 @@ from typing import Sequence
 from provisioners.core.props import Host
 from provisioners.steps import cluster, host, node
 from provisioners.steps.context import Context
-from provisioners.steps.step import On, Step
+from provisioners.steps.step import Step
 
 #: Every host first: ours, offline-safe (edgeadm's apt-based init-node is skipped).
 HOST_PREPARATION = [

@@ -1,6 +1,5 @@
 """Entry point embedded in each zipapp: TOOL is patched in at build time."""
 import os
-import sys
 
 
 def run(tool):

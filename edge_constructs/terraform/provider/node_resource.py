@@ -41,7 +41,6 @@ from provisioners.ssh.teardown import SETTINGS as RESET_SETTINGS, manual_advice
 from provisioners.steps import resets
 from provisioners.steps.chains import Placed
 from provisioners.steps.node import NODE_UNIT_LABEL_VALUE
-from provisioners.steps.step import On, Step
 from edge_constructs.terraform.provider import kube, node_host
 from edge_constructs.terraform.provider.common import Meta, Named, add_error, check_rules
 from edge_constructs.validation import validate_node_resource
