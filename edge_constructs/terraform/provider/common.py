@@ -40,7 +40,7 @@ def check_rules(diags: Diagnostics, rule: Callable[[Mapping[str, object]], None]
         rule(known)
     except ValidationError as e:
         attr = re.split(r"[.\[]", str(e.field))[0]
-        add_error(diags, f"{e.field} {e.value!r} is not valid", f"Allowed: {e.allowed}", attr)
+        add_error(diags, f"{e.field} {e.value!r} is not valid", f"{e.field}: {e.allowed}", attr)
 
 
 @dataclass(frozen=True)
