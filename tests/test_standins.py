@@ -576,7 +576,9 @@ def run_step_script(b, root, tmp_path, step):
     from provisioners.steps.step import prelude
     # the prelude sets PATH: the sandbox's stand-ins go first after it
     script = prelude(step.name, "m0", str(tmp_path / "result")) + 'PATH="%s:$PATH"\n' % b + step.script
-    env = dict(os.environ, STANDIN_ROOT=str(root), PATH="%s:%s" % (b, os.environ["PATH"]))
+    # EDGE_VERBOSE: the step's progress on stdout too (quiet, it goes only to its log)
+    env = dict(os.environ, STANDIN_ROOT=str(root), PATH="%s:%s" % (b, os.environ["PATH"]),
+               EDGE_VERBOSE="1")
     p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
     return p.returncode, p.stdout, p.stderr
 
