@@ -373,6 +373,7 @@ def test_kubeconfig_endpoint_and_ca_hash_outputs(synth_env):
     assert s.outputs["edge_ca_cert_hash"] == {
         "value": "${edge_cluster_identity.edge_identity.ca_cert_hash}"}
     assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig", "edge_nodes",
+                              "edge_node_bundle_sha256",
                              "edge_edge_components",
                               "edge_api_server_endpoint", "edge_ca_cert_hash"}
 

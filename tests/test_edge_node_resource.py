@@ -21,14 +21,22 @@ from provisioners.core.props import Host
 from provisioners.ssh import node as node_ssh
 from edge_constructs.terraform.provider import node_host
 from edge_constructs.terraform.provider.node_resource import EdgeNode
+from edge_constructs.terraform.provider.provider import ClusterAccess, EdgeProvider
 from tests.test_real_clients import _pod, _raw, cluster  # noqa: F401  (fixture)
 from tests.test_standins import free_port
 from simsite.synth import HOST_KEY
 
 
+def resource(kubeconfig, bundle: str = "true\n") -> EdgeNode:
+    """The resource as the provider block of its cluster configures it."""
+    provider = EdgeProvider()
+    provider.access = ClusterAccess("test", kubeconfig.read_text(), bundle)
+    return EdgeNode(provider)
+
+
 def state(kubeconfig, name: str, **kw) -> dict:
     """An edge_node's state as Terraform would hold it; the host is a closed loopback port."""
-    s = {"id": name, "name": name, "kubeconfig": kubeconfig.read_text(), "bundle": "true\n",
+    s = {"id": name, "name": name, "bundle_sha256": "0" * 64,
          "host": json.dumps(Host("127.0.0.1", port=free_port(), name=name,
                                  private_key_file=None, password_env="EDGE_NO_PW",
                                  host_key=HOST_KEY).to_dict()),
@@ -55,7 +63,7 @@ def test_a_drain_that_times_out_stops_the_removal_and_leaves_the_node_cordoned(c
         metadata=k8s.V1ObjectMeta(name="cam"), spec=k8s.V1PodDisruptionBudgetSpec(
             min_available=1, selector=k8s.V1LabelSelector(match_labels={"app": "cam"}))))
     diags = Diagnostics()
-    EdgeNode(None).delete(DeleteContext(diags, "edge_node"), state(kubeconfig, "edge-a"))
+    resource(kubeconfig).delete(DeleteContext(diags, "edge_node"), state(kubeconfig, "edge-a"))
     text = messages(diags)
     assert diags.has_errors() and "edge node edge-a: the drain timed out" in text
     assert "drain/cam-0: POST /api/v1/namespaces/drain/pods/cam-0/eviction: 429" in text, text
@@ -66,7 +74,7 @@ def test_a_drain_that_times_out_stops_the_removal_and_leaves_the_node_cordoned(c
     # force_drain: the removal goes on; the host cannot be reached, so it is not reset, the
     # exact reset is given, and the Node stays (cordoned), not deleted
     diags = Diagnostics()
-    EdgeNode(None).delete(DeleteContext(diags, "edge_node"),
+    resource(kubeconfig).delete(DeleteContext(diags, "edge_node"),
                           state(kubeconfig, "edge-a", force_drain=True))
     text = messages(diags)
     assert not diags.has_errors(), text
@@ -79,7 +87,7 @@ def test_a_drain_that_times_out_stops_the_removal_and_leaves_the_node_cordoned(c
 def test_a_node_that_never_becomes_ready_fails_its_create_with_its_conditions(cluster, tmp_path):
     kubeconfig, api = cluster
     diags = Diagnostics()
-    got = EdgeNode(None)._converge(diags, state(kubeconfig, "ghost", ready_timeout=1), None)
+    got = resource(kubeconfig)._converge(diags, state(kubeconfig, "ghost", ready_timeout=1), None)
     assert got is None and diags.has_errors()
     text = messages(diags)
     assert "edge node ghost did not become Ready" in text and "(no Node object)" in text
@@ -91,7 +99,7 @@ def test_read_reports_the_managed_labels_and_taints_as_found(cluster):
     v1 = k8s.CoreV1Api(api)
     diags = Diagnostics()
     want = state(kubeconfig, "cloud-b")
-    got = EdgeNode(None)._converge(diags, want, None)
+    got = resource(kubeconfig)._converge(diags, want, None)
     assert not diags.has_errors(), messages(diags)
     assert got["ready"] is True and got["kubelet_version"]
     node = v1.read_node("cloud-b")
@@ -99,10 +107,10 @@ def test_read_reports_the_managed_labels_and_taints_as_found(cluster):
     assert [(t.key, t.value, t.effect) for t in node.spec.taints] == [("dedicated", "camera", "NoSchedule")]
     # changed by hand: read shows the difference, so the plan repairs it
     v1.patch_node("cloud-b", {"metadata": {"labels": {"zone": None}}, "spec": {"taints": None}})
-    seen = EdgeNode(None).read(ReadContext(Diagnostics(), "edge_node"), got)
+    seen = resource(kubeconfig).read(ReadContext(Diagnostics(), "edge_node"), got)
     assert seen["labels"] == {} and seen["taints"] == []
     # gone: read drops it, so the plan joins it again
-    assert EdgeNode(None).read(ReadContext(Diagnostics(), "edge_node"),
+    assert resource(kubeconfig).read(ReadContext(Diagnostics(), "edge_node"),
                                state(kubeconfig, "not-a-node")) is None
 
 
@@ -217,7 +225,7 @@ def test_create_on_a_joined_host_whose_node_is_gone_restarts_its_kubelet(cluster
     monkeypatch.setattr(node_ssh, "run_bundle", lambda *a, **kw: bundles.append(a[1]))
     monkeypatch.setattr(node_host, "restart_kubelet", lambda host, name, log: kubelet.restart())
     diags = Diagnostics()
-    got = EdgeNode(None).create(CreateContext(diags, "edge_node"),
+    got = resource(kubeconfig).create(CreateContext(diags, "edge_node"),
                                 state(kubeconfig, "lazarus", ready_timeout=30, labels={},
                                       taints=[]))
     assert not diags.has_errors(), messages(diags)
@@ -268,9 +276,9 @@ def test_a_rename_resets_the_host_before_it_joins_it_again(cluster, tmp_path, mo
     new["host"] = old["host"]                   # the same machine, a new name
     results, diags = {}, {"create": Diagnostics(), "delete": Diagnostics()}
     # the new one's create starts first: it must wait for the old one's removal
-    create = threading.Thread(target=lambda: results.update(create=EdgeNode(None).create(
+    create = threading.Thread(target=lambda: results.update(create=resource(kubeconfig).create(
         CreateContext(diags["create"], "edge_node"), new)))
-    delete = threading.Thread(target=lambda: EdgeNode(None).delete(
+    delete = threading.Thread(target=lambda: resource(kubeconfig).delete(
         DeleteContext(diags["delete"], "edge_node"), old))
     create.start()
     time.sleep(0.3)
@@ -295,7 +303,7 @@ def test_a_host_joined_as_another_node_that_nothing_removes_fails_fast(cluster, 
     ran = []
     monkeypatch.setattr(node_ssh, "run_bundle", lambda *a, **kw: ran.append(a))
     diags = Diagnostics()
-    got = EdgeNode(None).create(CreateContext(diags, "edge_node"), state(kubeconfig, "newcomer"))
+    got = resource(kubeconfig).create(CreateContext(diags, "edge_node"), state(kubeconfig, "newcomer"))
     text = messages(diags)
     assert got is None and "edge node newcomer: its host is joined as another Node" in text
     assert "joined to the cluster as Node someone-else, not newcomer" in text
@@ -311,7 +319,7 @@ def test_the_delete_of_a_node_whose_host_joined_under_a_new_name_leaves_the_host
     resets = []
     monkeypatch.setattr(EdgeNode, "_reset", staticmethod(lambda *a: resets.append(a) or True))
     diags = Diagnostics()
-    EdgeNode(None).delete(DeleteContext(diags, "edge_node"), state(kubeconfig, "renamed-away"))
+    resource(kubeconfig).delete(DeleteContext(diags, "edge_node"), state(kubeconfig, "renamed-away"))
     assert not diags.has_errors(), messages(diags)
     assert resets == []
     assert "renamed-away" not in {n.metadata.name for n in k8s.CoreV1Api(api).list_node().items}
@@ -328,7 +336,7 @@ def test_a_cluster_that_is_not_the_one_in_state_is_never_drained(cluster, tmp_pa
     monkeypatch.setattr(node_host, "joined_as", lambda host: touched.append(host) or "elsewhere")
     here = _uid(kubeconfig)
     diags = Diagnostics()
-    EdgeNode(None).delete(DeleteContext(diags, "edge_node"),
+    resource(kubeconfig).delete(DeleteContext(diags, "edge_node"),
                           state(kubeconfig, "elsewhere", cluster_uid="0000-other-cluster"))
     text = messages(diags)
     assert diags.has_errors() and "the API server answers for another cluster" in text
@@ -339,11 +347,11 @@ def test_a_cluster_that_is_not_the_one_in_state_is_never_drained(cluster, tmp_pa
     # read keeps the state as it was, with a warning
     diags = Diagnostics()
     kept = state(kubeconfig, "elsewhere", cluster_uid="0000-other-cluster")
-    assert EdgeNode(None).read(ReadContext(diags, "edge_node"), kept) == kept
+    assert resource(kubeconfig).read(ReadContext(diags, "edge_node"), kept) == kept
     assert "answers for the cluster whose kube-system namespace has UID " + here in messages(diags)
     # the right cluster: the delete goes through
     diags = Diagnostics()
-    EdgeNode(None).delete(DeleteContext(diags, "edge_node"),
+    resource(kubeconfig).delete(DeleteContext(diags, "edge_node"),
                           state(kubeconfig, "elsewhere", cluster_uid=here))
     assert not diags.has_errors(), messages(diags)
     assert "elsewhere" not in {n.metadata.name for n in v1.list_node().items}
@@ -355,12 +363,12 @@ def test_a_host_reset_by_hand_with_its_node_kept_plans_a_rejoin(cluster, tmp_pat
     _add_node(kubeconfig, "wiped", ready=False)
     monkeypatch.setattr(node_host, "joined_as", lambda host: None)      # no kubelet.conf
     diags = Diagnostics()
-    seen = EdgeNode(None).read(ReadContext(diags, "edge_node"), state(kubeconfig, "wiped"))
+    seen = resource(kubeconfig).read(ReadContext(diags, "edge_node"), state(kubeconfig, "wiped"))
     assert seen["present"] is True and seen["ready"] is False and seen["joined"] is False
     assert seen["cluster_uid"] == _uid(kubeconfig)
     text = messages(diags)
     assert "edge node wiped: its host is not joined" in text and "joins the host again" in text
-    planned = EdgeNode(None).plan(PlanContext(Diagnostics(), "edge_node", set()), dict(seen),
+    planned = resource(kubeconfig).plan(PlanContext(Diagnostics(), "edge_node", set()), dict(seen),
                                   dict(seen))
     assert planned["joined"] is True                      # an in-place update: false -> true
     assert planned["ready"] is Unknown                    # Ready again only after the join
@@ -373,14 +381,14 @@ def test_a_host_reset_by_hand_with_its_node_kept_plans_a_rejoin(cluster, tmp_pat
         _add_node(kubeconfig, "wiped", ready=True)          # its kubelet registers again
     monkeypatch.setattr(node_ssh, "run_bundle", bundle)
     diags = Diagnostics()
-    got = EdgeNode(None).update(UpdateContext(diags, "edge_node"), seen, planned)
+    got = resource(kubeconfig).update(UpdateContext(diags, "edge_node"), seen, planned)
     assert not diags.has_errors(), messages(diags)
     assert ran == ["wiped"] and got["joined"] is True and got["ready"] is True
     # a NotReady node whose host is still joined as it (a stopped kubelet): no re-join
     monkeypatch.setattr(node_host, "joined_as", lambda host: "wiped")
     _raw(kubeconfig, "DELETE", "/api/v1/nodes/wiped")
     _add_node(kubeconfig, "wiped", ready=False)
-    seen = EdgeNode(None).read(ReadContext(Diagnostics(), "edge_node"), state(kubeconfig, "wiped"))
+    seen = resource(kubeconfig).read(ReadContext(Diagnostics(), "edge_node"), state(kubeconfig, "wiped"))
     assert seen["joined"] is True
     _raw(kubeconfig, "DELETE", "/api/v1/nodes/wiped")
 

@@ -323,7 +323,7 @@ def _node_state(tmp_path: Path, **host) -> dict:
         new_private_key(key)
     h = {"address": "127.0.0.1", "port": free_port(), "name": "cam-1",
          "private_key_file": str(key), "host_key": HOST_KEY, **host}
-    return {"id": "cam-1", "name": "cam-1", "kubeconfig": "x", "bundle": "true\n",
+    return {"id": "cam-1", "name": "cam-1", "bundle_sha256": "0" * 64,
             "host": json.dumps(h), "package": None, "reset": "true", "labels": None,
             "taints": None, "node_unit": None, "ready_timeout": 1, "drain_timeout": 1,
             "force_drain": False, "present": True, "ready": True, "kubelet_version": "v1.22.6"}

@@ -78,7 +78,15 @@ def test_hosts_are_keyed_by_name_not_list_position(synth_env):
 
 def test_the_nodes_run_the_clusters_one_bundle_of_the_node_chain(synth_env):
     cluster, _, _, doc = synth_pool(synth_env)
-    assert nodes_of(doc)["bundle"] == "${local.edge_node_bundle}"
+    # the bundle reaches the nodes through their cluster's provider block, not their state:
+    # a node holds its fingerprint only
+    nodes = nodes_of(doc)
+    assert "bundle" not in nodes and "kubeconfig" not in nodes
+    assert nodes["bundle_sha256"] == "${local.edge_node_bundle_sha256}"
+    assert nodes["provider"] == "edge.edge_nodes"
+    (block,) = [p for p in doc["provider"]["edge"] if p.get("alias") == "edge_nodes"]
+    assert block["node_bundle"] == "${local.edge_node_bundle}"
+    assert block["cluster"] == cluster.spec.name
     bundle = doc["locals"]["edge_node_bundle"]
     names = re.findall(r"^# --- (\S+)$", bundle, re.M)
     assert names == NODE_STEPS
@@ -124,11 +132,27 @@ def test_no_token_in_the_synthesized_json(synth_env):
     assert "${base64encode(edge_cluster_identity.edge_identity.ca_cert_hash)}" in bundle
     assert "filebase64" not in bundle.split("EnsureInstallPackage")[0]
     assert doc["output"]["edge_join_script"]["sensitive"] is True
-    assert nodes_of(doc)["kubeconfig"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
+    (block,) = [p for p in doc["provider"]["edge"] if p.get("alias") == "edge_nodes"]
+    assert block["kubeconfig"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
     assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
 
 
-def test_removal_needs_nothing_but_state(synth_env):
+def test_the_bundles_fingerprint_leaves_the_token_out_and_takes_every_other_upload(synth_env):
+    """A rotated token changes no joined node: the fingerprint the nodes hold is the bundle
+    with each upload's digest in place of its bytes, and nothing for the token."""
+    _, _, _, doc = synth_pool(synth_env)
+    src = doc["locals"]["edge_node_bundle_fingerprint_source"]
+    bundle = doc["locals"]["edge_node_bundle"]
+    assert "bootstrap_token" not in src and "bootstrap_token" in bundle
+    assert 'edge_cluster_identity.edge_identity.digests["ca_cert_hash"]' in src
+    assert doc["locals"]["edge_node_bundle_sha256"] == \
+        "${sha256(local.edge_node_bundle_fingerprint_source)}"
+    # the same script otherwise: every step, in order
+    assert re.findall(r"^# --- (\S+)$", src, re.M) == re.findall(r"^# --- (\S+)$", bundle, re.M)
+    assert doc["output"]["edge_node_bundle_sha256"]["value"] == "${local.edge_node_bundle_sha256}"
+
+
+def test_removal_needs_only_state_and_the_clusters_provider_block(synth_env):
     _, _, _, doc = synth_pool(synth_env)
     nodes = nodes_of(doc)
     # the reset runs over the provider's own SSH runner: no local-exec, no interpreter path

@@ -369,7 +369,7 @@ def _node_config(tmp_path: Path, **kw) -> dict:
     key = tmp_path / "id_ed25519"
     if not key.exists():
         new_private_key(key)
-    config = {"id": None, "name": "cam-1", "kubeconfig": "x", "bundle": "true\n",
+    config = {"id": None, "name": "cam-1", "bundle_sha256": "0" * 64,
               "host": json.dumps(Host("198.18.0.20", name="cam-1", private_key_file=str(key),
                                       host_key=HOST_KEY).to_dict()),
               "package": None, "reset": "true", "labels": {"zone": "a"},

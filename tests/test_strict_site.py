@@ -72,12 +72,15 @@ class Cluster:
         results = run_steps(chains.node_chain(self.ctx(host, EDGE)))
         from tf.utils import Diagnostics
         from edge_constructs.terraform.provider.node_resource import EdgeNode
+        from edge_constructs.terraform.provider.provider import ClusterAccess, EdgeProvider
         _, kubeconfig, _ = self.sh(self.master, "cat /etc/kubernetes/admin.conf")
         diags = Diagnostics()
-        state = {"name": host.key, "kubeconfig": kubeconfig, "ready_timeout": 60,
+        provider = EdgeProvider()
+        provider.access = ClusterAccess("strict", kubeconfig, None)
+        state = {"name": host.key, "ready_timeout": 60,
                  "labels": node.get("labels"), "taints": list(node.get("taints", ())) or None,
                  "node_unit": node.get("node_unit")}
-        assert EdgeNode(None)._converge(diags, state, None) is not None, str(diags)
+        assert EdgeNode(provider)._converge(diags, state, None) is not None, str(diags)
         return results
 
     def sh(self, host, cmd, timeout=60):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import shlex
 from typing import Optional
 
@@ -13,10 +14,10 @@ from provisioners.steps import bundle, chains, node as node_steps
 from provisioners.steps.cluster import kubernetes_service_ip
 from provisioners.steps.context import EDGE, MASTER, MASTER0, Context
 from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, TerraformOutput,
-                                           stack_of)
+                                           TerraformStack, stack_of)
 from edge_constructs.terraform.identity import ClusterIdentity
-from edge_constructs.terraform.identity_values import IdentityValues, embed
-from edge_constructs.terraform.provider_block import edge_metadata
+from edge_constructs.terraform.identity_values import IdentityValues, embed, fingerprint_embed
+from edge_constructs.terraform.provider_block import cluster_provider, edge_metadata
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, check_resource, logical_id,
                                                   teardown_resource, tf_literal)
@@ -25,6 +26,15 @@ from edge_constructs.validation import cluster_spec, validate_host_claims
 
 
 STATUS_TYPE = "edge_cluster_status"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodesAccess:
+    """What the edge nodes of a cluster declared in one stack refer to."""
+    provider: object                 # the cluster's aliased `edge` provider block there
+    bundle_sha256: str               # the node bundle's fingerprint (no token in it)
+    depends_on: tuple                # what they wait for (nothing across stacks)
+    same_stack: bool
 
 
 class EdgeCluster(Construct):
@@ -43,11 +53,12 @@ class EdgeCluster(Construct):
 
     def __init__(self, scope: Construct, id: str, **props):
         spec = cluster_spec(props, step_names=chains.step_names())
-        stack_of(scope, f"EdgeCluster {id!r}")
+        self._stack = stack_of(scope, f"EdgeCluster {id!r}")
         super().__init__(scope, id)
         self._spec = spec
         self._id = id
         self._edge_host_claims: dict[str, str] = {}
+        self._nodes_access: dict[str, NodesAccess] = {}
         self._identity = ClusterIdentity(
             self, "identity", resource_name=f"{logical_id(id)}_identity", cluster_name=spec.name,
             endpoint=spec.endpoint, virtual_address=spec.superedge.virtual_address,
@@ -157,14 +168,59 @@ class EdgeCluster(Construct):
     def _node_bundle(self) -> TerraformLocal:
         # The node-side steps, the very scripts the runner would run one by one; uploads
         # embedded with filebase64() (local files) or base64encode() of the identity's values
-        # in state (token, CA hash), so the JSON holds no secret. One per cluster: every
-        # node's resource refers to it, so the JSON does not grow with the number of nodes.
+        # in state (token, CA hash), so the JSON holds no secret. One per cluster: it reaches
+        # the nodes through their provider block, never their state.
         ctx = self.context(Host("127.0.0.1", name="join-script"), EDGE)
         steps = [p.step for p in chains.node_chain(ctx)]
+        i = logical_id(self._id)
         local = TerraformLocal(self, "node_bundle",
                                bundle.node_bundle(ctx, steps, embed=embed, literal=tf_literal))
-        local.override_logical_id(f"{logical_id(self._id)}_node_bundle")
+        local.override_logical_id(f"{i}_node_bundle")
+        # Its fingerprint: the same script with each upload's digest in place of its bytes
+        # and none for the token, so a rotated token changes no joined node while a changed
+        # step, CA or file does.
+        src = TerraformLocal(self, "node_bundle_fingerprint_source", bundle.node_bundle(
+            ctx, steps, embed=fingerprint_embed, literal=tf_literal))
+        src.override_logical_id(f"{i}_node_bundle_fingerprint_source")
+        digest = TerraformLocal(self, "node_bundle_sha256",
+                                "${sha256(local.%s_node_bundle_fingerprint_source)}" % i)
+        digest.override_logical_id(f"{i}_node_bundle_sha256")
+        self._bundle_sha256 = digest.as_string
         return local
+
+    def nodes_in(self, scope: Construct) -> NodesAccess:
+        """What edge nodes declared under `scope` refer to. In the cluster's own stack: the
+        identity and the bundle's locals. In another stack (a site's): the cluster stack's
+        outputs, read through that stack's backend (remote state; null when it was never
+        deployed, which the provider block reports naming the cluster), and the site stack
+        depends on the cluster's for `cdktf deploy`."""
+        stack = TerraformStack.of(scope)
+        key = stack.node.path
+        if key in self._nodes_access:
+            return self._nodes_access[key]
+        i = logical_id(self._id)
+        if stack is self._stack:
+            kubeconfig, node_bundle, sha = self.kubeconfig, self.node_bundle, self._bundle_sha256
+            after: tuple = tuple(self._ready)
+        else:
+            stack.add_dependency(self._stack)
+            backend = self._stack.ensure_backend_exists()
+            # named so that Terraform's "Unable to find remote state" (the cluster stack
+            # never deployed) names the cluster and its stack
+            state = logical_id(f"{i}_cluster_state_of_stack_{self._stack.node.id}")
+            remote = backend.get_remote_state_data_source(stack, state, self._stack.node.id)
+            remote.override_logical_id(state)
+            _local_path_from(remote, backend, self._stack.node.id)
+            out = "${try(data.terraform_remote_state.%s.outputs.%s, null)}"
+            kubeconfig, node_bundle, sha = (out % (state, f"{self._id}_kubeconfig"),
+                                            out % (state, f"{self._id}_join_script"),
+                                            out % (state, f"{self._id}_node_bundle_sha256"))
+            after = ()
+        provider = cluster_provider(stack, f"{i}_nodes", cluster=tf_literal(self._spec.name),
+                                    kubeconfig=kubeconfig, node_bundle=node_bundle)
+        access = NodesAccess(provider, sha, after, stack is self._stack)
+        self._nodes_access[key] = access
+        return access
 
     def status_after(self, address: str) -> None:
         """The status is read once the resource at `address` (an edge node pool's) is
@@ -197,6 +253,9 @@ class EdgeCluster(Construct):
                         "joins it as an edge node (holds a token; usable as user-data)")
         TerraformOutput(self, f"{i}_kubeconfig", value=self.kubeconfig, sensitive=True,
                         static_id=True, description="admin kubeconfig of the cluster")
+        TerraformOutput(self, f"{i}_node_bundle_sha256", value=self._bundle_sha256,
+                        static_id=True, description="fingerprint of the node bundle without "
+                        "its token (site stacks read it: a change re-runs it on their nodes)")
         status = f"data.{STATUS_TYPE}.{logical_id(i)}_status"
         TerraformOutput(self, f"{i}_nodes", value="${jsondecode(%s.nodes)}" % status,
                         static_id=True, description="each node as the API server reports it: "
@@ -207,6 +266,17 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_api_server_endpoint", value=tf_literal(self.api_server_endpoint),
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
+
+
+def _local_path_from(remote, backend, stack_name: str) -> None:
+    """cdktf gives a site stack the cluster stack's local backend path as it is, relative to
+    the cluster stack's directory: make it relative to the site's (a sibling directory)."""
+    doc = backend.to_terraform()
+    path = (((doc.get("terraform") or {}).get("backend") or {}).get("local") or {}).get("path")
+    if path is None and type(backend).__name__ == "LocalBackend":
+        path = f"terraform.{stack_name}.tfstate"
+    if path is not None and not os.path.isabs(path):
+        remote.add_override("config.path", f"../{stack_name}/{path}")
 
 
 def _signature() -> inspect.Signature:

@@ -46,3 +46,17 @@ def embed(source: str) -> str:
     if ref:
         return "${base64encode(%s)}" % identity_expr(*ref)[2:-1]
     return "${filebase64(%s)}" % hcl_string(os.path.abspath(source))
+
+
+#: The identity values a node bundle embeds that do not make a node's membership: a new
+#: token changes no joined node (it is only read by the join).
+NOT_FINGERPRINTED = frozenset({"bootstrap_token"})
+
+
+def fingerprint_embed(source: str) -> str:
+    """How the bundle's fingerprint spells an upload: the provider's digest of an identity
+    value (none for the token), or the sha256 of a local file."""
+    ref = parse_identity_source(source)
+    if ref:
+        return "-" if ref[1] in NOT_FINGERPRINTED else identity_digest_expr(*ref)
+    return "${filesha256(%s)}" % hcl_string(os.path.abspath(source))

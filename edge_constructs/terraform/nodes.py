@@ -38,10 +38,12 @@ NODE_TYPE = "edge_node"
 class EdgeNodeResource(TerraformResource):
     """`edge_node` with `for_each` over hosts: one instance per node, keyed by its name."""
 
-    def __init__(self, scope: Construct, id: str, *, each: str, config: dict, depends_on):
+    def __init__(self, scope: Construct, id: str, *, each: str, config: dict, depends_on,
+                 provider):
         super().__init__(scope, id, terraform_resource_type=NODE_TYPE,
                          terraform_generator_metadata=edge_metadata(),
-                         depends_on=list(depends_on))
+                         depends_on=list(depends_on) or None)
+        self.add_override("provider", f"edge.{provider.alias_name}")
         self.add_override("for_each", each)
         for k, v in config.items():
             if v is not None:
@@ -60,6 +62,7 @@ class _EdgeNodes(Construct):
         super().__init__(scope, id)
         self._cluster = cluster
         self._hosts = tuple(hosts)
+        access = cluster.nodes_in(self)
         ctx = cluster.context(self._hosts[0], EDGE)
         spec = cluster.spec
         pkg = spec.install_package
@@ -72,12 +75,14 @@ class _EdgeNodes(Construct):
             h.key: {"host": tf_literal(json.dumps(h.to_dict(), sort_keys=True))}
             for h in self._hosts})
         hosts.override_logical_id(f"{name}_hosts")
+        # What every node shares (kubeconfig, the bundle with its token) is in the cluster's
+        # provider block, not in each node's state: only the bundle's fingerprint is.
         self._resource = EdgeNodeResource(self, "Nodes", each=f"${{local.{name}_hosts}}",
-                                          depends_on=cluster.ready, config={
+                                          depends_on=access.depends_on,
+                                          provider=access.provider, config={
             "name": "${each.key}",
             "host": "${each.value.host}",
-            "kubeconfig": cluster.kubeconfig,
-            "bundle": cluster.node_bundle,
+            "bundle_sha256": access.bundle_sha256,
             # user text below is data: escaped for Terraform's templates (literal.py)
             "package": tf_literal(json.dumps({"local_path": os.path.abspath(pkg.path),
                                               "remote_path": ctx.package_path,
@@ -90,7 +95,8 @@ class _EdgeNodes(Construct):
             "force_drain": True if force_drain else None,
         })
         self._resource.override_logical_id(name)
-        cluster.status_after(f"{NODE_TYPE}.{self._resource.friendly_unique_id}")
+        if access.same_stack:
+            cluster.status_after(f"{NODE_TYPE}.{self._resource.friendly_unique_id}")
 
     # --- attributes ---------------------------------------------------------------------
 

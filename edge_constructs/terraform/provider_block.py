@@ -1,6 +1,11 @@
-"""The `edge` provider in a stack: the metadata that ties a resource to it, its (empty)
-provider block, and `use_provider`, which declares it once per stack and has it installed
-beside the stack's output (`synth_install`)."""
+"""The `edge` provider in a stack: the metadata that ties a resource to it, its provider
+blocks, and `use_provider`, which declares the default block once per stack and has the
+provider installed beside the stack's output (`synth_install`).
+
+The default block has no settings (the identity, the status). `cluster_provider` declares
+the aliased block of one cluster in one stack, which its `edge_node` resources use: it
+carries the cluster's name, admin kubeconfig and node bundle, so no node's state holds them
+(terraform/provider/provider.py)."""
 from __future__ import annotations
 
 from constructs import Construct
@@ -17,13 +22,34 @@ def edge_metadata() -> TerraformProviderGeneratorMetadata:
 
 
 class EdgeProvider(TerraformProvider):
-    """The `edge` provider block (it has no settings); cdktf emits `required_providers`."""
+    """An `edge` provider block; cdktf emits `required_providers`. `settings` (the cluster
+    block's) are Terraform expressions."""
 
-    def __init__(self, scope: Construct, id: str = "edge"):
+    def __init__(self, scope: Construct, id: str = "edge", *, alias: str | None = None,
+                 settings: dict | None = None):
         req = install.required_providers()["edge"]
         super().__init__(scope, id, terraform_resource_type="edge",
                          terraform_provider_source=req["source"],
                          terraform_generator_metadata=edge_metadata())
+        if alias:
+            self.add_override("alias", alias)
+        self.alias_name = alias
+        for k, v in (settings or {}).items():
+            self.add_override(k, v)
+
+
+def cluster_provider(stack: TerraformStack, alias: str, *, cluster: str, kubeconfig: str,
+                     node_bundle: str) -> EdgeProvider:
+    """The aliased `edge` block of one cluster in `stack` (made once; its nodes use it)."""
+    use_provider(stack)
+    found = getattr(stack, "_edge_cluster_providers", None)
+    if found is None:
+        found = {}
+        setattr(stack, "_edge_cluster_providers", found)
+    if alias not in found:
+        found[alias] = EdgeProvider(stack, f"edge_provider_{alias}", alias=alias, settings={
+            "cluster": cluster, "kubeconfig": kubeconfig, "node_bundle": node_bundle})
+    return found[alias]
 
 
 def use_provider(stack: TerraformStack) -> None:

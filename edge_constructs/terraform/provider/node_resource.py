@@ -9,14 +9,20 @@ read    reports the Node's presence, Ready condition, kubelet version, and the l
         taints this resource manages: a Node that is gone plans a re-join, a managed label or
         taint changed by hand plans its repair, a NotReady node is a warning in the plan and
         its host is looked at: not joined any more plans a re-join (`joined` false -> true);
-update  changes labels, taints and node unit by the API; a changed bundle, or a host that is
-        not joined, runs the bundle (the ledger skips the steps that did not change); a
-        changed address or port is only recorded (the same machine: no reset, no re-join);
+update  changes labels, taints and node unit by the API; a changed bundle fingerprint
+        (`bundle_sha256`: the node's steps, not the token), or a host that is not joined,
+        runs the bundle (the ledger skips the steps that did not change); a changed address
+        or port is only recorded (the same machine: no reset, no re-join);
 delete  checks the cluster is the node's (`cluster_uid`), cordons, drains with the eviction
         API, resets the host over SSH with the package's runner (unless it joined under
         another name since), then deletes the Node. It runs whenever the instance leaves the
-        configuration (a host dropped, a whole pool removed, destroy) and needs nothing but
-        state.
+        configuration (a host dropped, a whole pool removed, destroy) and needs its state and
+        its cluster's provider block.
+
+What every node of a cluster shares (the admin kubeconfig, the bundle with the join token)
+is not in a node's state: it comes from the provider block of the node's cluster
+(`provider.ClusterAccess`), so a node's state is its own attributes only (under 2 KB) and a
+rotated token changes no joined node.
 """
 from __future__ import annotations
 
@@ -66,7 +72,7 @@ def taint_text(t: dict) -> str:
 
 
 class EdgeNode(Named, Resource):
-    META = Meta("node", 2, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
+    META = Meta("node", 3, "One edge node of a SuperEdge cluster: joined, labelled, tainted, in "
                 "its node unit", id="the node name")
 
     @classmethod
@@ -77,10 +83,9 @@ class EdgeNode(Named, Resource):
             Attribute("host", String(), required=True,
                       description="how to reach the host: JSON of address, port, user, key "
                                   "path, password variable name, host key, bastion"),
-            Attribute("kubeconfig", String(), required=True, sensitive=True,
-                      description="admin kubeconfig of the cluster (from its identity)"),
-            Attribute("bundle", String(), required=True, sensitive=True,
-                      description="the node bundle script (holds the bootstrap token)"),
+            Attribute("bundle_sha256", String(), required=True,
+                      description="fingerprint of the node bundle without its token: a "
+                                  "change runs the bundle (from the provider block) again"),
             Attribute("package", String(), optional=True,
                       description="JSON {local_path, remote_path, sha256} of a package by path"),
             Attribute("reset", String(), required=True,
@@ -109,6 +114,19 @@ class EdgeNode(Named, Resource):
                                   "joined: drain and delete act only on that cluster"),
         ]
 
+    # --- the cluster: from the provider block (provider.ClusterAccess) --------------------
+
+    def _access(self):
+        access = getattr(self.provider, "access", None)
+        if access is None:
+            raise KubeError("edge_node needs the provider block of its cluster (cluster, "
+                            "kubeconfig, node_bundle): EdgeNodePool declares it; a "
+                            "configuration written by hand sets `provider = edge.<alias>`")
+        return access
+
+    def _kubeconfig(self) -> str:
+        return self._access().require("kubeconfig")
+
     # --- validate -----------------------------------------------------------------------
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict):
@@ -120,6 +138,12 @@ class EdgeNode(Named, Resource):
     # --- plan ---------------------------------------------------------------------------
 
     def plan(self, ctx: PlanContext, current: Optional[dict], planned: dict) -> Optional[dict]:
+        if getattr(self.provider, "access", None) is None:
+            add_error(ctx.diagnostics, f"edge node {planned.get('name')}: no cluster",
+                      "edge_node needs the provider block of its cluster (cluster, kubeconfig, "
+                      "node_bundle): EdgeNodePool declares it; a configuration written by hand "
+                      "sets `provider = edge.<alias>` on the resource.")
+            return None
         if current is None:
             for k in ("present", "ready", "kubelet_version", "joined", "cluster_uid"):
                 planned[k] = Unknown
@@ -145,7 +169,7 @@ class EdgeNode(Named, Resource):
         if not _new_connection_verified(ctx.diagnostics, current, planned):
             return current
         rejoin = current.get("joined") is False       # the host was reset (read saw it)
-        if (planned["bundle"] != current.get("bundle") or rejoin) \
+        if (planned["bundle_sha256"] != current.get("bundle_sha256") or rejoin) \
                 and not self._join(ctx.diagnostics, state):
             return None
         return self._converge(ctx.diagnostics, state, current)
@@ -158,11 +182,16 @@ class EdgeNode(Named, Resource):
         pkg = json.loads(state["package"]) if state.get("package") else None
         with node_log(name) as log:
             try:
-                _join_on_free_host(state, host, log.line, lambda: node_ssh.run_bundle(
-                    host, name, state["bundle"], log=log.line,
+                bundle = self._access().require("node_bundle")
+                _join_on_free_host(state, host, log.line, self._kubeconfig,
+                                   lambda: node_ssh.run_bundle(
+                    host, name, bundle, log=log.line,
                     package=node_ssh.Package(**pkg) if pkg else None, settings=JOIN_SETTINGS))
             except node_host.HostTaken as e:
                 add_error(diags, f"edge node {name}: its host is joined as another Node", str(e))
+                return False
+            except KubeError as e:
+                add_error(diags, f"edge node {name}: the join needs the cluster", str(e))
                 return False
             except (StepFailed, SSHError) as e:
                 add_error(diags, f"edge node {name}: the join failed", f"{e}\n\nThe whole run is in "
@@ -175,7 +204,7 @@ class EdgeNode(Named, Resource):
         """Wait for the Node to be Ready, then set what this resource manages on it."""
         name = state["name"]
         try:
-            with kube.Kube(state["kubeconfig"]) as api:
+            with kube.Kube(self._kubeconfig()) as api:
                 uid = _same_cluster(api, current)
                 node = self._wait_ready(api, name, float(state["ready_timeout"]))
                 if node is None or not kube.is_ready(node):
@@ -233,10 +262,19 @@ class EdgeNode(Named, Resource):
     # --- read ---------------------------------------------------------------------------
 
     def read(self, ctx: ReadContext, current: dict) -> Optional[dict]:
+        access = getattr(self.provider, "access", None)
+        if access is not None and access.kubeconfig is None:
+            return current       # the identity changes in this run: nothing to ask yet
         try:
-            with kube.Kube(current["kubeconfig"]) as api:
+            with kube.Kube(self._kubeconfig()) as api:
                 uid = _same_cluster(api, current)
                 node = api.node(current["name"])
+        except ClusterMismatch as e:
+            add_error(ctx.diagnostics, f"edge node {current['name']}: the API server answers "
+                      "for another cluster", f"{e}\nNothing was touched. Point this stack at "
+                      "the node's own cluster, or drop the node from state (terraform state rm) "
+                      "if that cluster is gone for good.")
+            return current
         except KubeError as e:
             ctx.diagnostics.add_warning(f"edge node {current['name']}: cannot read the Node",
                                         f"{e}\nThe state is kept as it was.")
@@ -255,7 +293,7 @@ class EdgeNode(Named, Resource):
         try:
             # `leaving` first: a create waiting on this host (a rename) knows a reset comes
             with node_host.leaving(host, name), node_host.host_lock(host), \
-                    kube.Kube(current["kubeconfig"]) as api, node_log(name) as log:
+                    kube.Kube(self._kubeconfig()) as api, node_log(name) as log:
                 _same_cluster(api, current)
                 if api.node(name) is not None:
                     api.patch_node(name, {"spec": {"unschedulable": True}})
@@ -313,7 +351,14 @@ class EdgeNode(Named, Resource):
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> Optional[dict]:
         # 1 -> 2: `joined` and `cluster_uid` are new; the next refresh fills them in (the
         # cluster's UID from the cluster the kubeconfig reaches then).
-        return dict({"joined": None, "cluster_uid": None}, **old)
+        # 2 -> 3: the kubeconfig and the bundle moved to the provider block; the bundle's
+        # fingerprint is new, so the first plan after the upgrade updates the node once (the
+        # ledger and the join's own check skip what is done).
+        new = dict({"joined": None, "cluster_uid": None}, **old)
+        for gone in ("kubeconfig", "bundle"):
+            new.pop(gone, None)
+        new.setdefault("bundle_sha256", None)
+        return new
 
 
 #: What in a host's JSON decides where we connect and whom we trust there.
@@ -448,7 +493,7 @@ def _same_cluster(api: kube.Kube, current: Optional[dict]) -> str:
     return uid
 
 
-def _join_on_free_host(state: dict, host: Host, log, run_bundle) -> None:
+def _join_on_free_host(state: dict, host: Host, log, kubeconfig, run_bundle) -> None:
     """Run the bundle once no other Node holds the host. Found joined as this node with its
     Node gone: the kubelet is restarted after the bundle, so that it registers the Node again.
     Found joined as another Node X (a rename): wait for X's removal in this process (the old
@@ -461,7 +506,7 @@ def _join_on_free_host(state: dict, host: Host, log, run_bundle) -> None:
             if other is None or other == name.lower():
                 run_bundle()
                 if other is not None:
-                    _reregister_if_gone(state, host, log)
+                    _reregister_if_gone(state, host, log, kubeconfig)
                 return
         log(f"[{name}] the host is joined as Node {other}: waiting for its removal (a rename)")
         if node_host.wait_for_removal(host, other, node_host.RENAME_GRACE):
@@ -477,10 +522,10 @@ def _join_on_free_host(state: dict, host: Host, log, run_bundle) -> None:
         waited_out = True
 
 
-def _reregister_if_gone(state: dict, host: Host, log) -> None:
+def _reregister_if_gone(state: dict, host: Host, log, kubeconfig) -> None:
     name = state["name"]
     try:
-        with kube.Kube(state["kubeconfig"]) as api:
+        with kube.Kube(kubeconfig()) as api:
             gone = api.node(name) is None
     except KubeError as e:
         log(f"[{name}] could not look for the Node ({e}); the wait for Ready says more")
