@@ -412,7 +412,7 @@ def test_fails_when_credentials_dir_is_given(synth_env):
 def test_outputs_are_named_after_the_construct_id(synth_env):
     s = synth_env.synth("shenzhen")
     assert set(s.outputs) == {"shenzhen_join_command", "shenzhen_join_script", "shenzhen_kubeconfig",
-                             "shenzhen_nodes", "shenzhen_edge_components",
+                             "shenzhen_nodes", "shenzhen_edge_components", "shenzhen_node_bundle_sha256",
                               "shenzhen_api_server_endpoint", "shenzhen_ca_cert_hash"}
 
 
