@@ -23,9 +23,10 @@ _app_errors.install()
 
 _CONSTRUCTS = {"EdgeCluster": "edge_constructs.terraform.cluster",
                "EdgeNode": "edge_constructs.terraform.nodes",
-               "EdgeNodePool": "edge_constructs.terraform.nodes"}
+               "EdgeNodePool": "edge_constructs.terraform.nodes",
+               "EdgeSiteStack": "edge_constructs.terraform.site"}
 
-__all__ = ["EdgeCluster", "EdgeNode", "EdgeNodePool", "Host", "InstallPackage", "SuperEdge",
+__all__ = ["EdgeCluster", "EdgeNode", "EdgeNodePool", "EdgeSiteStack", "Host", "InstallPackage", "SuperEdge",
            "Registry", "HA", "File", "Hooks", "load_inventory", "EdgeConstructsError",
            "ValidationError", "InventoryError", "HostKeyError", "CredentialsError", "SSHError",
            "SSHFailure", "StepFailed", "KubeError", "TerraformNotFound", "FrameworkNotFound",

@@ -229,6 +229,19 @@ def test_adding_an_11th_host_changes_only_it(env):
     assert ELEVENTH in env.nodes()
 
 
+def test_a_rotated_token_changes_no_joined_node(env):
+    """The nodes hold the bundle's fingerprint without the token (the bundle itself is in
+    the cluster's provider block): a new token re-runs what carries it on the master and
+    touches none of the 11 nodes."""
+    env.inventory["token_rotation"] = "2026-12"
+    plan = env.plan(POOL + [ELEVENTH]).check()
+    changed = judged.changed(plan)
+    assert not [a for a, _ in changed if a.startswith("edge_node.")], changed
+    assert ("edge_cluster_identity.edge_identity", "update") in changed, changed
+    env.apply(POOL + [ELEVENTH]).check()
+    judged.assert_no_change(env.plan(POOL + [ELEVENTH]), outputs=("edge_nodes", "edge_edge_components"))
+
+
 def test_a_new_address_for_the_same_name_updates_in_place(env):
     env.site.add_address(MOVED, NEW_ADDRESS)
     for h in env.inventory["hosts"]:

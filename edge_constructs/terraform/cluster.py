@@ -93,6 +93,9 @@ class EdgeCluster(Construct):
         self._bundle = self._node_bundle()
         self._status = self._status_source()
         self._outputs()
+        # The nodes' provider block is declared with the cluster, not with its first pool:
+        # a pool removed from the code is then deleted with the block still there.
+        self.nodes_in(self)
 
     def context(self, host: Host, role: str) -> Context:
         """What the steps of `host` in `role` see of this cluster."""

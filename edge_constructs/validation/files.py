@@ -48,10 +48,35 @@ def file_sha256(path: Path) -> str:
     return _SHA256_CACHE[key]
 
 
+#: Key files found good, per (path, size, mtime, mode, owner, the public key's size and mtime): the
+#: provider validates every node of a pool, and a pool's nodes share one key.
+_GOOD_KEYS: set[tuple] = set()
+
+
+def _key_file_stamp(path: Path) -> Optional[tuple]:
+    try:
+        st = path.stat()
+        pub = Path(f"{path}.pub")
+        pst = pub.stat() if pub.exists() else None
+    except OSError:
+        return None
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid,
+            pst and (pst.st_size, pst.st_mtime_ns))
+
+
 def validate_private_key_file(value: object, field: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValidationError(field, value, "must be the path of an SSH private key file")
     path = local_file(value)
+    stamp = _key_file_stamp(path) if is_local_file(value) else None
+    if stamp is not None and stamp in _GOOD_KEYS:
+        return
+    _validate_private_key_file(value, field, path)
+    if stamp is not None:
+        _GOOD_KEYS.add(stamp)
+
+
+def _validate_private_key_file(value: str, field: str, path: Path) -> None:
     if not is_local_file(value):
         raise ValidationError(field, value, f"no such file ({path}); give the path of an "
                               "existing SSH private key ('~' is expanded)")

@@ -14,7 +14,8 @@ Each host pins its SSH host key: "host_key" (its public key line), or "known_hos
 (a known_hosts file that holds it), or, knowingly, "insecure_ignore_host_key": true.
 
 Add a host to "pool" and apply: only it joins. Drop one and apply: only it is drained,
-reset and deleted. `terraform output -raw edge_join_script` prints a script that joins a
+reset and deleted. A new "token_rotation" value makes a new join token: no joined node
+changes. `terraform output -raw edge_join_script` prints a script that joins a
 host Terraform cannot reach (cloud-init user-data).
 """
 import json
@@ -52,6 +53,7 @@ class EdgePool(TerraformStack):
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
+            token_rotation=inventory.get("token_rotation"),
         )
         if pool:
             self.pool = EdgeNodePool(
