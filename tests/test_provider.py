@@ -458,3 +458,64 @@ def test_terraform_reports_a_bad_edge_node_name_naming_the_attribute(tmp_path):
     text = flat(plan.stderr)
     assert "Error: name '../x' is not valid" in text, plan.stderr
     assert "RFC 1123" in text and 'edge_node.n' in text and "Traceback" not in text
+
+
+def _hand_written_node(tmp_path: Path, provider: dict | None, **node) -> Path:
+    """A stack of one edge_node written by hand, under `provider` (an aliased block) or the
+    default block."""
+    d = tmp_path / "s"
+    d.mkdir(exist_ok=True)
+    config = {k: v for k, v in _node_config(tmp_path, **node).items()
+              if k not in ("id", "present", "ready", "kubelet_version") and v is not None}
+    doc = {"terraform": {"required_providers": {"edge": {"source": SOURCE, "version": VERSION}}},
+           "resource": {"edge_node": {"n": config}}}
+    if provider is not None:
+        doc["provider"] = {"edge": [{}, dict(provider, alias="c")]}
+        config["provider"] = "edge.c"
+    (d / "main.tf.json").write_text(json.dumps(doc))
+    install_into(d)
+    ok(tf(find_terraform(), d, "init", "-input=false"))
+    return d
+
+
+def test_an_edge_node_under_a_provider_block_naming_no_cluster_is_refused_at_plan(tmp_path):
+    d = _hand_written_node(tmp_path, None)
+    plan = tf(find_terraform(), d, "plan", "-input=false")
+    assert plan.returncode == 1
+    text = flat(plan.stderr)
+    assert "Error: edge_node: its provider block names no cluster" in text, plan.stderr
+    assert "provider = edge.<alias>" in text and "Traceback" not in text
+
+
+def test_a_cluster_block_with_no_kubeconfig_says_the_cluster_is_not_deployed(tmp_path):
+    d = _hand_written_node(tmp_path, {"cluster": "demo", "node_bundle": "true\n"})
+    plan = tf(find_terraform(), d, "plan", "-input=false")
+    assert plan.returncode == 1
+    text = flat(plan.stderr)
+    assert "Error: edge cluster 'demo' is not deployed" in text, plan.stderr
+    assert "deploy the cluster's stack first" in text and "No host was touched" in text
+
+
+def test_a_cluster_block_holding_another_clusters_kubeconfig_is_refused(tmp_path):
+    other = ("apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: "
+             "'https://127.0.0.1:1'}\ncontexts:\n- name: admin@other\n  context: {cluster: other, "
+             "user: admin}\ncurrent-context: admin@other\nusers:\n- name: admin\n  user: {}\n")
+    d = _hand_written_node(tmp_path, {"cluster": "demo", "kubeconfig": other,
+                                      "node_bundle": "true\n"})
+    plan = tf(find_terraform(), d, "plan", "-input=false")
+    assert plan.returncode == 1
+    text = flat(plan.stderr)
+    assert "Error: edge cluster 'demo': the state read holds another cluster" in text, plan.stderr
+    assert "is for cluster 'other', not 'demo'" in text
+
+
+def test_a_cluster_block_plans_a_new_node_without_asking_the_cluster(tmp_path):
+    """A create is planned from configuration alone: the kubeconfig is not dialled (its
+    server is a closed port)."""
+    kc = ("apiVersion: v1\nkind: Config\nclusters:\n- name: demo\n  cluster: {server: "
+          "'https://127.0.0.1:1'}\ncontexts:\n- name: admin@demo\n  context: {cluster: demo, "
+          "user: admin}\ncurrent-context: admin@demo\nusers:\n- name: admin\n  user: {}\n")
+    d = _hand_written_node(tmp_path, {"cluster": "demo", "kubeconfig": kc,
+                                      "node_bundle": "true\n"})
+    p = judged.plan(d)
+    assert judged.changed(p) == [("edge_node.n", "create")], p.output[-3000:]

@@ -127,6 +127,17 @@ class EdgeNode(Named, Resource):
     def _kubeconfig(self) -> str:
         return self._access().require("kubeconfig")
 
+    @staticmethod
+    def plan_refusal(provider) -> Optional[tuple[str, str]]:
+        """Asked at every plan (server.py): an edge_node under a provider block that names
+        no cluster is refused before anything runs."""
+        if getattr(provider, "access", None) is None:
+            return ("edge_node: its provider block names no cluster",
+                    "edge_node needs the provider block of its cluster (cluster, kubeconfig, "
+                    "node_bundle): EdgeCluster and EdgeSiteStack declare it; a configuration "
+                    "written by hand sets `provider = edge.<alias>` on the resource.")
+        return None
+
     # --- validate -----------------------------------------------------------------------
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict):
@@ -138,12 +149,6 @@ class EdgeNode(Named, Resource):
     # --- plan ---------------------------------------------------------------------------
 
     def plan(self, ctx: PlanContext, current: Optional[dict], planned: dict) -> Optional[dict]:
-        if getattr(self.provider, "access", None) is None:
-            add_error(ctx.diagnostics, f"edge node {planned.get('name')}: no cluster",
-                      "edge_node needs the provider block of its cluster (cluster, kubeconfig, "
-                      "node_bundle): EdgeNodePool declares it; a configuration written by hand "
-                      "sets `provider = edge.<alias>` on the resource.")
-            return None
         if current is None:
             for k in ("present", "ready", "kubelet_version", "joined", "cluster_uid"):
                 planned[k] = Unknown

@@ -82,6 +82,14 @@ def make_servicer(provider):
                 # Destroy: the planned state is null (the framework refused this call).
                 return pb.PlanResourceChange.Response(
                     planned_state=pb.DynamicValue(msgpack=msgpack.packb(None)))
+            # The framework plans a create without asking the resource: what a resource
+            # must refuse at any plan (`plan_refusal`) is asked here.
+            klass = self._get_res_cls(request.type_name)
+            refusal = getattr(klass, "plan_refusal", None)
+            why = refusal(provider) if refusal else None
+            if why:
+                return pb.PlanResourceChange.Response(diagnostics=[pb.Diagnostic(
+                    severity=pb.Diagnostic.ERROR, summary=why[0], detail=why[1])])
             return ProviderServicer.PlanResourceChange(self, request, context)
 
         def StopProvider(self, request, context):
