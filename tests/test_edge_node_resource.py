@@ -415,3 +415,19 @@ def test_a_kubelet_may_register_and_patch_only_its_own_node(cluster):
                     content_type="application/merge-patch+json")
     assert e.value.status == 403
     _raw(kubeconfig, "DELETE", "/api/v1/nodes/own-node")
+
+
+def test_the_reads_of_one_plan_share_one_list_of_the_nodes(cluster, monkeypatch):
+    """A plan reads every node of a pool: one provider process asks the API server for the
+    Nodes and the cluster's UID once, not once per node."""
+    from edge_constructs.terraform.provider import kube
+    kubeconfig, _ = cluster
+    calls = []
+    original = kube.Kube.call
+    monkeypatch.setattr(kube.Kube, "call", lambda self, method, path, *a, **kw: (
+        calls.append((method, path)), original(self, method, path, *a, **kw))[1])
+    r = resource(kubeconfig)
+    seen = [r.read(ReadContext(Diagnostics(), "edge_node"), state(kubeconfig, n))
+            for n in ("cloud-b", "edge-a", "not-a-node")]
+    assert [s is not None for s in seen] == [True, True, False]
+    assert calls == [("GET", "/api/v1/namespaces/kube-system"), ("GET", "/api/v1/nodes")], calls

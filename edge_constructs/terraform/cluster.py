@@ -213,13 +213,14 @@ class EdgeCluster(Construct):
             state = logical_id(f"{i}_cluster_state_of_stack_{self._stack.node.id}")
             remote = backend.get_remote_state_data_source(stack, state, self._stack.node.id)
             remote.override_logical_id(state)
-            _local_path_from(remote, backend, self._stack.node.id)
+            _remote_config_from(remote, backend, self._stack.node.id)
             out = "${try(data.terraform_remote_state.%s.outputs.%s, null)}"
             kubeconfig, node_bundle, sha = (out % (state, f"{self._id}_kubeconfig"),
                                             out % (state, f"{self._id}_join_script"),
                                             out % (state, f"{self._id}_node_bundle_sha256"))
             after = ()
-        provider = cluster_provider(stack, f"{i}_nodes", cluster=tf_literal(self._spec.name),
+        provider = cluster_provider(stack, f"{i}_nodes", owner=self.node.path,
+                                    cluster=tf_literal(self._spec.name),
                                     kubeconfig=kubeconfig, node_bundle=node_bundle)
         access = NodesAccess(provider, sha, after, stack is self._stack)
         self._nodes_access[key] = access
@@ -271,11 +272,16 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
 
 
-def _local_path_from(remote, backend, stack_name: str) -> None:
-    """cdktf gives a site stack the cluster stack's local backend path as it is, relative to
-    the cluster stack's directory: make it relative to the site's (a sibling directory)."""
+def _remote_config_from(remote, backend, stack_name: str) -> None:
+    """What cdktf copies of the cluster stack's backend into a site's remote state, made
+    right: a local path relative to the cluster stack's directory is made relative to the
+    site's (a sibling directory); a `pg` conn_str the backend leaves to $PG_CONN_STR
+    (state.pg_backend: cdktf's placeholder overridden away) is left out there too."""
     doc = backend.to_terraform()
-    path = (((doc.get("terraform") or {}).get("backend") or {}).get("local") or {}).get("path")
+    blocks = (doc.get("terraform") or {}).get("backend") or {}
+    if "pg" in blocks and not blocks["pg"].get("conn_str"):
+        remote.add_override("config.conn_str", None)
+    path = (blocks.get("local") or {}).get("path")
     if path is None and type(backend).__name__ == "LocalBackend":
         path = f"terraform.{stack_name}.tfstate"
     if path is not None and not os.path.isabs(path):

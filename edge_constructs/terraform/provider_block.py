@@ -13,6 +13,7 @@ from constructs import Construct
 from edge_constructs.terraform.cdk import (TerraformProvider, TerraformProviderGeneratorMetadata,
                                            TerraformStack)
 from edge_constructs.terraform.provider import install
+from provisioners.core.errors import ValidationError
 
 
 def edge_metadata() -> TerraformProviderGeneratorMetadata:
@@ -38,18 +39,26 @@ class EdgeProvider(TerraformProvider):
             self.add_override(k, v)
 
 
-def cluster_provider(stack: TerraformStack, alias: str, *, cluster: str, kubeconfig: str,
-                     node_bundle: str) -> EdgeProvider:
-    """The aliased `edge` block of one cluster in `stack` (made once; its nodes use it)."""
+def cluster_provider(stack: TerraformStack, alias: str, *, owner: str, cluster: str,
+                     kubeconfig: str, node_bundle: str) -> EdgeProvider:
+    """The aliased `edge` block of one cluster (`owner`, its construct path) in `stack`, made
+    once; its nodes use it. Two clusters whose blocks would share an alias in one stack are
+    refused: one cluster's nodes would get the other's kubeconfig and bundle."""
     use_provider(stack)
     found = getattr(stack, "_edge_cluster_providers", None)
     if found is None:
         found = {}
         setattr(stack, "_edge_cluster_providers", found)
+    if alias in found and found[alias][0] != owner:
+        raise ValidationError(
+            "id", owner, f"names a cluster whose nodes' provider block in stack "
+            f"{stack.node.id!r} would be edge.{alias}, the block of the cluster "
+            f"{found[alias][0]!r} too: give the two EdgeClusters different ids")
     if alias not in found:
-        found[alias] = EdgeProvider(stack, f"edge_provider_{alias}", alias=alias, settings={
-            "cluster": cluster, "kubeconfig": kubeconfig, "node_bundle": node_bundle})
-    return found[alias]
+        found[alias] = (owner, EdgeProvider(
+            stack, f"edge_provider_{alias}", alias=alias, settings={
+                "cluster": cluster, "kubeconfig": kubeconfig, "node_bundle": node_bundle}))
+    return found[alias][1]
 
 
 def use_provider(stack: TerraformStack) -> None:

@@ -272,8 +272,9 @@ class EdgeNode(Named, Resource):
             return current       # the identity changes in this run: nothing to ask yet
         try:
             with kube.Kube(self._kubeconfig()) as api:
-                uid = _same_cluster(api, current)
-                node = api.node(current["name"])
+                uid, nodes = _read_snapshot(self.provider, api)
+                uid = _same_cluster(api, current, uid)
+                node = nodes.get(current["name"])
         except ClusterMismatch as e:
             add_error(ctx.diagnostics, f"edge node {current['name']}: the API server answers "
                       "for another cluster", f"{e}\nNothing was touched. Point this stack at "
@@ -484,10 +485,28 @@ class ClusterMismatch(KubeError):
     """The API server of the kubeconfig answers for a cluster other than the node's."""
 
 
-def _same_cluster(api: kube.Kube, current: Optional[dict]) -> str:
+#: Reads within this many seconds share one list of the Nodes and one look at the cluster's
+#: UID: a plan of a pool of N nodes asks the API server twice, not 2N times.
+READ_SNAPSHOT_S = 10.0
+
+
+def _read_snapshot(provider, api: kube.Kube) -> tuple[str, dict[str, dict]]:
+    """(the cluster's UID, its Nodes by name) as seen at most READ_SNAPSHOT_S ago by this
+    provider process (one per Terraform command), for `read` only: creates, updates and
+    deletes always ask afresh."""
+    with provider.snapshot_lock:
+        snap = provider.snapshot
+        if snap is None or time.monotonic() - snap[0] > READ_SNAPSHOT_S:
+            snap = (time.monotonic(), api.cluster_uid(),
+                    {n["metadata"]["name"]: n for n in api.nodes()})
+            provider.snapshot = snap
+        return snap[1], snap[2]
+
+
+def _same_cluster(api: kube.Kube, current: Optional[dict], uid: Optional[str] = None) -> str:
     """The UID of the cluster that answers; ClusterMismatch when state recorded another one
     (states from before the UID was recorded take the one that answers)."""
-    uid = api.cluster_uid()
+    uid = uid or api.cluster_uid()
     want = (current or {}).get("cluster_uid")
     if want and want != uid:
         raise ClusterMismatch(

@@ -8,6 +8,7 @@ node's state holds only what is its own, and a new token changes no joined node.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -57,6 +58,9 @@ def kubeconfig_cluster(kubeconfig: str) -> Optional[str]:
 class EdgeProvider(Provider):
     def __init__(self):
         self.access: Optional[ClusterAccess] = None
+        # what the edge_node reads of one plan share (node_resource._read_snapshot)
+        self.snapshot: Optional[tuple] = None
+        self.snapshot_lock = threading.Lock()
 
     def get_model_prefix(self) -> str:
         return f"{TYPE}_"
