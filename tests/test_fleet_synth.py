@@ -268,3 +268,39 @@ def test_with_the_clusters_outputs_a_site_plans_its_own_nodes_and_nothing_else(l
             assert "kubeconfig" not in after and "bundle" not in after
     assert not TOUCHED.search(p.output)
     assert local_fleet.state_file(site).read_bytes() == b""
+
+
+def node_state(name: str) -> dict:
+    """A joined edge_node's attributes as its state holds them (schema version 3)."""
+    return {"id": name, "name": name, "host": json.dumps({"address": "198.51.100.99",
+                                                          "name": name, "host_key": HOST_KEY}),
+            "bundle_sha256": SHA, "package": None, "reset": "ResetNode sha256:0", "labels": None,
+            "taints": None, "node_unit": None, "ready_timeout": 600, "drain_timeout": 120,
+            "force_drain": None, "present": True, "ready": True, "kubelet_version": "v1.22.6",
+            "joined": True, "cluster_uid": str(uuid.uuid4())}
+
+
+def test_a_site_with_no_host_left_plans_the_removal_of_its_nodes(tmp_path):
+    """Emptied in the inventory, a site keeps its stack and the cluster's provider block in
+    it, through which its nodes are deleted (drained, reset): without the block Terraform
+    stops with "Provider configuration not present"."""
+    fleet = synth(tmp_path, {"site-a": [], "site-b": ["cam-b1"]}, backend="local")
+    fleet.run.check()
+    doc = fleet.doc("site-a")
+    assert "resource" not in doc
+    assert [p.get("alias") for p in doc["provider"]["edge"]] == [None, f"{ID}_nodes"]
+    write_cluster_state(fleet, deployed_outputs())
+    # the site's state: the two nodes joined when the site had them
+    fleet.state_file("site-a").write_text(json.dumps({
+        "version": 4, "terraform_version": "1.5.7", "serial": 5, "lineage": str(uuid.uuid4()),
+        "outputs": {}, "check_results": None, "resources": [{
+            "mode": "managed", "type": "edge_node", "name": "pool",
+            "provider": 'provider["edge-constructs.local/edge-constructs/edge"].edge_nodes',
+            "instances": [{"index_key": n, "schema_version": 3, "sensitive_attributes": [],
+                           "attributes": node_state(n)}
+                          for n in ("cam-a1", "cam-a2")]}]}))
+    tf.terraform(["init", "-input=false"], fleet.stack("site-a")).check()
+    # (-refresh=false: a refresh would ask the documentation address's API server)
+    p = judged.plan(fleet.stack("site-a"), "-refresh=false").check()
+    assert sorted(judged.changed(p)) == [('edge_node.pool["cam-a1"]', "delete"),
+                                         ('edge_node.pool["cam-a2"]', "delete")], p.output[-3000:]

@@ -4,13 +4,14 @@ from one app, each stack with its own state.
 
 The inventory (default: inventory.json beside this file, or $EDGE_INVENTORY) lists the hosts,
 then says which are masters and which site each edge node belongs to; a host in neither is
-left alone:
+left alone; "token_rotation" (optional) is the cluster's:
 
     {"hosts": [{"name": "master-0", "address": "203.0.113.10", "port": 22, "user": "root",
                 "private_key_file": "~/.ssh/id_ed25519", "host_key": "ssh-ed25519 AAAA..."},
                {"name": "cam-a1", "address": "198.51.100.21", ...}, ...],
      "masters": ["master-0"],
      "sites": {"site-a": ["cam-a1", "cam-a2"], "site-b": ["cam-b1"]},
+     "token_rotation": "2026-12",
      "install_package": {"path": "kube-linux-amd64-v1.22.6.tar.gz", "sha256": "..."}}
 
 Each host pins its SSH host key: "host_key" (its public key line), or "known_hosts_file"
@@ -81,7 +82,8 @@ class ClusterStack(TerraformStack):
             kubernetes_version="1.22.6",
             install_package=InstallPackage(**inventory["install_package"]),
             superedge=SuperEdge(version="v0.9.0"),
-            token_rotation=os.environ.get("EDGE_TOKEN_ROTATION"),
+            # change it to make a new bootstrap token (the joined nodes are left alone)
+            token_rotation=inventory.get("token_rotation"),
         )
 
 
@@ -91,19 +93,23 @@ class SiteStack(TerraformStack):
     def __init__(self, scope, id: str, cluster: EdgeCluster, hosts: list[Host]):
         super().__init__(scope, id)
         backend(self, id)
-        self.pool = EdgeNodePool(
-            self, "pool",
-            cluster=cluster,
-            hosts=hosts,
-            node_unit=id,
-            labels={"topology.superedge.io/site": id},
-        )
+        # The cluster's provider block in this stack, declared even when the site has no
+        # host left: the nodes that leave are deleted through it (drain, reset, delete).
+        cluster.nodes_in(self)
+        if hosts:
+            self.pool = EdgeNodePool(
+                self, "pool",
+                cluster=cluster,
+                hosts=hosts,
+                node_unit=id,
+                labels={"topology.superedge.io/site": id},
+            )
 
 
 app = App()
 inventory = load_inventory()
 cluster = ClusterStack(app, CLUSTER_STACK, inventory).cluster
 for site, names in sorted((inventory.get("sites") or {}).items()):
-    if names:
-        SiteStack(app, site, cluster, hosts_named(inventory, names, f"sites.{site}"))
+    # a site with no host left keeps its stack: deploying it removes the nodes that left
+    SiteStack(app, site, cluster, hosts_named(inventory, names, f"sites.{site}"))
 app.synth()
