@@ -23,7 +23,7 @@ import yaml
 from simsite import tf
 from simsite.synth import HOST_KEY, new_private_key
 from tests import plan as judged
-from tests.synth_fixtures import ensure_terraform_for_synth
+from tests.synth_fixtures import ensure_terraform_for_synth, synth_env  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = REPO / "examples" / "fleet" / "main.py"
@@ -304,3 +304,67 @@ def test_a_site_with_no_host_left_plans_the_removal_of_its_nodes(tmp_path):
     p = judged.plan(fleet.stack("site-a"), "-refresh=false").check()
     assert sorted(judged.changed(p)) == [('edge_node.pool["cam-a1"]', "delete"),
                                          ('edge_node.pool["cam-a2"]', "delete")], p.output[-3000:]
+
+
+# --- through the cdktf CLI, as the README runs it -----------------------------------------
+
+def cdktf(fleet_dir: Path, *args: str) -> tf.Run:
+    """`cdktf <args>` in a copy of examples/fleet (its cdktf.json and main.py)."""
+    app = fleet_dir / "app"
+    app.mkdir(exist_ok=True)
+    for name in ("cdktf.json", "main.py"):
+        (app / name).write_text((MAIN.parent / name).read_text())
+    return tf.cdktf(list(args), cwd=app, extra_env={
+        "EDGE_INVENTORY": str(fleet_dir / "inventory.json"), "EDGE_WORKDIR": str(fleet_dir),
+        "EDGE_STATE_BACKEND": "local"})
+
+
+def test_under_cdktf_a_host_claimed_by_two_sites_names_both_pools(tmp_path):
+    write_inventory(tmp_path, {"site-a": ["cam-1", "cam-2"], "site-b": ["cam-2"]})
+    run = cdktf(tmp_path, "synth")
+    assert run.returncode != 0
+    assert f"ERROR [site-b/pool]: hosts[0]: got 'cam-2'; already joins cluster {CLUSTER!r} " \
+           "through site-a/pool" in run.output, run.output[-3000:]
+
+
+def test_cdktf_deploys_a_site_alone_only_when_told_to(tmp_path):
+    write_inventory(tmp_path, {"site-a": ["cam-1"]})
+    run = cdktf(tmp_path, "deploy", "site-a", "--auto-approve")
+    assert run.returncode != 0
+    assert "The following dependencies are not included in the stacks to run: cluster" \
+        in run.output, run.output[-3000:]
+    # nothing ran: no Terraform in either stack
+    for stack in ("cluster", "site-a"):
+        assert not (tmp_path / "app" / "cdktf.out" / "stacks" / stack / ".terraform").exists()
+        assert (tmp_path / f"terraform.{stack}.tfstate").read_bytes() == b""
+
+
+# --- a relative local backend path ----------------------------------------------------------
+
+def test_a_relative_local_state_path_of_the_cluster_is_read_from_the_site_stacks_directory(
+        synth_env):
+    """cdktf runs Terraform in cdktf.out/stacks/<stack>: the cluster stack's relative state
+    path is the site's `../<cluster stack>/<path>`."""
+    from cdktf import App, LocalBackend, TerraformStack
+
+    from edge_constructs import EdgeCluster, EdgeNodePool
+    out = synth_env.tmp_path / "out"
+    app = App(outdir=str(out))
+    cluster_stack = TerraformStack(app, STACK)
+    LocalBackend(cluster_stack, path="state/cluster.tfstate")
+    cluster = EdgeCluster(cluster_stack, ID, **synth_env.props(name=CLUSTER))
+    site = TerraformStack(app, "site-a")
+    LocalBackend(site)                          # cdktf's default: terraform.site-a.tfstate
+    EdgeNodePool(site, "pool", cluster=cluster, hosts=[
+        synth_env.host("198.51.100.21", name="cam-a1")])
+    app.synth()
+    doc = json.loads((out / "stacks" / "site-a" / "cdk.tf.json").read_text())
+    (remote,) = doc["data"]["terraform_remote_state"].values()
+    assert remote["config"]["path"] == f"../{STACK}/state/cluster.tfstate"
+    state = out / "stacks" / STACK / "state" / "cluster.tfstate"     # made 0600 at synth
+    fleet = Fleet(synth_env.tmp_path, out, tf.Run([], 0, ""))
+    write_cluster_state(fleet, deployed_outputs())
+    fleet.state_file(STACK).rename(state)
+    tf.terraform(["init", "-input=false"], out / "stacks" / "site-a").check()
+    p = judged.plan(out / "stacks" / "site-a").check()
+    assert judged.changed(p) == [('edge_node.pool["cam-a1"]', "create")], p.output[-3000:]
