@@ -47,7 +47,11 @@ def load_inventory() -> dict:
     path = Path(os.environ.get("EDGE_INVENTORY", WORKDIR / "inventory.json"))
     if not path.exists():
         raise SystemExit(f"no inventory at {path}: write one (see {__file__})")
-    return json.loads(path.read_text())
+    inventory = json.loads(path.read_text())
+    if not inventory.get("masters") or not isinstance(inventory.get("sites", {}), dict):
+        raise SystemExit(f"{path}: needs \"masters\" (a list of host names) and \"sites\" "
+                         f"(site name -> list of host names); see {__file__}")
+    return inventory
 
 
 def hosts_named(inventory: dict, names, where: str) -> list[Host]:
