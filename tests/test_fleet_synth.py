@@ -368,3 +368,68 @@ def test_a_relative_local_state_path_of_the_cluster_is_read_from_the_site_stacks
     tf.terraform(["init", "-input=false"], out / "stacks" / "site-a").check()
     p = judged.plan(out / "stacks" / "site-a").check()
     assert judged.changed(p) == [('edge_node.pool["cam-a1"]', "create")], p.output[-3000:]
+
+
+# --- found while writing the fleet: each failed before its fix --------------------------------
+
+def test_a_site_on_pg_reads_the_cluster_state_with_the_connection_from_the_environment(pg_fleet):
+    """pg_backend() leaves conn_str to $PG_CONN_STR; cdktf copied its placeholder ("unset")
+    into the site's remote state, which Terraform then failed to parse."""
+    (remote,) = pg_fleet.doc("site-a")["data"]["terraform_remote_state"].values()
+    assert "conn_str" not in remote["config"], remote
+
+
+def test_a_site_on_pg_plans_its_nodes_from_the_cluster_state_in_postgresql(pg_fleet):
+    from simsite.postgres import Postgres
+    with Postgres() as pg:
+        env = {"PG_CONN_STR": pg.conn_str}
+        cluster = pg_fleet.stack(STACK)
+        tf.terraform(["init", "-input=false"], cluster, extra_env=env).check()
+        write_cluster_state(pg_fleet, deployed_outputs())      # as Terraform writes it
+        tf.terraform(["state", "push", str(pg_fleet.state_file(STACK))], cluster,
+                     extra_env=env).check()
+        site = pg_fleet.stack("site-a")
+        tf.terraform(["init", "-input=false"], site, extra_env=env).check()
+        p = judged.plan(site, extra_env=env).check()
+        assert sorted(judged.changed(p)) == sorted(
+            (f'edge_node.pool["{n}"]', "create") for n in SITES["site-a"])
+
+
+def test_removing_a_whole_pool_from_the_code_plans_the_removal_of_its_nodes(tmp_path):
+    """The cluster declares its nodes' provider block itself: a pool removed from the code
+    (examples/edge_pool with an empty "pool") is deleted through it."""
+    inv = json.loads(write_inventory(tmp_path, {"site-a": ["cam-1"]}).read_text())
+    inv["pool"] = []
+    (tmp_path / "inventory.json").write_text(json.dumps(inv))
+    stack = tf.synth(tf.REPO / "examples" / "edge_pool" / "main.py", tmp_path / "out",
+                     {"EDGE_WORKDIR": str(tmp_path)})
+    provider = 'provider["edge-constructs.local/edge-constructs/edge"]'
+    (tmp_path / "terraform.edge_pool.tfstate").write_text(json.dumps({
+        "version": 4, "terraform_version": "1.5.7", "serial": 9, "lineage": str(uuid.uuid4()),
+        "outputs": {}, "check_results": None, "resources": [{
+            "mode": "managed", "type": "edge_node", "name": "site-a",
+            "provider": f"{provider}.edge_nodes", "instances": [{
+                "index_key": "cam-1", "schema_version": 3, "sensitive_attributes": [],
+                "attributes": node_state("cam-1")}]}]}))
+    tf.terraform(["init", "-input=false"], stack).check()
+    p = judged.plan(stack, "-refresh=false")
+    assert "Provider configuration not present" not in p.output, p.output[-2000:]
+    assert ('edge_node.site-a["cam-1"]', "delete") in judged.changed(p.check())
+
+
+def test_two_clusters_whose_nodes_would_share_a_provider_block_are_refused(synth_env):
+    """Two clusters of one construct id in two stacks, with pools in one site stack: one
+    alias would carry the first cluster's kubeconfig to the second's nodes."""
+    from cdktf import App, TerraformStack
+    from edge_constructs import EdgeCluster, EdgeNodePool, ValidationError
+    app = App(outdir=str(synth_env.tmp_path / "out"))
+    east = EdgeCluster(TerraformStack(app, "east"), "edge", **synth_env.props(name="east"))
+    west = EdgeCluster(TerraformStack(app, "west"), "edge", **synth_env.props(
+        name="west", masters=[synth_env.host("203.0.113.11")]))
+    site = TerraformStack(app, "site")
+    EdgeNodePool(site, "to-east", cluster=east, hosts=[synth_env.host("198.51.100.1", name="e1")])
+    with pytest.raises(ValidationError) as e:
+        EdgeNodePool(site, "to-west", cluster=west,
+                     hosts=[synth_env.host("198.51.100.2", name="w1")])
+    assert "west/edge" in str(e.value) and "east/edge" in str(e.value)
+    assert "give the two EdgeClusters different ids" in str(e.value)

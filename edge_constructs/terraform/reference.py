@@ -40,13 +40,14 @@ def _signature_of(cls) -> str:
 def markdown() -> str:
     """The reference of docs/GUIDE.md (between its BEGIN and END markers)."""
     from edge_constructs.terraform.nodes import EdgeNode, EdgeNodePool
+    from edge_constructs.terraform.site import EdgeSiteStack
 
     md = [BEGIN, "", "### `EdgeCluster(scope, id, **props)`", "",
           "| prop | default | what it is; what leaving it out does |", "|---|---|---|"]
     for f in dataclasses.fields(ClusterSpec):
         md.append(f"| `{f.name}` | `{_default(f)}` | {prop_doc(f).replace('|', '/')} |")
     md.append("")
-    for cls in (EdgeNodePool, EdgeNode):
+    for cls in (EdgeNodePool, EdgeNode, EdgeSiteStack):
         md += [f"### `{cls.__name__}{_signature_of(cls)}`", "", inspect.cleandoc(cls.__doc__), ""]
     for cls in NESTED:
         fields = ", ".join(f"{f.name}={_default(f)}" if _default(f) != "required" else f.name

@@ -34,7 +34,8 @@ from pathlib import Path
 
 from cdktf import App, TerraformStack
 
-from edge_constructs import EdgeCluster, EdgeNodePool, Host, InstallPackage, SuperEdge
+from edge_constructs import (EdgeCluster, EdgeNodePool, EdgeSiteStack, Host, InstallPackage,
+                             SuperEdge)
 from edge_constructs.terraform.state import pg_backend, private_local_backend
 
 HERE = Path(__file__).resolve().parent
@@ -91,15 +92,14 @@ class ClusterStack(TerraformStack):
         )
 
 
-class SiteStack(TerraformStack):
-    """One site's edge nodes: planned, applied and destroyed on their own."""
+class SiteStack(EdgeSiteStack):
+    """One site's edge nodes: planned, applied and destroyed on their own. EdgeSiteStack
+    declares the cluster's provider block here even when the site has no host left: the
+    nodes that leave are deleted through it (drain, reset, delete)."""
 
     def __init__(self, scope, id: str, cluster: EdgeCluster, hosts: list[Host]):
-        super().__init__(scope, id)
+        super().__init__(scope, id, cluster=cluster)
         backend(self, id)
-        # The cluster's provider block in this stack, declared even when the site has no
-        # host left: the nodes that leave are deleted through it (drain, reset, delete).
-        cluster.nodes_in(self)
         if hosts:
             self.pool = EdgeNodePool(
                 self, "pool",
