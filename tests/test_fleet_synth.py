@@ -167,8 +167,10 @@ def test_two_sites_claiming_one_host_are_refused_at_synth(tmp_path, case):
         value = "cam-3"
     run = fleet.run
     assert run.returncode != 0, run.output[-2000:]
-    line = f"edge_constructs: hosts[0]: got {value!r}; already joins cluster {CLUSTER!r} " \
-           "through site-a/pool; a host belongs to one EdgeNode or EdgeNodePool"
+    what = "" if case == "same node name" else "its address 198.51.100.12:22 "  # cam-2's
+    line = f"edge_constructs: hosts[0]: got {value!r}; {what}already joins cluster {CLUSTER!r} " \
+           "through site-a/pool, and site-b/pool claims it again; a host belongs to one " \
+           "EdgeNode or EdgeNodePool"
     assert line in run.output, run.output[-2000:]
     assert "Traceback" not in run.output
     assert not (fleet.out / "manifest.json").exists()
@@ -324,7 +326,7 @@ def test_under_cdktf_a_host_claimed_by_two_sites_names_both_pools(tmp_path):
     run = cdktf(tmp_path, "synth")
     assert run.returncode != 0
     assert f"ERROR [site-b/pool]: hosts[0]: got 'cam-2'; already joins cluster {CLUSTER!r} " \
-           "through site-a/pool" in run.output, run.output[-3000:]
+           "through site-a/pool, and site-b/pool claims it again" in run.output, run.output[-3000:]
 
 
 def test_cdktf_deploys_a_site_alone_only_when_told_to(tmp_path):

@@ -244,7 +244,8 @@ def test_fails_when_a_host_is_in_two_pools(synth_env):
         EdgeNodePool(stack, "b", cluster=cluster,
                      hosts=[synth_env.host("198.51.100.99", name="cam-9"), hosts(synth_env, "cam-1", "cam-2")[1]])
     assert str(e.value) == ("hosts[1]: got 'cam-2'; already joins cluster 'shenzhen-edge' "
-                            "through t/a; a host belongs to one EdgeNode or EdgeNodePool")
+                            "through t/a, and t/b claims it again; a host belongs to one "
+                            "EdgeNode or EdgeNodePool")
 
 
 def test_fails_when_a_pool_lists_a_host_twice(synth_env):

@@ -34,8 +34,11 @@ def validate_host_claims(spec: ClusterSpec, hosts: Sequence[Host], field: str,
     """A host joins a cluster once: `claims` maps each host already joining (by key and by
     address:port) to the construct path that holds it."""
     for name, host in zip(host_fields(hosts, field), hosts):
-        for key in {host.key, f"{host.address}:{host.port}"}:
+        address = f"{host.address}:{host.port}"
+        for key in (host.key, address):
             if key in claims and claims[key] != owner:
-                raise ValidationError(name, host.key, f"already joins cluster {spec.name!r} "
-                                      f"through {claims[key]}; a host belongs to one EdgeNode "
-                                      "or EdgeNodePool")
+                what = "" if key == host.key else f"its address {address} "
+                raise ValidationError(name, host.key, f"{what}already joins cluster "
+                                      f"{spec.name!r} through {claims[key]}, and {owner} "
+                                      "claims it again; a host belongs to one EdgeNode or "
+                                      "EdgeNodePool")
