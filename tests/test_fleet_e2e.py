@@ -6,11 +6,13 @@ The tests run in order and share one deployment: a site stack planned before its
 stops at plan; deploy the cluster, then site-a (h1), then site-b (h2); add h3 to site-a;
 measure each edge_node's state; destroy site-b; rotate the token; destroy site-a, then the
 cluster. Each plan is judged by `terraform show -json` (tests/plan.py): each change touches
-only the stack it names.
+only the stack it names. One synth-only test (no site) first: the site stacks' remote state
+of the cluster uses the cluster stack's pg settings.
 """
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import re
 import shutil
@@ -25,9 +27,9 @@ from simsite.fixtures import require_site_prerequisites
 from simsite.package import build_package, host_tools_dir, place_package
 from simsite.postgres import Postgres
 from simsite.site import Site
+from simsite.synth import HOST_KEY, new_private_key
 from tests import plan as judged
 
-pytestmark = pytest.mark.site
 APP = Path(__file__).resolve().parent / "apps" / "fleet_app.py"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 PKG_ON_NODE = "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz"
@@ -138,6 +140,35 @@ def _resources_line(output: str) -> str:
     return m.group(0) if m else "(no resource summary)"
 
 
+def test_a_site_stack_reads_its_cluster_from_the_cluster_stacks_pg_backend(tmp_path):
+    """No site: the synthesized site stack reads the cluster stack's state with the same pg
+    settings as that stack's backend (schema; the connection from $PG_CONN_STR, as for the
+    backend: no `conn_str` in the JSON) and depends on it."""
+    key = new_private_key(tmp_path / "id_ed25519")
+    (tmp_path / "pkg.tar.gz").write_bytes(b"package")
+    hosts = [{"name": f"h{i}", "address": f"198.18.0.{10 + i}", "port": 22, "user": "root",
+              "private_key_file": str(key), "host_key": HOST_KEY} for i in range(4)]
+    spec = {"hosts": hosts, "master": MASTER, "sites": SITES, "package": {
+        "path": str(tmp_path / "pkg.tar.gz"),
+        "sha256": hashlib.sha256(b"package").hexdigest()}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "cdktf.out"
+    tf.run([sys.executable, str(APP)], tmp_path, {"CDKTF_OUTDIR": str(out),
+                                                  "EDGE_TEST_SPEC": str(tmp_path / "spec.json")}).check()
+    cluster = json.loads((out / "stacks" / "cluster" / "cdk.tf.json").read_text())
+    backend = cluster["terraform"]["backend"]["pg"]
+    assert backend == {"schema_name": "edge_fleet_cluster"}, backend
+    for stack in SITES:
+        doc = json.loads((out / "stacks" / stack / "cdk.tf.json").read_text())
+        (name, remote), = doc["data"]["terraform_remote_state"].items()
+        assert f"data.terraform_remote_state.{name}" == CLUSTER_STATE
+        assert remote["backend"] == "pg"
+        assert remote["config"] == backend, remote["config"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    for stack in SITES:
+        assert manifest["stacks"][stack]["dependencies"] == ["cluster"], manifest["stacks"][stack]
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     require_site_prerequisites()
@@ -160,6 +191,7 @@ def fleet(tmp_path_factory):
             print("\n".join(f.log))
 
 
+@pytest.mark.site
 def test_a_site_stack_planned_before_its_cluster_stops_at_plan_naming_the_cluster(fleet):
     logins = {h: fleet.site.ssh_logins(h) for h in ("h1", "h2")}
     p = fleet.plan("site-a", "0")
@@ -167,12 +199,9 @@ def test_a_site_stack_planned_before_its_cluster_stops_at_plan_naming_the_cluste
     assert "Unable to find remote state" in p.output, p.output[-3000:]
     assert CLUSTER_STATE in p.output, p.output[-3000:]
     assert {h: fleet.site.ssh_logins(h) for h in logins} == logins   # no host touched
-    # `cdktf deploy` orders them too: each site stack depends on the cluster's
-    manifest = json.loads((fleet.root / "cdktf.out" / "manifest.json").read_text())
-    for stack in SITES:
-        assert manifest["stacks"][stack]["dependencies"] == ["cluster"], manifest["stacks"][stack]
 
 
+@pytest.mark.site
 def test_deploy_the_cluster_then_each_site(fleet):
     fleet.apply("cluster", "1")
     for stack, hosts in SITES.items():
@@ -190,6 +219,7 @@ def test_deploy_the_cluster_then_each_site(fleet):
                       for i in r["instances"]) == hosts
 
 
+@pytest.mark.site
 def test_a_host_added_to_site_a_changes_only_site_a(fleet):
     fleet.spec["sites"]["site-a"] = ["h1", ADDED]
     fleet.synth()
@@ -203,6 +233,7 @@ def test_a_host_added_to_site_a_changes_only_site_a(fleet):
     assert {h: len(fleet.ledger(h)) for h in before} == before    # no step ran elsewhere
 
 
+@pytest.mark.site
 def test_each_edge_node_holds_under_2_kb_of_state(fleet):
     state = json.loads(fleet.terraform("site-a", "state", "pull").check().output)
     sizes = {}
@@ -228,6 +259,7 @@ def test_each_edge_node_holds_under_2_kb_of_state(fleet):
                  f"all; besides the nodes: {others}")
 
 
+@pytest.mark.site
 def test_destroying_site_b_removes_its_node_and_leaves_the_others(fleet):
     assert fleet.joined("h2")
     before = {h: len(fleet.ledger(h)) for h in ("h1", ADDED)}
@@ -245,6 +277,7 @@ def test_destroying_site_b_removes_its_node_and_leaves_the_others(fleet):
     judged.assert_no_change(fleet.plan("site-a", "4"))
 
 
+@pytest.mark.site
 def test_a_token_rotation_changes_no_edge_node(fleet):
     old = fleet.outputs("cluster")["edge_join_command"]
     before = {h: len(fleet.ledger(h)) for h in ("h1", ADDED)}
@@ -276,6 +309,7 @@ def test_a_token_rotation_changes_no_edge_node(fleet):
     assert "h2" not in fleet.nodes()
 
 
+@pytest.mark.site
 def test_destroying_site_a_then_the_cluster(fleet):
     run = fleet.destroy("site-a", "6")
     assert sorted(re.findall(r"(edge_node\.\S+): Destruction complete", run.output)) == \
