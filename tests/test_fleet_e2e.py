@@ -1,4 +1,4 @@
-"""A fleet from one app (issue 20): the cluster in one stack, each site's pool in a stack of
+"""examples/fleet end to end (issue 20): the cluster in one stack, each site's pool in a stack of
 its own, every state in PostgreSQL (one schema per stack), on the simulated site with real
 Terraform run per stack directory (cdktf.out/stacks/<stack>), as a pipeline per site would.
 
@@ -30,7 +30,8 @@ from simsite.site import Site
 from simsite.synth import HOST_KEY, new_private_key
 from tests import plan as judged
 
-APP = Path(__file__).resolve().parent / "apps" / "fleet_app.py"
+#: The fleet example itself: a cluster stack and a stack per site, each on a pg schema.
+APP = Path(__file__).resolve().parents[1] / "examples" / "fleet" / "main.py"
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 PKG_ON_NODE = "/var/lib/edge_constructs/pkg/kube-linux-amd64-v1.22.6.tar.gz"
 MASTER, ADDED = "h0", "h3"
@@ -45,7 +46,7 @@ MAX_INSTANCE_BYTES = 2048
 
 
 def node(site: str, name: str) -> str:
-    return f'edge_node.{site}["{name}"]'
+    return f'edge_node.pool["{name}"]'  # each site stack's pool (examples/fleet)
 
 
 def summary(p: judged.Plan) -> dict[str, int]:
@@ -61,9 +62,10 @@ class Fleet:
         root.mkdir(parents=True)
         shutil.copy(APP, root / "main.py")
         site.write_inventory(root / "inventory.json")
+        # the example's inventory: the site's hosts, which are masters, each site's hosts
         self.spec = json.loads((root / "inventory.json").read_text())
-        self.spec.update(master=MASTER, package={"path": str(package[0]), "sha256": package[1]},
-                         sites={k: list(v) for k, v in SITES.items()}, cluster={})
+        self.spec.update(masters=[MASTER], sites={k: list(v) for k, v in SITES.items()},
+                         install_package={"path": str(package[0]), "sha256": package[1]})
         self.package = package[0]
         self.env = {"PG_CONN_STR": pg.conn_str}
         self.log: list[str] = []
@@ -72,10 +74,10 @@ class Fleet:
         return self.root / "cdktf.out" / "stacks" / stack
 
     def synth(self) -> None:
-        (self.root / "spec.json").write_text(json.dumps(self.spec))
+        (self.root / "inventory.json").write_text(json.dumps(self.spec))
         tf.run([sys.executable, str(self.root / "main.py")], self.root,
-               {"CDKTF_OUTDIR": str(self.root / "cdktf.out"),
-                "EDGE_TEST_SPEC": str(self.root / "spec.json")}).check()
+               {"CDKTF_OUTDIR": str(self.root / "cdktf.out"), "EDGE_WORKDIR": str(self.root),
+                "EDGE_INVENTORY": str(self.root / "inventory.json")}).check()
         for stack in ("cluster", *SITES):
             if not (self.dir(stack) / ".terraform").exists():
                 self.terraform(stack, "init", "-input=false").check()
@@ -148,13 +150,14 @@ def test_a_site_stack_reads_its_cluster_from_the_cluster_stacks_pg_backend(tmp_p
     (tmp_path / "pkg.tar.gz").write_bytes(b"package")
     hosts = [{"name": f"h{i}", "address": f"198.18.0.{10 + i}", "port": 22, "user": "root",
               "private_key_file": str(key), "host_key": HOST_KEY} for i in range(4)]
-    spec = {"hosts": hosts, "master": MASTER, "sites": SITES, "package": {
+    spec = {"hosts": hosts, "masters": [MASTER], "sites": SITES, "install_package": {
         "path": str(tmp_path / "pkg.tar.gz"),
         "sha256": hashlib.sha256(b"package").hexdigest()}}
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    (tmp_path / "inventory.json").write_text(json.dumps(spec))
     out = tmp_path / "cdktf.out"
-    tf.run([sys.executable, str(APP)], tmp_path, {"CDKTF_OUTDIR": str(out),
-                                                  "EDGE_TEST_SPEC": str(tmp_path / "spec.json")}).check()
+    tf.run([sys.executable, str(APP)], tmp_path, {
+        "CDKTF_OUTDIR": str(out), "EDGE_WORKDIR": str(tmp_path),
+        "EDGE_INVENTORY": str(tmp_path / "inventory.json")}).check()
     cluster = json.loads((out / "stacks" / "cluster" / "cdk.tf.json").read_text())
     backend = cluster["terraform"]["backend"]["pg"]
     assert backend == {"schema_name": "edge_fleet_cluster"}, backend
@@ -281,7 +284,7 @@ def test_destroying_site_b_removes_its_node_and_leaves_the_others(fleet):
 def test_a_token_rotation_changes_no_edge_node(fleet):
     old = fleet.outputs("cluster")["edge_join_command"]
     before = {h: len(fleet.ledger(h)) for h in ("h1", ADDED)}
-    fleet.spec["cluster"] = {"token_rotation": "2026-12"}
+    fleet.spec["token_rotation"] = "2026-12"
     fleet.synth()
     p = fleet.plan("cluster", "5")
     changes = dict(judged.changed(p))
