@@ -284,3 +284,83 @@ def test_fails_when_a_node_name_is_not_a_dns1123_subdomain(synth_env):
         EdgeNodePool(TerraformStack.of(cluster), "p", cluster=cluster,
                      hosts=[synth_env.host("198.51.100.20", name="Cam_1")])
     assert str(e.value).startswith("hosts[0].name: got 'Cam_1'; ")
+
+
+# --- a large pool is planned in blocks (Terraform re-evaluates a for_each per instance) -------
+
+def _many(env, n: int) -> list[Host]:
+    return [env.host(f"198.51.{100 + i // 250}.{1 + i % 250}", name=f"cam-{i:04d}")
+            for i in range(n)]
+
+
+def test_a_pool_of_up_to_100_hosts_is_one_block_and_a_larger_one_is_64(synth_env):
+    from edge_constructs.terraform.nodes import BLOCK_LIMIT, BUCKETS, bucket_of
+    cluster = synth_env.cluster()
+    stack = TerraformStack.of(cluster)
+    EdgeNodePool(stack, "small", cluster=cluster, hosts=_many(synth_env, BLOCK_LIMIT)[:BLOCK_LIMIT])
+    big = _many(synth_env, 1000)[BLOCK_LIMIT:BLOCK_LIMIT + 500]
+    EdgeNodePool(stack, "large", cluster=cluster, hosts=big)
+    doc = json.loads(CdktfTesting.synth(stack))
+    nodes = doc["resource"]["edge_node"]
+    assert "small" in nodes and len(doc["locals"]["small_hosts"]) == BLOCK_LIMIT
+    blocks = {k: v for k, v in nodes.items() if k.startswith("large_b")}
+    assert "large" not in nodes and len(blocks) == BUCKETS
+    # each host once, in the block its name hashes to; blocks of about 500/64 hosts
+    placed = {h: b for b in blocks for h in doc["locals"][f"{b}_hosts"]}
+    assert placed == {h.key: bucket_of("large", h) for h in big}
+    assert max(len(doc["locals"][f"{b}_hosts"]) for b in blocks) < 30
+    # every block is the same resource but for its hosts
+    configs = {json.dumps({k: v for k, v in c.items() if k not in ("for_each", "//")},
+                          sort_keys=True) for c in blocks.values()}
+    assert len(configs) == 1
+    # the status waits for every block
+    (status,) = doc["data"]["edge_cluster_status"].values()
+    assert {f"edge_node.{b}" for b in blocks} | {"edge_node.small"} <= set(status["depends_on"])
+    # a state from the other layout moves; it is never a removal and a join
+    moved = {m["to"]: m["from"] for m in doc["moved"]}
+    assert moved['edge_node.small["cam-0000"]'] == \
+        f'edge_node.{bucket_of("small", big[0].__class__("x", name="cam-0000"))}["cam-0000"]'
+    h = big[0]
+    assert moved[f'edge_node.{bucket_of("large", h)}["{h.key}"]'] == f'edge_node.large["{h.key}"]'
+    assert len(moved) == BLOCK_LIMIT + 500
+
+
+def test_a_pool_growing_past_100_hosts_moves_its_nodes_in_state(synth_env, tmp_path):
+    """Through Terraform: the state of a pool of 3 (one block), then the same 3 among 101
+    hosts (blocks): the 3 are moved, not replaced; only the 98 new ones are created."""
+    import uuid
+    from simsite import tf
+    from tests import plan as judged
+    from tests.test_fleet_synth import node_state
+    from edge_constructs import EdgeCluster
+    from edge_constructs.terraform.cdk import App, LocalBackend
+    from edge_constructs.terraform.nodes import bucket_of
+    hosts_ = _many(synth_env, 101)
+    app = App(outdir=str(tmp_path / "out"))
+    stack = TerraformStack(app, "grow")
+    LocalBackend(stack, path=str(tmp_path / "grow.tfstate"))
+    cluster = EdgeCluster(stack, "edge", **synth_env.props())
+    EdgeNodePool(stack, "pool", cluster=cluster, hosts=hosts_)
+    app.synth()
+    out = tmp_path / "out" / "stacks" / "grow"
+    provider = 'provider["edge-constructs.local/edge-constructs/edge"]'
+    (tmp_path / "grow.tfstate").write_text(json.dumps({
+        "version": 4, "terraform_version": "1.5.7", "serial": 3, "lineage": str(uuid.uuid4()),
+        "outputs": {}, "check_results": None, "resources": [{
+            "mode": "managed", "type": "edge_node", "name": "pool",
+            "provider": f"{provider}.edge_nodes",
+            "instances": [{"index_key": h.key, "schema_version": 3, "sensitive_attributes": [],
+                           "attributes": node_state(h.key)} for h in hosts_[:3]]}]}))
+    tf.terraform(["init", "-input=false"], out).check()
+    p = judged.plan(out, "-refresh=false").check()
+    address = {h.key: f'edge_node.{bucket_of("pool", h)}["{h.key}"]' for h in hosts_}
+    moved = {rc["address"]: rc["previous_address"] for rc in p.resource_changes
+             if rc.get("previous_address")}
+    assert moved == {address[h.key]: f'edge_node.pool["{h.key}"]' for h in hosts_[:3]}, moved
+    changed = dict(judged.changed(p))
+    assert sorted(a for a, act in changed.items() if act == "create" and a.startswith("edge_node.")) == \
+        sorted(address[h.key] for h in hosts_[3:])
+    # the moved ones keep their instance (an in-place update to this configuration: the
+    # state here is a stand-in's), never a removal and a join
+    assert {changed.get(address[h.key], "no-op") for h in hosts_[:3]} <= {"update", "no-op"}
+    assert not [a for a, act in changed.items() if act in ("delete", "replace")], changed  # noqa: E501

@@ -17,6 +17,7 @@ in place; a rename is a removal plus a join. See docs/DESIGN_NOTES.md, "Edge nod
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Mapping, Optional, Sequence
@@ -27,12 +28,53 @@ from provisioners.core.props import Host, logical_id
 from provisioners.steps.context import EDGE
 from provisioners.steps import resets
 from provisioners.steps.node import reset_node
-from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource
+from edge_constructs.terraform.cdk import TerraformLocal, TerraformResource, TerraformStack
 from edge_constructs.terraform.provider_block import edge_metadata
 from edge_constructs.terraform.literal import literal_tree, tf_literal
 from edge_constructs.validation import validate_edge_nodes
 
 NODE_TYPE = "edge_node"
+#: A pool of up to this many hosts is one `edge_node` block, `edge_node.<pool>["<name>"]`.
+BLOCK_LIMIT = 100
+#: A larger pool is this many blocks, `edge_node.<pool>_bNN["<name>"]`, each host in the one
+#: its name hashes to: Terraform evaluates a block's whole for_each again for each of its
+#: instances, so one block of N hosts plans in N^2 (benchmarks/plan_profile.py: 1,000 nodes
+#: 21 s, 2,000 nodes 94 s; in blocks: 21 s).
+BUCKETS = 64
+
+
+def bucket_of(pool: str, host: Host) -> str:
+    """The block a host of a large pool is in: a function of its name only, so a host never
+    moves between blocks while the pool grows or shrinks."""
+    n = int.from_bytes(hashlib.sha256(host.key.encode()).digest()[:4], "big") % BUCKETS
+    return f"{pool}_b{n:02d}"
+
+
+def blocks_of(pool: str, hosts: Sequence[Host]) -> dict[str, list[Host]]:
+    """Block name -> its hosts (see BLOCK_LIMIT and BUCKETS)."""
+    if len(hosts) <= BLOCK_LIMIT:
+        return {pool: list(hosts)}
+    out: dict[str, list[Host]] = {}
+    for h in hosts:
+        out.setdefault(bucket_of(pool, h), []).append(h)
+    return dict(sorted(out.items()))
+
+
+def moves_of(pool: str, host: Host, size: int) -> tuple[str, str]:
+    """(where the host's instance would be in the other layout, where it is now): a pool
+    growing past BLOCK_LIMIT, or shrinking back, moves its nodes' state, never re-joins them."""
+    one, bucket = pool, bucket_of(pool, host)
+    return (one, bucket) if size > BLOCK_LIMIT else (bucket, one)
+
+
+def add_moved(stack, moves: list[dict]) -> None:
+    """Add Terraform `moved` blocks to `stack` (one list per stack, kept across pools)."""
+    found = getattr(stack, "_edge_moved", None)
+    if found is None:
+        found = []
+        setattr(stack, "_edge_moved", found)
+    found.extend(moves)
+    stack.add_override("moved", list(found))
 
 
 class EdgeNodeResource(TerraformResource):
@@ -68,18 +110,9 @@ class _EdgeNodes(Construct):
         pkg = spec.install_package
         # Named after the construct's path in its stack: stable, and unique per pool.
         name = logical_id("_".join(self.node.path.split("/")[1:]))
-        # The hosts live in a local, evaluated once: a literal for_each map is evaluated again
-        # for each instance, which made the plan grow with the square of the pool (200 nodes:
-        # 10 s instead of 2 s; benchmarks/plan_scale.py).
-        hosts = TerraformLocal(self, "hosts", {
-            h.key: {"host": tf_literal(json.dumps(h.to_dict(), sort_keys=True))}
-            for h in self._hosts})
-        hosts.override_logical_id(f"{name}_hosts")
         # What every node shares (kubeconfig, the bundle with its token) is in the cluster's
         # provider block, not in each node's state: only the bundle's fingerprint is.
-        self._resource = EdgeNodeResource(self, "Nodes", each=f"${{local.{name}_hosts}}",
-                                          depends_on=access.depends_on,
-                                          provider=access.provider, config={
+        config = {
             "name": "${each.key}",
             "host": "${each.value.host}",
             "bundle_sha256": access.bundle_sha256,
@@ -93,10 +126,25 @@ class _EdgeNodes(Construct):
             "taints": literal_tree(list(taints)) or None,
             "node_unit": literal_tree(node_unit),
             "force_drain": True if force_drain else None,
-        })
-        self._resource.override_logical_id(name)
-        if access.same_stack:
-            cluster.status_after(f"{NODE_TYPE}.{self._resource.friendly_unique_id}")
+        }
+        self._resources = []
+        for block, members in blocks_of(name, self._hosts).items():
+            # The hosts live in a local, evaluated once: a literal for_each map is evaluated
+            # again for each instance (200 nodes: 10 s instead of 2 s).
+            local = TerraformLocal(self, f"hosts_{block}", {
+                h.key: {"host": tf_literal(json.dumps(h.to_dict(), sort_keys=True))}
+                for h in members})
+            local.override_logical_id(f"{block}_hosts")
+            res = EdgeNodeResource(self, f"Nodes_{block}", each=f"${{local.{block}_hosts}}",
+                                   depends_on=access.depends_on, provider=access.provider,
+                                   config=config)
+            res.override_logical_id(block)
+            self._resources.append(res)
+            if access.same_stack:
+                cluster.status_after(f"{NODE_TYPE}.{block}")
+        add_moved(TerraformStack.of(self), [
+            {"from": f'{NODE_TYPE}.{old}["{h.key}"]', "to": f'{NODE_TYPE}.{new}["{h.key}"]'}
+            for h in self._hosts for old, new in [moves_of(name, h, len(self._hosts))]])
 
     # --- attributes ---------------------------------------------------------------------
 
@@ -113,14 +161,15 @@ class _EdgeNodes(Construct):
         return [h.key for h in self._hosts]
 
     @property
-    def resource(self) -> EdgeNodeResource:
-        """The `edge_node` resource (one instance per host, keyed by name)."""
-        return self._resource
+    def resources(self) -> list[EdgeNodeResource]:
+        """The `edge_node` resources (one instance per host, keyed by name): one for a pool
+        of up to BLOCK_LIMIT hosts, else BUCKETS of them (`blocks_of`)."""
+        return list(self._resources)
 
     @property
     def ready(self) -> list:
         """Resources that, once applied, mean every node of this construct has joined."""
-        return [self._resource]
+        return list(self._resources)
 
 
 class EdgeNode(_EdgeNodes):
