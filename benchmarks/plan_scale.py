@@ -1,24 +1,44 @@
 """Synth and plan of one master plus N edge nodes, against hand-written Terraform of the same
-resources. No hosts are needed: nothing is applied. A node is one `edge_node` instance of a
-pool's for_each; the master keeps one resource per step.
+resources, and the state an edge node will hold. No hosts are needed: nothing is applied. A
+node is one `edge_node` instance of a pool's for_each; the master keeps one resource per step.
 
-    python3 -m benchmarks.plan_scale [--sizes 50,200,1000]
+    python3 -m benchmarks.plan_scale [--sizes 1000,5000]
 
 For each size it prints synth seconds, init + plan seconds, the peak memory of each (the
-process and what it waited for), the number of resources, and the ratio of the plan to a
+process and what it waited for), the number of resources, and the ratio of synth + plan to a
 plan of hand-written Terraform JSON with as many `terraform_data` resources (file +
-remote-exec provisioners, in chains of 20), the shape the chains had before.
+remote-exec provisioners, in chains of 20), the shape the chains had before, measured in the
+same run. Then the peak memory of the plan per added node between sizes (a constant figure
+is linear growth).
+
+State per node: `terraform show -json plan.bin` gives each `edge_node` instance's planned
+values; each is written as Terraform writes a resource instance in a state file (format 4:
+index_key, schema_version, attributes, sensitive_attributes, dependencies; compact JSON,
+with Go's escaping of <, > and &; the file itself is indented, which adds whitespace only).
+What the plan leaves unknown is filled at apply: an ALLOWANCE stands in for it, realistic
+values (present/ready/joined true, kubelet_version "v1.22.6", cluster_uid a 36-character
+UID, id the node's name, bundle_sha256 64 hex digits when the identity is made in the same
+run). `dependencies` is what Terraform records: every managed resource the instance depends
+on, transitively, through locals, data sources and its provider block's settings (as
+Terraform 1.11 does: a resource whose provider block reads a resource lists it), computed
+from the synthesized JSON.
+
+Targets of issue 20 (figures, not asserts): synth + plan within 2x the hand-written floor,
+memory growing linearly, state under 2 KB per node.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,6 +111,112 @@ def resource_instances(doc: dict) -> int:
     return sum(count(r) for blocks in doc.get("resource", {}).values() for r in blocks.values())
 
 
+#: What an edge node's state holds once applied in place of what the plan leaves unknown:
+#: realistic values (a kube-system namespace UID is 36 characters; the package's version).
+def allowance(name: str) -> dict:
+    return {"present": True, "ready": True, "joined": True, "kubelet_version": "v1.22.6",
+            "cluster_uid": str(uuid.uuid4()), "id": name,
+            "bundle_sha256": hashlib.sha256(name.encode()).hexdigest()}
+
+
+NAME = r"[A-Za-z_][\w-]*"
+REFERENCE = re.compile(rf"data\.{NAME}\.{NAME}|{NAME}\.{NAME}")
+
+
+def state_dependencies(doc: dict, rtype: str, rname: str) -> list[str]:
+    """The managed resources Terraform records as an instance's `dependencies`: its graph
+    ancestors, i.e. what its block, the locals and data sources they read and its provider
+    block's settings refer to, transitively; data sources are walked through, not listed."""
+    blocks: dict[str, object] = {}
+    for t, named in (doc.get("resource") or {}).items():
+        for n, b in named.items():
+            blocks[f"{t}.{n}"] = b
+    for t, named in (doc.get("data") or {}).items():
+        for n, b in named.items():
+            blocks[f"data.{t}.{n}"] = b
+    for n, v in (doc.get("locals") or {}).items():
+        blocks[f"local.{n}"] = v
+    providers = {}
+    for t, confs in (doc.get("provider") or {}).items():
+        for c in confs if isinstance(confs, list) else [confs]:
+            providers[f"{t}.{c['alias']}" if c.get("alias") else t] = c
+
+    def refs(block) -> set[str]:
+        if isinstance(block, dict):
+            block = {k: v for k, v in block.items() if k != "//"}
+            p = block.get("provider") if isinstance(block.get("provider"), str) else None
+        else:
+            p = None
+        found = {m for m in REFERENCE.findall(json.dumps(block)) if m in blocks}
+        conf = providers.get(p) if p else None
+        return found | ({f"provider:{p}"} if conf is not None else set())
+
+    self_addr, deps, seen = f"{rtype}.{rname}", set(), set()
+    todo = [self_addr]
+    while todo:
+        addr = todo.pop()
+        if addr in seen:
+            continue
+        seen.add(addr)
+        if addr.startswith("provider:"):
+            block = providers[addr[len("provider:"):]]
+        else:
+            block = blocks[addr]
+            if not addr.startswith(("data.", "local.")) and addr != self_addr:
+                deps.add(addr)
+            if not addr.startswith("local.") and isinstance(block, dict) \
+                    and "provider" not in block:
+                # the provider's default block of the resource's type prefix
+                t = addr.split(".")[-2].split("_")[0]
+                if t in providers:
+                    todo.append(f"provider:{t}")
+        todo.extend(refs(block))
+    return sorted(deps)
+
+
+def go_json(value) -> str:
+    """Compact JSON as Go's encoding/json writes it (Terraform's state writer): UTF-8, with
+    <, > and & escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def node_state_sizes(show: dict, doc: dict) -> tuple[list[int], list[int], list[int]]:
+    """Bytes of each edge_node instance as its state will hold it (planned values plus the
+    allowance), of the allowance alone, and of its `dependencies`."""
+    unknown = {c["address"]: c["change"].get("after_unknown") or {}
+               for c in show.get("resource_changes", [])}
+    deps_of: dict[str, list[str]] = {}
+    sizes, allowed, deps = [], [], []
+    for r in show["planned_values"]["root_module"].get("resources", []):
+        if r["type"] != "edge_node":
+            continue
+        values = dict(r["values"])
+        filled = allowance(values["name"])
+        missing = [k for k, v in unknown.get(r["address"], {}).items() if v is True]
+        if set(missing) - set(filled):
+            raise SystemExit(f"{r['address']}: no allowance for the unknown "
+                             f"{sorted(set(missing) - set(filled))}")
+        extra = {k: filled[k] for k in missing}
+        for k in filled:                      # known at plan or not, the state has them
+            if k not in values and k not in extra:
+                extra[k] = filled[k]
+        if r["name"] not in deps_of:
+            deps_of[r["name"]] = state_dependencies(doc, r["type"], r["name"])
+        instance = {"index_key": r["index"], "schema_version": r["schema_version"],
+                    "attributes": dict(sorted({**values, **extra}.items())),
+                    "sensitive_attributes": []}
+        if deps_of[r["name"]]:
+            instance["dependencies"] = deps_of[r["name"]]
+        size = len(go_json(instance).encode())
+        without = dict(instance, attributes=dict(sorted(values.items())))
+        sizes.append(size)
+        allowed.append(size - len(go_json(without).encode()))
+        deps.append(size - len(go_json({k: v for k, v in instance.items()
+                                        if k != "dependencies"}).encode()))
+    return sizes, allowed, deps
+
+
 def plan(stack: Path, env: dict, tf: str) -> tuple[float, float]:
     t_init, m_init, _ = measured([tf, "init", "-input=false", "-no-color"], stack, env)
     t_plan, m_plan, _ = measured([tf, "plan", "-input=false", "-no-color", "-refresh=false",
@@ -100,7 +226,7 @@ def plan(stack: Path, env: dict, tf: str) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="50,200,1000")
+    ap.add_argument("--sizes", default="1000,5000")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO))
     from edge_constructs.terraform.binary import terraform_env
@@ -116,7 +242,6 @@ def main() -> int:
             new_private_key(work / "id_ed25519")
             pkg = work / "kube-linux-amd64-v1.22.6.tar.gz"
             pkg.write_bytes(b"stand-in\n")
-            import hashlib
             e = dict(env, NODES=str(n), WORK=str(work),
                      SHA=hashlib.sha256(pkg.read_bytes()).hexdigest())
             (work / "app.py").write_text(APP)
@@ -125,21 +250,46 @@ def main() -> int:
             doc = json.loads((stack / "cdk.tf.json").read_text())
             count = resource_instances(doc)
             t_plan, m_plan = plan(stack, e, tf)
+            shown = subprocess.run([tf, "show", "-json", "plan.bin"], cwd=stack, env=e,
+                                   check=True, capture_output=True, text=True).stdout
+            sizes, allowed, deps = node_state_sizes(json.loads(shown), doc)
+            del shown
+            if len(sizes) != n:
+                raise SystemExit(f"{n} nodes: the plan holds {len(sizes)} edge_node instances")
             hand = work / "hand"
             hand_written(count, hand)
             t_hand, _ = plan(hand, e, tf)
-            rows.append((n, count, t_synth, m_synth, t_plan, m_plan, t_hand))
+            row = dict(n=n, count=count, ts=t_synth, ms=m_synth, tp=t_plan, mp=m_plan,
+                       th=t_hand, mean=sum(sizes) / n, max=max(sizes),
+                       allow=sum(allowed) / n, deps=sum(deps) / n)
+            rows.append(row)
             print(f"{n} nodes: {count} resources, synth {t_synth:.1f}s {m_synth:.0f} MiB, "
-                  f"init+plan {t_plan:.1f}s {m_plan:.0f} MiB, hand-written {t_hand:.1f}s",
-                  flush=True)
+                  f"init+plan {t_plan:.1f}s {m_plan:.0f} MiB, hand-written {t_hand:.1f}s, "
+                  f"state per node {row['mean']:.0f} B (max {row['max']})", flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     markdown_table(
         ["nodes", "resources", "synth s", "synth MiB", "init+plan s", "plan MiB",
-         "hand-written plan s", "plan / hand", "(synth+plan) / node ms"],
-        [[str(n), str(count), f"{ts:.1f}", f"{ms:.0f}", f"{tp:.1f}", f"{mp:.0f}", f"{th:.1f}",
-          f"{tp / th:.2f}", f"{1000 * (ts + tp) / n:.0f}"]
-         for n, count, ts, ms, tp, mp, th in rows])
+         "hand-written plan s", "(synth+plan) / hand", "(synth+plan) / node ms",
+         "state B/node mean", "state B/node max", "of which allowance B",
+         "of which dependencies B"],
+        [[str(r["n"]), str(r["count"]), f"{r['ts']:.1f}", f"{r['ms']:.0f}", f"{r['tp']:.1f}",
+          f"{r['mp']:.0f}", f"{r['th']:.1f}", f"{(r['ts'] + r['tp']) / r['th']:.2f}",
+          f"{1000 * (r['ts'] + r['tp']) / r['n']:.1f}", f"{r['mean']:.0f}", str(r["max"]),
+          f"{r['allow']:.0f}", f"{r['deps']:.0f}"] for r in rows])
+    print()
+    for a, b in zip(rows, rows[1:]):
+        per = (b["mp"] - a["mp"]) * 1024 / (b["n"] - a["n"])
+        print(f"- plan peak memory {a['mp']:.0f} MiB at {a['n']} nodes, {b['mp']:.0f} MiB at "
+              f"{b['n']}: {per:.1f} KiB per added node ({a['mp'] * 1024 / a['n']:.1f} KiB per "
+              f"node at {a['n']}, {b['mp'] * 1024 / b['n']:.1f} at {b['n']}, fixed part "
+              "included)")
+    for r in rows:
+        ratio = (r["ts"] + r["tp"]) / r["th"]
+        print(f"- {r['n']} nodes: synth + plan {r['ts'] + r['tp']:.1f} s = {ratio:.2f}x the "
+              f"floor {r['th']:.1f} s: target (<= 2x) {'met' if ratio <= 2 else 'NOT met'}; "
+              f"state {r['mean']:.0f} B per node (max {r['max']}): target (< 2048 B) "
+              f"{'met' if r['max'] < 2048 else 'NOT met'}")
     return 0
 
 
