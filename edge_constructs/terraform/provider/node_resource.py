@@ -55,6 +55,10 @@ from edge_constructs.terraform.provider.log import node_log
 #: The join may take long on a slow link (package download); steps have their own timeouts.
 JOIN_SETTINGS = RunnerSettings(command_timeout=3600.0)
 NODE_UNIT_API = "/apis/site.superedge.io/v1alpha2/nodeunits"
+#: The attributes of a node that differ from node to node of a block (validate checks the
+#: others once per process: `_SHARED_OK`).
+_OWN = ("name", "host")
+_SHARED_OK: set[str] = set()
 #: What to do when a drain times out, in the error.
 _FORCE_HINT = ("Find what blocks it (a PodDisruptionBudget, a pod that does not stop), or set "
                "force_drain=True on the pool to go on with the removal regardless.")
@@ -142,9 +146,19 @@ class EdgeNode(Named, Resource):
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict):
         """The constructs' own rules (`validate_node_resource`), on what is known: a
-        configuration written by hand is held to what EdgeNodePool accepts."""
+        configuration written by hand is held to what EdgeNodePool accepts. Terraform asks
+        for every instance; what all nodes of a block share is checked once per process."""
         super().validate(diags, type_name, config)
-        check_rules(diags, validate_node_resource, config)
+        own = {k: config.get(k) for k in _OWN}
+        check_rules(diags, validate_node_resource, own)
+        shared = {k: v for k, v in config.items() if k not in _OWN and k != "id"}
+        key = json.dumps(shared, sort_keys=True, default=repr)
+        if key in _SHARED_OK:
+            return
+        before = len(diags.diagnostics)
+        check_rules(diags, validate_node_resource, shared)
+        if len(diags.diagnostics) == before:
+            _SHARED_OK.add(key)
 
     # --- plan ---------------------------------------------------------------------------
 
