@@ -257,8 +257,8 @@ TF_NAME = '${upper("x")}%{ if true }T%{ endif }"q\\'
 #: What our own interpolations may be: references, and the functions the constructs use on
 #: local paths and identity values.
 _REF = r"[A-Za-z_][\w-]*(?:\.[\w-]+|\[\"[\w-]+\"\])*"
-_OURS = re.compile(rf"{_REF}|(?:file|filebase64)\((?P<arg>\"(?:[^\"\\]|\\.)*\")\)|"
-                   rf"(?:base64encode|jsondecode)\({_REF}\)")
+_OURS = re.compile(rf"{_REF}|(?:file|filebase64|filesha256)\((?P<arg>\"(?:[^\"\\]|\\.)*\")\)|"
+                   rf"(?:base64encode|jsondecode|sha256)\({_REF}\)|try\({_REF}, null\)")
 
 
 def _hcl_unquote(arg: str) -> str:
