@@ -21,8 +21,8 @@ delete  checks the cluster is the node's (`cluster_uid`), cordons, drains with t
 
 What every node of a cluster shares (the admin kubeconfig, the bundle with the join token)
 is not in a node's state: it comes from the provider block of the node's cluster
-(`provider.ClusterAccess`), so a node's state is its own attributes only (under 2 KB) and a
-rotated token changes no joined node.
+(`provider.ClusterAccess`), so a node's state is its own attributes only (about 1 KB, plus
+Terraform's list of what it depends on) and a rotated token changes no joined node.
 """
 from __future__ import annotations
 
