@@ -118,8 +118,7 @@ def main() -> int:
     only = set(filter(None, args.only.split(";")))
     sys.path.insert(0, str(REPO))
     from edge_constructs.terraform.binary import terraform_env
-    from simsite.synth import new_private_key
-    from benchmarks.plan_scale import APP, hand_written
+    from benchmarks.plan_scale import hand_written, prepare_app
     from benchmarks.fleet import run
     from benchmarks.report import markdown_table
     env = terraform_env()
@@ -129,12 +128,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix=f"edge-profile-{n}-"))
     results = []
     try:
-        new_private_key(work / "id_ed25519")
-        pkg = work / "kube-linux-amd64-v1.22.6.tar.gz"
-        pkg.write_bytes(b"stand-in\n")
-        e = dict(env, NODES=str(n), WORK=str(work),
-                 SHA=hashlib.sha256(pkg.read_bytes()).hexdigest())
-        (work / "app.py").write_text(APP)
+        e = prepare_app(work, n, env)
         t0 = time.monotonic()
         run([sys.executable, "app.py"], work, e)
         print(f"synth {time.monotonic() - t0:.1f} s", flush=True)

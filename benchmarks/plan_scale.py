@@ -66,6 +66,17 @@ app.synth()
 '''
 
 
+def prepare_app(work: Path, n: int, env: dict) -> dict:
+    """Write APP, its SSH key and a stand-in package into `work`; the environment it runs in."""
+    from simsite.synth import new_private_key
+    new_private_key(work / "id_ed25519")
+    pkg = work / "kube-linux-amd64-v1.22.6.tar.gz"
+    pkg.write_bytes(b"stand-in\n")
+    (work / "app.py").write_text(APP)
+    return dict(env, NODES=str(n), WORK=str(work),
+                SHA=hashlib.sha256(pkg.read_bytes()).hexdigest())
+
+
 def measured(argv: list[str], cwd: Path, env: dict) -> tuple[float, float, str]:
     """(seconds, peak MiB of the process and the children it waited for, output)."""
     t0 = time.monotonic()
@@ -230,7 +241,6 @@ def main() -> int:
     args = ap.parse_args()
     sys.path.insert(0, str(REPO))
     from edge_constructs.terraform.binary import terraform_env
-    from simsite.synth import new_private_key
     from benchmarks.report import markdown_table
     env = terraform_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -239,12 +249,7 @@ def main() -> int:
     for n in [int(x) for x in args.sizes.split(",")]:
         work = Path(tempfile.mkdtemp(prefix=f"edge-scale-{n}-"))
         try:
-            new_private_key(work / "id_ed25519")
-            pkg = work / "kube-linux-amd64-v1.22.6.tar.gz"
-            pkg.write_bytes(b"stand-in\n")
-            e = dict(env, NODES=str(n), WORK=str(work),
-                     SHA=hashlib.sha256(pkg.read_bytes()).hexdigest())
-            (work / "app.py").write_text(APP)
+            e = prepare_app(work, n, env)
             t_synth, m_synth, _ = measured([sys.executable, "app.py"], work, e)
             [stack] = list((work / "out" / "stacks").iterdir())
             doc = json.loads((stack / "cdk.tf.json").read_text())

@@ -92,16 +92,16 @@ class Fleet:
         return p
 
     def apply(self, stack: str, step: str) -> tf.Run:
-        t = time.monotonic()
-        run = self.terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color").check()
-        self.record(f"{step}: apply {stack} in {time.monotonic() - t:.0f}s: "
-                    + _resources_line(run.output))
-        return run
+        return self._timed("apply", stack, step)
 
     def destroy(self, stack: str, step: str) -> tf.Run:
+        return self._timed("destroy", stack, step)
+
+    def _timed(self, verb: str, stack: str, step: str) -> tf.Run:
+        """`terraform <verb>` of a stack, checked, its duration and resource line recorded."""
         t = time.monotonic()
-        run = self.terraform(stack, "destroy", "-auto-approve", "-input=false", "-no-color").check()
-        self.record(f"{step}: destroy {stack} in {time.monotonic() - t:.0f}s: "
+        run = self.terraform(stack, verb, "-auto-approve", "-input=false", "-no-color").check()
+        self.record(f"{step}: {verb} {stack} in {time.monotonic() - t:.0f}s: "
                     + _resources_line(run.output))
         return run
 
