@@ -374,7 +374,7 @@ def test_kubeconfig_endpoint_and_ca_hash_outputs(synth_env):
         "value": "${edge_cluster_identity.edge_identity.ca_cert_hash}"}
     assert set(s.outputs) == {"edge_join_command", "edge_join_script", "edge_kubeconfig", "edge_nodes",
                               "edge_node_bundle_sha256",
-                             "edge_edge_components",
+                             "edge_edge_components", "edge_certificates",
                               "edge_api_server_endpoint", "edge_ca_cert_hash"}
 
 
@@ -413,6 +413,7 @@ def test_outputs_are_named_after_the_construct_id(synth_env):
     s = synth_env.synth("shenzhen")
     assert set(s.outputs) == {"shenzhen_join_command", "shenzhen_join_script", "shenzhen_kubeconfig",
                              "shenzhen_nodes", "shenzhen_edge_components", "shenzhen_node_bundle_sha256",
+                                  "shenzhen_certificates",
                               "shenzhen_api_server_endpoint", "shenzhen_ca_cert_hash"}
 
 

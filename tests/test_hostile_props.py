@@ -258,7 +258,12 @@ TF_NAME = '${upper("x")}%{ if true }T%{ endif }"q\\'
 #: local paths and identity values.
 _REF = r"[A-Za-z_][\w-]*(?:\.[\w-]+|\[\"[\w-]+\"\])*"
 _OURS = re.compile(rf"{_REF}|(?:file|filebase64|filesha256)\((?P<arg>\"(?:[^\"\\]|\\.)*\")\)|"
-                   rf"(?:base64encode|jsondecode|sha256)\({_REF}\)|try\({_REF}, null\)")
+                   rf"(?:base64encode|jsondecode|sha256)\({_REF}\)|try\({_REF}, null\)|"
+                   # the <id>_certificates output: references only, keyed by the resources' own `master`
+                   rf"{{ masters = {{ for m in \[{_REF}(?:, {_REF})*\] : m\.master => "
+                   rf"jsondecode\(m\.certificates\) }}, cluster = jsondecode\({_REF}\.certificates\) }}|"
+                   # the cluster provider block's `cas`: the identity's CA attributes
+                   rf"jsonencode\({{\w+ = {_REF}(?:, \w+ = {_REF})*}}\)")
 
 
 def _hcl_unquote(arg: str) -> str:
@@ -289,12 +294,16 @@ def _literal_text(template: str, args: list) -> str:
         elif template.startswith("%{", i):
             raise AssertionError(f"a template directive in {template[:200]!r}")
         elif template.startswith("${", i):
-            j, quoted = i + 2, False
-            while template[j] != "}" or quoted:
+            j, quoted, depth = i + 2, False, 0
+            while template[j] != "}" or quoted or depth:
                 if template[j] == "\\":
                     j += 1
                 elif template[j] == '"':
                     quoted = not quoted
+                elif not quoted and template[j] == "{":
+                    depth += 1
+                elif not quoted and template[j] == "}":
+                    depth -= 1
                 j += 1
             inner = template[i + 2:j]
             m = _OURS.fullmatch(inner)

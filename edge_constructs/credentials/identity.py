@@ -175,6 +175,21 @@ def expiring(values: Mapping[str, object], now: Optional[_dt.datetime] = None,
     return due
 
 
+def expiry(values: Mapping[str, object], now: Optional[_dt.datetime] = None) -> dict:
+    """What `<id>_certificates` shows of the identity: each leaf's and CA's not-after and
+    whole days left, and who renews it."""
+    now = now or pki.now()
+    out = {}
+    for name, renewed_by in [*((n, "edge_cluster_identity") for n in LEAVES),
+                             *((n, "nobody: a new CA is a new cluster") for n in CA_PAIRS)]:
+        pem = values.get(f"{name}_cert")
+        if isinstance(pem, str):
+            end = leaf_not_after(pem)
+            out[name] = {"not_after": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         "days_left": (end - now).days, "renewed_by": renewed_by}
+    return out
+
+
 def lite_sans_match(values: Mapping[str, object], virtual_address: str,
                     service_ip: Optional[str] = None) -> bool:
     pem = values.get("lite_apiserver_cert")

@@ -17,6 +17,7 @@ from edge_constructs.terraform.cdk import (TerraformDataSource, TerraformLocal, 
                                            TerraformStack, stack_of)
 from edge_constructs.terraform.identity import ClusterIdentity
 from edge_constructs.terraform.identity_values import IdentityValues, embed, fingerprint_embed
+from edge_constructs.terraform.master_certs import certificates_output_value, master_certificates
 from edge_constructs.terraform.provider_block import cluster_provider, edge_metadata
 from edge_constructs.terraform.reference import cluster_props_text
 from edge_constructs.terraform.resources import (chain_resources, check_resource, logical_id,
@@ -66,7 +67,8 @@ class EdgeCluster(Construct):
             token_rotation=spec.token_rotation, leaf_validity_days=spec.leaf_validity_days,
             ca_cert_file=spec.ca_cert_file, ca_key_file=spec.ca_key_file,
             allow_replace=spec.replace_identity,
-            admin_credential_rotation=spec.admin_credential_rotation)
+            admin_credential_rotation=spec.admin_credential_rotation,
+            renew_before=spec.certificate_renewal_before)
         self._creds = self._identity.values
 
         # Master 0 forms the cluster; the others join it one after another (etcd grows by one).
@@ -95,7 +97,15 @@ class EdgeCluster(Construct):
         self._outputs()
         # The nodes' provider block is declared with the cluster, not with its first pool:
         # a pool removed from the code is then deleted with the block still there.
-        self.nodes_in(self)
+        own = self.nodes_in(self)
+        # Each master's certificates, after the whole chain, one master after the other.
+        self._certificates = master_certificates(self, self._id, spec, own.provider, self._ready)
+        TerraformOutput(self, f"{id}_certificates", static_id=True,
+                        value=certificates_output_value(self._id, self._creds.address,
+                                                        self._certificates),
+                        description="each certificate's not_after and days_left: per master "
+                        "its kubeadm certificates, the kubelet's and the CAs; the cluster's "
+                        "own (admin, lite-apiserver, tunnel client)")
 
     def context(self, host: Host, role: str) -> Context:
         """What the steps of `host` in `role` see of this cluster."""
@@ -202,8 +212,10 @@ class EdgeCluster(Construct):
         if key in self._nodes_access:
             return self._nodes_access[key]
         i = logical_id(self._id)
+        cas = None
         if stack is self._stack:
             kubeconfig, node_bundle, sha = self.kubeconfig, self.node_bundle, self._bundle_sha256
+            cas = self._creds.cas_json()
             after: tuple = tuple(self._ready)
         else:
             stack.add_dependency(self._stack)
@@ -221,7 +233,7 @@ class EdgeCluster(Construct):
             after = ()
         provider = cluster_provider(stack, f"{i}_nodes", owner=self.node.path,
                                     cluster=tf_literal(self._spec.name),
-                                    kubeconfig=kubeconfig, node_bundle=node_bundle)
+                                    kubeconfig=kubeconfig, node_bundle=node_bundle, cas=cas)
         access = NodesAccess(provider, sha, after, stack is self._stack)
         self._nodes_access[key] = access
         return access

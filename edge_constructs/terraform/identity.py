@@ -7,6 +7,7 @@ from typing import Optional
 
 from constructs import Construct
 
+from provisioners.core.certificates import DEFAULT_WINDOW
 from edge_constructs.terraform.cdk import TerraformResource, TerraformStack
 from edge_constructs.terraform.identity_values import IdentityValues
 from edge_constructs.terraform.literal import literal_tree
@@ -23,7 +24,8 @@ class ClusterIdentity(TerraformResource):
                  kubernetes_service_ip: Optional[str] = None,
                  leaf_validity_days: Optional[int], ca_cert_file: Optional[str],
                  ca_key_file: Optional[str], allow_replace: bool,
-                 admin_credential_rotation: Optional[str] = None):
+                 admin_credential_rotation: Optional[str] = None,
+                 renew_before: Optional[str] = None):
         super().__init__(scope, id, terraform_resource_type=IDENTITY_TYPE,
                          terraform_generator_metadata=edge_metadata())
         self.override_logical_id(resource_name)
@@ -33,7 +35,9 @@ class ClusterIdentity(TerraformResource):
                   "leaf_validity_days": leaf_validity_days,
                   "ca_cert_file": _absolute(ca_cert_file), "ca_key_file": _absolute(ca_key_file),
                   "allow_replace": True if allow_replace else None,
-                  "admin_credential_rotation": admin_credential_rotation}
+                  "admin_credential_rotation": admin_credential_rotation,
+                  # left out at the default, so a cluster made before it plans no change
+                  "renew_before": None if renew_before == DEFAULT_WINDOW else renew_before}
         for k, v in config.items():
             if v is not None:
                 self.add_override(k, literal_tree(v))     # data, never a template

@@ -33,6 +33,12 @@ class IdentityValues:
     def ca_cert_hash(self) -> str:
         return self.expr("ca_cert_hash")
 
+    def cas_json(self) -> str:
+        """The CAs' certificates and keys as one JSON string (the provider block's `cas`)."""
+        refs = ", ".join(f"{a} = {IDENTITY_TYPE}.{self.resource_name}.{a}"
+                         for ca in ("ca", "etcd_ca", "front_proxy_ca") for a in (f"{ca}_cert", f"{ca}_key"))
+        return "${jsonencode({%s})}" % refs
+
     @property
     def address(self) -> str:
         """The resource address, e.g. for `terraform import <address> <credentials dir>`."""

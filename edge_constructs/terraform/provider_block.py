@@ -4,7 +4,8 @@ provider installed beside the stack's output (`synth_install`).
 
 The default block has no settings (the identity, the status). `cluster_provider` declares
 the aliased block of one cluster in one stack, which its `edge_node` resources use: it
-carries the cluster's name, admin kubeconfig and node bundle, so no node's state holds them
+carries the cluster's name, admin kubeconfig and node bundle, so no node's state holds them,
+and, in the cluster's own stack, its CAs, which the masters' certificate renewal signs with
 (terraform/provider/provider.py)."""
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class EdgeProvider(TerraformProvider):
 
 
 def cluster_provider(stack: TerraformStack, alias: str, *, owner: str, cluster: str,
-                     kubeconfig: str, node_bundle: str) -> EdgeProvider:
+                     kubeconfig: str, node_bundle: str, cas: str | None = None) -> EdgeProvider:
     """The aliased `edge` block of one cluster (`owner`, its construct path) in `stack`, made
     once; its nodes use it. Two clusters whose blocks would share an alias in one stack are
     refused: one cluster's nodes would get the other's kubeconfig and bundle."""
@@ -57,7 +58,8 @@ def cluster_provider(stack: TerraformStack, alias: str, *, owner: str, cluster: 
     if alias not in found:
         found[alias] = (owner, EdgeProvider(
             stack, f"edge_provider_{alias}", alias=alias, settings={
-                "cluster": cluster, "kubeconfig": kubeconfig, "node_bundle": node_bundle}))
+                "cluster": cluster, "kubeconfig": kubeconfig, "node_bundle": node_bundle,
+                **({"cas": cas} if cas else {})}))
     return found[alias][1]
 
 

@@ -96,6 +96,7 @@ def connection_for(scope: Construct, host: Host,
 
 
 IDENTITY_TYPE = "edge_cluster_identity"
+MASTER_CERTS_TYPE = "edge_master_certificates"
 
 
 def identity_expr(resource: str, attribute: str) -> str:

@@ -11,6 +11,8 @@ from edge_constructs.validation.rules import (ARCHES, CONTAINER_RUNTIMES, SUPPOR
                                               validate_dns1123_subdomain, validate_duration,
                                               validate_edge_nodes, validate_host, validate_labels,
                                               validate_identity_resource, validate_node_host,
+                                              validate_master_certificates_resource,
+                                              validate_renewal_window,
                                               validate_node_resource, validate_taints)
 
 __all__ = ["SUPPORTED_VERSIONS", "CONTAINER_RUNTIMES", "ARCHES", "TAINT_EFFECTS",
@@ -18,4 +20,5 @@ __all__ = ["SUPPORTED_VERSIONS", "CONTAINER_RUNTIMES", "ARCHES", "TAINT_EFFECTS"
            "validate_edge_nodes", "validate_host", "validate_node_host",
            "validate_dns1123_label", "validate_dns1123_subdomain", "validate_labels",
            "validate_taints", "validate_duration", "validate_host_claims",
-           "validate_identity_resource", "validate_node_resource"]
+           "validate_identity_resource", "validate_node_resource",
+           "validate_master_certificates_resource", "validate_renewal_window"]

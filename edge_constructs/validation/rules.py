@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Collection, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from provisioners.core import duration, hostkeys
+from provisioners.core import certificates, duration, hostkeys
 from provisioners.core.errors import ValidationError
 from provisioners.core.net import RESERVED_PORTS, is_ip
 from provisioners.core.paths import normalize_host_path, protected_root
@@ -631,6 +631,7 @@ def _validate_credentials(spec: ClusterSpec) -> None:
     validate_token_rotation(spec.token_rotation, "token_rotation")
     validate_leaf_validity_days(spec.leaf_validity_days, "leaf_validity_days")
     validate_admin_credential_rotation(spec.admin_credential_rotation, "admin_credential_rotation")
+    validate_renewal_window(spec.certificate_renewal_before, "certificate_renewal_before")
     if not isinstance(spec.replace_identity, bool):
         raise ValidationError("replace_identity", spec.replace_identity, "True or False")
     validate_ca_files(spec.ca_cert_file, spec.ca_key_file)
@@ -646,6 +647,22 @@ def validate_admin_credential_rotation(value: object, field: str) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ValidationError(field, value, "a non-empty string (any: change it to re-issue the "
                               "admin certificate, e.g. \"2026-12\"), or None")
+
+
+def validate_renewal_window(value: object, field: str) -> None:
+    """A Go duration from 1m to a certificate's life (kubeadm's year), or "renew-now": a
+    longer window would renew every certificate at every apply without saying so."""
+    if value == certificates.RENEW_NOW:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(field, value, 'a Go duration such as "720h", or "renew-now"')
+    ns = validate_duration(value, field, "1m")
+    life = certificates.KUBEADM_VALIDITY
+    if ns == 0 or ns > life.total_seconds() * 1e9:
+        raise ValidationError(field, value, f"at least 1m and at most a certificate's life "
+                              f"({int(life.total_seconds() // 3600)}h): a longer window renews "
+                              "every certificate at every apply. To renew every certificate "
+                              "now, once, set \"renew-now\" for one apply, then remove it")
 
 
 def validate_leaf_validity_days(days: object, field: str) -> None:
@@ -829,8 +846,31 @@ def validate_identity_resource(attrs: Mapping[str, object]) -> None:
     validate_token_rotation(attrs.get("token_rotation"), "token_rotation")
     validate_admin_credential_rotation(attrs.get("admin_credential_rotation"),
                                        "admin_credential_rotation")
+    if attrs.get("renew_before") is not None:
+        validate_renewal_window(attrs["renew_before"], "renew_before")
     if "ca_cert_file" in attrs and "ca_key_file" in attrs:    # (one unknown yet: later)
         validate_ca_files(attrs.get("ca_cert_file"), attrs.get("ca_key_file"))
+
+
+def validate_master_certificates_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_master_certificates`' known attributes: the master a DNS-1123 subdomain, its
+    host a `Host` (as a master's), the API server "address:port", the renewal window."""
+    import json
+    from provisioners.core.errors import InventoryError
+    if attrs.get("master") is not None:
+        validate_dns1123_subdomain(attrs["master"], "master")
+    if attrs.get("host") is not None:
+        raw = attrs["host"]
+        try:
+            host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
+        except (ValueError, InventoryError) as e:
+            raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
+                                  f"user, private_key_file or password_env, host_key ...): {e}") from None
+        validate_node_host(host, "host")
+    if attrs.get("api_server") is not None:
+        validate_endpoint(attrs["api_server"], "api_server")
+    if attrs.get("renew_before") is not None:
+        validate_renewal_window(attrs["renew_before"], "renew_before")
 
 
 def validate_node_resource(attrs: Mapping[str, object]) -> None:

@@ -262,6 +262,12 @@ class ClusterSpec:
         "Validity of the identity's leaf certificates, in days (renewed 30 days before they "
         "expire); the admin certificate's is at most 90. Left out: 365 (admin: 90).",
         default=None)
+    certificate_renewal_before: str = _doc(
+        "A Go duration: a certificate that ends within it is renewed by the next apply, each "
+        "master's kubeadm certificates one master at a time, and the identity's own "
+        "(admin, lite-apiserver, tunnel client). At most a certificate's life (8760h). "
+        "\"renew-now\" renews every certificate at every apply while set: set it for one "
+        "apply, then remove it. Left out: \"720h\" (30 days).", default="720h")
     replace_identity: bool = _doc(
         "A plan that would replace the identity (e.g. a changed `name`) orphans the running "
         "cluster and fails unless this is True. Left out: False.", default=False)

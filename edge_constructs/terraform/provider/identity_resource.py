@@ -4,6 +4,7 @@ attributes, their secrecy and docs come from `provisioners.core.identity_table`.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from typing import Optional
 
 from tf.iface import (CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext,
@@ -13,6 +14,7 @@ from tf.types import Bool, List, Map, Number, String, Unknown
 from tf.utils import Diagnostics
 
 from provisioners.core import identity_table as table
+from provisioners.core.certificates import DEFAULT_WINDOW, renewal_window
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import identity as ident, pki
@@ -55,8 +57,14 @@ class ClusterIdentity(Named, Resource):
                       description="bring your own cluster CA: its private key (read at create)"),
             Attribute("allow_replace", Bool(), optional=True,
                       description="let a changed cluster_name replace the identity"),
+            Attribute("renew_before", String(), optional=True,
+                      description='renewal window of the leaf certificates: a Go duration, or '
+                                  '"renew-now" (left out: 720h)'),
             Attribute("renewal_due", List(String()), computed=True,
-                      description="leaf certificates within 30 days of expiry (seen by read)"),
+                      description="leaf certificates inside the renewal window (seen by read)"),
+            Attribute("certificates", String(), computed=True,
+                      description="JSON: each leaf's and CA's not_after, days_left and who "
+                                  "renews it (refreshed by read)"),
             Attribute("digests", Map(String()), computed=True,
                       description="sha256 of each value steps upload: their replace triggers"),
         ]
@@ -90,7 +98,8 @@ class ClusterIdentity(Named, Resource):
     def read(self, ctx: ReadContext, current: dict) -> Optional[dict]:
         state = dict(current)
         if isinstance(state.get("admin_cert"), str):
-            state["renewal_due"] = ident.expiring(state)
+            state["renewal_due"] = ident.expiring(state, before=_window(state))
+            state["certificates"] = json.dumps(ident.expiry(state), sort_keys=True)
         return state
 
     def plan(self, ctx: PlanContext, current: Optional[dict], planned: dict) -> Optional[dict]:
@@ -108,7 +117,16 @@ class ClusterIdentity(Named, Resource):
             return planned
         if changed & {"ca_cert_file", "ca_key_file"}:
             self._check_same_ca(ctx.diagnostics, current, planned)
-        renew: set[str] = set(ident.expiring(current))
+        due = ident.expiring(current, before=_window(planned))
+        shown = ident.expiry(current)
+        for name in due:
+            ctx.diagnostics.add_warning(
+                f"cluster {current['cluster_name']}: certificate {name} expires "
+                f"{shown[name]['not_after']}",
+                f"{shown[name]['days_left']} days left, inside the renewal window "
+                f"({planned.get('renew_before') or DEFAULT_WINDOW}): this apply issues a new one "
+                "from the CA in state; the steps that carry it run again.")
+        renew: set[str] = set(due)
         # A rotation asked for, or an admin certificate longer-lived than one issued now.
         if "admin_credential_rotation" in changed or ident.admin_outlives(current):
             renew.add("admin")
@@ -124,7 +142,7 @@ class ClusterIdentity(Named, Resource):
             for k in ("bootstrap_token", "bootstrap_token_id", "retired_bootstrap_token_ids"):
                 planned[k] = Unknown
         if any(planned.get(k) is Unknown for k in ident.VALUES):
-            planned["renewal_due"] = Unknown
+            planned["renewal_due"] = planned["certificates"] = Unknown
             planned["digests"] = ident.digests(planned)
         return planned
 
@@ -176,7 +194,8 @@ class ClusterIdentity(Named, Resource):
     def _finish(self, state: dict) -> dict:
         state["id"] = state["cluster_name"]
         state["digests"] = ident.digests(state)
-        state["renewal_due"] = ident.expiring(state)
+        state["renewal_due"] = ident.expiring(state, before=_window(state))
+        state["certificates"] = json.dumps(ident.expiry(state), sort_keys=True)
         for a in self.get_schema().attributes:
             state.setdefault(a.name, None)
         return state
@@ -197,3 +216,9 @@ class ClusterIdentity(Named, Resource):
                       f"The identity in state has CA {current.get('ca_cert_hash')}; a cluster's CA "
                       "is never replaced. Give the CA already in use, or remove ca_cert_file and "
                       "ca_key_file (state keeps the CA).", "ca_cert_file")
+
+
+def _window(attrs: dict):
+    """The renewal window the configuration asks for (left out, or unknown: 720h)."""
+    w = attrs.get("renew_before")
+    return renewal_window(w if isinstance(w, str) else DEFAULT_WINDOW)

@@ -8,6 +8,7 @@ node's state holds only what is its own, and a new token changes no joined node.
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Optional
@@ -22,6 +23,7 @@ from provisioners.core.errors import KubeError
 from edge_constructs.terraform.provider import SOURCE, TYPE
 from edge_constructs.terraform.provider.common import add_error
 from edge_constructs.terraform.provider.identity_resource import ClusterIdentity
+from edge_constructs.terraform.provider.master_certs_resource import MasterCertificates
 from edge_constructs.terraform.provider.node_resource import EdgeNode
 from edge_constructs.terraform.provider.status_data_source import ClusterStatus
 
@@ -35,6 +37,9 @@ class ClusterAccess:
     cluster: str
     kubeconfig: Optional[str]       # None: not known yet (the identity is made in this apply)
     node_bundle: Optional[str]
+    #: the CAs (certificate and key of ca, etcd_ca, front_proxy_ca, as the identity names
+    #: them), for the masters' certificate renewal; None in a site stack
+    cas: Optional[dict] = None
 
     def require(self, what: str) -> str:
         """The kubeconfig or node bundle, or KubeError when the plan could not know it."""
@@ -76,6 +81,9 @@ class EdgeProvider(Provider):
                       description="that cluster's admin kubeconfig (from its identity)"),
             Attribute("node_bundle", String(), optional=True, sensitive=True,
                       description="that cluster's node bundle (holds the join token)"),
+            Attribute("cas", String(), optional=True, sensitive=True,
+                      description="JSON of that cluster's CAs (certificates and keys, from "
+                                  "its identity): what edge_master_certificates renews with"),
         ])
 
     def validate_config(self, diags: Diagnostics, config: dict):
@@ -106,12 +114,14 @@ class EdgeProvider(Provider):
                           f"not {cluster!r}: the backend settings point at another cluster's "
                           "state. No host was touched.", "kubeconfig")
                 return
+        cas = config.get("cas")
         self.access = ClusterAccess(
             cluster, None if kubeconfig is Unknown else kubeconfig,
-            None if bundle is Unknown else bundle)
+            None if bundle is Unknown else bundle,
+            json.loads(cas) if isinstance(cas, str) else None)
 
     def get_data_sources(self) -> list:
         return [ClusterStatus]
 
     def get_resources(self) -> list:
-        return [ClusterIdentity, EdgeNode]
+        return [ClusterIdentity, EdgeNode, MasterCertificates]
