@@ -261,7 +261,8 @@ _OURS = re.compile(rf"{_REF}|(?:file|filebase64|filesha256)\((?P<arg>\"(?:[^\"\\
                    rf"(?:base64encode|jsondecode|sha256)\({_REF}\)|try\({_REF}, null\)|"
                    # the <id>_certificates output: references only, keyed by the resources' own `master`
                    rf"{{ masters = {{ for m in \[{_REF}(?:, {_REF})*\] : m\.master => "
-                   rf"jsondecode\(m\.certificates\) }}, cluster = jsondecode\({_REF}\.certificates\) }}|"
+                   rf"jsondecode\(m\.certificates\) }}, cluster = jsondecode\({_REF}\.certificates\), "
+                   rf"kubelet_rotation = jsondecode\({_REF}\.kubelet_rotation\) }}|"
                    # the cluster provider block's `cas`: the identity's CA attributes
                    rf"jsonencode\({{\w+ = {_REF}(?:, \w+ = {_REF})*}}\)")
 

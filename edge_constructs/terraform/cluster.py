@@ -101,8 +101,9 @@ class EdgeCluster(Construct):
         # Each master's certificates, after the whole chain, one master after the other.
         self._certificates = master_certificates(self, self._id, spec, own.provider, self._ready)
         TerraformOutput(self, f"{id}_certificates", static_id=True,
-                        value=certificates_output_value(self._id, self._creds.address,
-                                                        self._certificates),
+                        value=certificates_output_value(
+                            self._id, self._creds.address, self._certificates,
+                            f"data.{STATUS_TYPE}.{logical_id(id)}_status"),
                         description="each certificate's not_after and days_left: per master "
                         "its kubeadm certificates, the kubelet's and the CAs; the cluster's "
                         "own (admin, lite-apiserver, tunnel client)")

@@ -52,10 +52,14 @@ def master_certificates(scope: Construct, cluster_id: str, spec: ClusterSpec, pr
 
 
 def certificates_output_value(cluster_id: str, identity_address: str,
-                              masters: dict[str, MasterCertificates]) -> str:
+                              masters: dict[str, MasterCertificates], status: str) -> str:
     """`<id>_certificates`: per master its kubeadm certificates, the kubelet's client
-    certificate and the CAs; the cluster-wide ones the identity issues."""
+    certificate and the CAs; the cluster-wide ones the identity issues; whether kubelets'
+    renewals of their own client certificates are approved (`status`: the status data
+    source's address)."""
     refs = ", ".join(f"{MASTER_CERTS_TYPE}.{r.friendly_unique_id}" for r in masters.values())
     # keyed by each resource's own `master`: no name of ours is pasted into the expression
     return ("${{ masters = { for m in [%s] : m.master => jsondecode(m.certificates) }, "
-            "cluster = jsondecode(%s.certificates) }}" % (refs, identity_address))
+            "cluster = jsondecode(%s.certificates), "
+            "kubelet_rotation = jsondecode(%s.kubelet_rotation) }}"
+            % (refs, identity_address, status))

@@ -63,6 +63,22 @@ def component_summary(api: kube.Kube) -> dict:
     return out
 
 
+#: kubeadm's binding that lets kubelets renew their own client certificate (kubernetes v1.22
+#: cmd/kubeadm/app/phases/bootstraptoken/node/tlsbootstrap.go AutoApproveNodeCertificateRotation).
+ROTATION_BINDING = "kubeadm:node-autoapprove-certificate-rotation"
+ROTATION_ROLE = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+
+
+def kubelet_rotation(api: kube.Kube) -> dict:
+    """Whether kubelets' renewals of their client certificates are approved: kubeadm's
+    binding of `system:nodes` to the selfnodeclient role, as it is now."""
+    crb = api.call("GET", f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{ROTATION_BINDING}")
+    bound = bool(crb) and (crb.get("roleRef") or {}).get("name") == ROTATION_ROLE and any(
+        s.get("kind") == "Group" and s.get("name") == "system:nodes"
+        for s in crb.get("subjects") or [])
+    return {"approval_binding": ROTATION_BINDING, "approves_renewals": bound}
+
+
 class ClusterStatus(Named, DataSource):
     META = Meta("cluster_status", 1, "Nodes and SuperEdge components of a cluster, as its API "
                 "server reports them", id="the API server read (\"unreachable\" when it was not)")
@@ -76,6 +92,9 @@ class ClusterStatus(Named, DataSource):
                       description="JSON: node name -> ready, kubelet_version, node_units"),
             Attribute("edge_components", String(), computed=True,
                       description="JSON: component -> found, ready, desired, workloads"),
+            Attribute("kubelet_rotation", String(), computed=True,
+                      description="JSON: whether kubelets' client certificate renewals are "
+                                  "approved (kubeadm's binding)"),
         ]
 
     def read(self, ctx: ReadDataContext, config: dict) -> Optional[dict]:
@@ -83,11 +102,14 @@ class ClusterStatus(Named, DataSource):
             with kube.Kube(config["kubeconfig"]) as api:
                 nodes = {n["metadata"]["name"]: node_summary(n) for n in api.nodes()}
                 comps = component_summary(api)
+                rotation = kubelet_rotation(api)
                 server = api.server
         except KubeError as e:
             # A warning, not an error: a status that cannot be read must never block a plan
             # (a destroy of a cluster whose API server is already gone, for one).
             ctx.diagnostics.add_warning("cannot read the cluster's status", str(e))
-            return dict(config, id="unreachable", nodes="{}", edge_components="{}")
+            return dict(config, id="unreachable", nodes="{}", edge_components="{}",
+                        kubelet_rotation="{}")
         return dict(config, id=server, nodes=json.dumps(nodes, sort_keys=True),
-                    edge_components=json.dumps(comps, sort_keys=True))
+                    edge_components=json.dumps(comps, sort_keys=True),
+                    kubelet_rotation=json.dumps(rotation, sort_keys=True))
