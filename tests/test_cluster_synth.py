@@ -105,8 +105,12 @@ def test_one_resource_per_step_chained_in_chain_order(synth_env):
     key_check = s.resources[s.reset_key(host)]["depends_on"][0].split(".", 1)[1]
     assert "_CheckHostKey_" in key_check
     assert s.resources[key_check].get("depends_on", []) == ["edge_cluster_identity.edge_identity"]
-    # and the cluster is ready when the last step is
-    assert s.cluster.ready[0].friendly_unique_id == s.last_key(host)
+    # and the cluster is ready when its master's certificates are read, after the last step
+    (ready,) = s.cluster.ready
+    certificates = s.json["resource"]["edge_master_certificates"]
+    assert list(certificates) == [ready.friendly_unique_id]
+    assert certificates[ready.friendly_unique_id]["depends_on"] == [
+        f"terraform_data.{s.last_key(host)}"]
 
 
 def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
@@ -292,7 +296,14 @@ def test_three_masters_with_a_vip_form_then_join_as_control_plane(synth_env):
         key_check = s.resources[s.reset_key(m)]["depends_on"][0].split(".", 1)[1]
         assert s.resources[key_check]["depends_on"] == [f"terraform_data.{s.last_key(prev)}"]
         prev = m
-    assert s.cluster.ready[0].friendly_unique_id == s.last_key("master-2")
+    # each master's certificates after the whole chain, one master after the other
+    certificates = s.json["resource"]["edge_master_certificates"]
+    assert [r["master"] for r in certificates.values()] == ["master-0", "master-1", "master-2"]
+    deps = [r["depends_on"] for r in certificates.values()]
+    assert deps == [[f"terraform_data.{s.last_key('master-2')}"],
+                    ["edge_master_certificates.edge_certificates_master-0"],
+                    ["edge_master_certificates.edge_certificates_master-1"]]
+    assert s.cluster.ready[0].friendly_unique_id == "edge_certificates_master-2"
     assert s.outputs["edge_api_server_endpoint"]["value"] == "10.0.0.100:6443"
 
 

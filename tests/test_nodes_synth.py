@@ -64,7 +64,7 @@ def test_each_host_is_one_edge_node_instance_keyed_by_its_name(synth_env):
     # one resource per node: no per-step resources on nodes, none on master 0 for them
     assert not [k for k in doc["resource"]["terraform_data"] if "site-a" in k]
     # it waits for the cluster
-    assert nodes["depends_on"] == [f"terraform_data.{cluster.ready[0].friendly_unique_id}"]
+    assert nodes["depends_on"] == [f"edge_master_certificates.{cluster.ready[0].friendly_unique_id}"]
 
 
 def test_hosts_are_keyed_by_name_not_list_position(synth_env):
@@ -180,7 +180,7 @@ def test_the_status_is_read_after_the_cluster_and_every_pool(synth_env):
     cluster, _, _, doc = synth_pool(synth_env)
     status = doc["data"]["edge_cluster_status"]["edge_status"]
     assert status["kubeconfig"] == "${edge_cluster_identity.edge_identity.kubeconfig}"
-    assert status["depends_on"] == [f"terraform_data.{cluster.ready[0].friendly_unique_id}",
+    assert status["depends_on"] == [f"edge_master_certificates.{cluster.ready[0].friendly_unique_id}",
                                     "edge_node.site-a"]
     assert doc["output"]["edge_nodes"]["value"] == \
         "${jsondecode(data.edge_cluster_status.edge_status.nodes)}"

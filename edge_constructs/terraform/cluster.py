@@ -91,22 +91,16 @@ class EdgeCluster(Construct):
                                             ssh_timeout=spec.ssh_timeout)]
             self._master_resources[host.key] = made
             prev = [made[-1]]
-        self._ready = prev
         self._bundle = self._node_bundle()
+        # Each master's certificates, after the whole chain, one master after the other;
+        # the cluster is ready for nodes and its status once they are.
+        self._certificates = master_certificates(self, self._id, spec, self._own_provider(), prev)
+        self._ready = [list(self._certificates.values())[-1]]
         self._status = self._status_source()
         self._outputs()
         # The nodes' provider block is declared with the cluster, not with its first pool:
         # a pool removed from the code is then deleted with the block still there.
-        own = self.nodes_in(self)
-        # Each master's certificates, after the whole chain, one master after the other.
-        self._certificates = master_certificates(self, self._id, spec, own.provider, self._ready)
-        TerraformOutput(self, f"{id}_certificates", static_id=True,
-                        value=certificates_output_value(
-                            self._id, self._creds.address, self._certificates,
-                            f"data.{STATUS_TYPE}.{logical_id(id)}_status"),
-                        description="each certificate's not_after and days_left: per master "
-                        "its kubeadm certificates, the kubelet's and the CAs; the cluster's "
-                        "own (admin, lite-apiserver, tunnel client)")
+        self.nodes_in(self)
 
     def context(self, host: Host, role: str) -> Context:
         """What the steps of `host` in `role` see of this cluster."""
@@ -213,10 +207,8 @@ class EdgeCluster(Construct):
         if key in self._nodes_access:
             return self._nodes_access[key]
         i = logical_id(self._id)
-        cas = None
         if stack is self._stack:
-            kubeconfig, node_bundle, sha = self.kubeconfig, self.node_bundle, self._bundle_sha256
-            cas = self._creds.cas_json()
+            provider, sha = self._own_provider(), self._bundle_sha256
             after: tuple = tuple(self._ready)
         else:
             stack.add_dependency(self._stack)
@@ -228,16 +220,22 @@ class EdgeCluster(Construct):
             remote.override_logical_id(state)
             _remote_config_from(remote, backend, self._stack.node.id)
             out = "${try(data.terraform_remote_state.%s.outputs.%s, null)}"
-            kubeconfig, node_bundle, sha = (out % (state, f"{self._id}_kubeconfig"),
-                                            out % (state, f"{self._id}_join_script"),
-                                            out % (state, f"{self._id}_node_bundle_sha256"))
+            sha = out % (state, f"{self._id}_node_bundle_sha256")
+            provider = cluster_provider(
+                stack, f"{i}_nodes", owner=self.node.path, cluster=tf_literal(self._spec.name),
+                kubeconfig=out % (state, f"{self._id}_kubeconfig"),
+                node_bundle=out % (state, f"{self._id}_join_script"))
             after = ()
-        provider = cluster_provider(stack, f"{i}_nodes", owner=self.node.path,
-                                    cluster=tf_literal(self._spec.name),
-                                    kubeconfig=kubeconfig, node_bundle=node_bundle, cas=cas)
         access = NodesAccess(provider, sha, after, stack is self._stack)
         self._nodes_access[key] = access
         return access
+
+    def _own_provider(self):
+        """The cluster's aliased provider block in its own stack: the identity's kubeconfig
+        and CAs, the bundle's local."""
+        return cluster_provider(self._stack, f"{logical_id(self._id)}_nodes", owner=self.node.path,
+                                cluster=tf_literal(self._spec.name), kubeconfig=self.kubeconfig,
+                                node_bundle=self.node_bundle, cas=self._creds.cas_json())
 
     def status_after(self, address: str) -> None:
         """The status is read once the resource at `address` (an edge node pool's) is
@@ -280,6 +278,12 @@ class EdgeCluster(Construct):
         TerraformOutput(self, f"{i}_edge_components",
                         value="${jsondecode(%s.edge_components)}" % status, static_id=True,
                         description="SuperEdge's components: workloads found, ready, desired")
+        TerraformOutput(self, f"{i}_certificates", static_id=True,
+                        value=certificates_output_value(i, self._creds.address,
+                                                        self._certificates, status),
+                        description="each certificate's not_after and days_left: per master "
+                        "its kubeadm certificates, the kubelet's and the CAs; the cluster's "
+                        "own (admin, lite-apiserver, tunnel client); kubelet rotation")
         TerraformOutput(self, f"{i}_api_server_endpoint", value=tf_literal(self.api_server_endpoint),
                         static_id=True)
         TerraformOutput(self, f"{i}_ca_cert_hash", value=self.ca_cert_hash, static_id=True)
