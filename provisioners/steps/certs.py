@@ -118,7 +118,12 @@ def read_script() -> str:
             lines.append(f"echo '== {c.name}'; cat \"$K/{c.path}\" 2>/dev/null || true")
     for name, path in CAS.items():
         lines.append(f"echo '== {name}'; cat \"$K/{path}\" 2>/dev/null || true")
-    lines.append(f"echo '== kubelet-client'; cat {KUBELET_CLIENT} 2>/dev/null || true")
+    # the kubelet's rotated certificate (the file also holds its key: only the certificate
+    # block is printed); before its first rotation, kubelet.conf's own
+    lines.append(f"echo '== kubelet-client'; if [ -f {KUBELET_CLIENT} ]; then "
+                 f"sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' {KUBELET_CLIENT}; else "
+                 "sed -n 's/^ *client-certificate-data: *//p' \"$K/kubelet.conf\" 2>/dev/null "
+                 "| head -n 1 | base64 -d 2>/dev/null || true; fi")
     lines.append("echo '== rotateCertificates'; "
                  f"sed -n 's/^rotateCertificates: *//p' {KUBELET_CONFIG} 2>/dev/null || true")
     return "\n".join(lines) + "\n"
