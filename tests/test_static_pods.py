@@ -189,6 +189,10 @@ def test_certificates_of_master0_and_of_a_joining_master_are_kubeadms(ha):
             assert (root / "etc/kubernetes" / (conf + ".conf")).stat().st_mode & 0o777 == 0o600
         for key in ("apiserver.key", "etcd/server.key", "apiserver-etcd-client.key"):
             assert (root / "etc/kubernetes/pki" / key).stat().st_mode & 0o777 == 0o600
+    # etcd's client and peer ports show the member's server and peer certificates
+    for root, addr in ((m0, loopback(m0)), (m1, ha["addr1"])):
+        assert served_cert(loopback(root), 2379).serial_number == _cert(root, "etcd/server").serial_number
+        assert served_cert(addr if root is m1 else loopback(m0), 2380).serial_number == _cert(root, "etcd/peer").serial_number
     # the joining master made its own leaves: none is master 0's
     assert _cert(m0, "apiserver").serial_number != _cert(m1, "apiserver").serial_number
     assert _cert(m0, "etcd/peer").serial_number != _cert(m1, "etcd/peer").serial_number

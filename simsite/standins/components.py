@@ -6,7 +6,8 @@ See STANDINS.md, "Static pods".
   --trusted-ca-file when it starts; serves TLS with client certificates required
   (--client-cert-auth) on --listen-client-urls, and `GET /health` over plain HTTP on
   --listen-metrics-urls (http://127.0.0.1:2381, the pod's liveness probe), answering
-  `{"health":"true","reason":""}` (etcd 3.5 `server/etcdserver/api/etcdhttp/metrics.go`).
+  `{"health":"true","reason":""}` (etcd 3.5 `server/etcdserver/api/etcdhttp/metrics.go`); its
+  peer URL (--listen-peer-urls, advertise:2380) serves TLS with the peer certificate.
   The data is the cluster's shared store (store.py); the member registers itself there.
 * kube-controller-manager, kube-scheduler (kubeadm 1.22 `cmd/kubeadm/app/phases/controlplane/
   manifests.go`): load their --kubeconfig's client certificate when they start and refuse to
@@ -112,6 +113,15 @@ def serve_etcd(argv):
                 continue
             bound.add(where)
             servers.append(_listen(u.hostname, where[1], _handler(routes), ctx if u.scheme == "https" else None))
+    # the peer URL serves with the peer certificate (raft itself is not modelled: the data is shared)
+    peer_ctx = _tls_context(f.get("peer-cert-file") or f["cert-file"], f.get("peer-key-file") or f["key-file"],
+                            f.get("peer-trusted-ca-file"), f.get("peer-client-cert-auth") == "true")
+    for url in [x for x in f.get("listen-peer-urls", "").split(",") if x]:
+        u = urlparse(url)
+        where = (local_host(u.hostname), u.port or 2380)
+        if where not in bound:
+            bound.add(where)
+            servers.append(_listen(u.hostname, where[1], _handler({"/version": routes["/version"]}), peer_ctx))
     sys.stderr.write("stand-in etcd %s serving: %s\n" % (name, ", ".join("%s:%d" % s.server_address[:2] for s in servers)))
     sys.stderr.flush()
     while True:
