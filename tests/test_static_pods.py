@@ -210,6 +210,8 @@ def test_etcd_health_and_the_components_health_endpoints(ha):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         for port in (10257, 10259):
+            # they listen once their in-memory serving certificate is made (about a second after the start)
+            wait_for("port %d of %s" % (port, root.name), lambda: served_cert(lb, port))
             with urllib.request.urlopen("https://%s:%d/healthz" % (lb, port), context=ctx, timeout=5) as r:
                 assert r.read() == b"ok"
     members = json.loads(next((ha["m0"] / "var/lib/standins/etcd-cluster").glob("*/members.json")).read_text())
