@@ -77,6 +77,10 @@ OVERLAY_DIRS = (
 # Must be overlaid or the site cannot claim isolation of what the chain writes.
 _REQUIRED_OVERLAYS = ("/etc", "/usr", "/opt", "/var/lib", "/root")
 TMPFS_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # /run is handled separately
+#: The directory every host of a site sees as one (a bind mount of <workdir>/etcd-cluster): the
+#: stand-in etcd members of a cluster's masters keep their replicated data there
+#: (simsite/standins/store.py CLUSTER_DIR; STANDINS.md, "etcd").
+SHARED_ETCD_DIR = "/var/lib/standins/etcd-cluster"
 #: Where a shared operator directory waits, inside a host, for its own tmpfs to be mounted.
 _SHARE_STAGE = "/run/ecsim-share"
 
@@ -933,6 +937,8 @@ class Site:
             key = src.strip("/").replace("/", "_")
             lines.append(f"mount -t overlay overlay -o lowerdir={src},upperdir={ov / key / 'upper'},"
                          f"workdir={ov / key / 'work'},volatile {src}")
+        # one etcd cluster's data, shared by the site's hosts (after the /var/lib overlay)
+        lines += [f"mkdir -p {SHARED_ETCD_DIR}", f"mount --bind {q(self.workdir / 'etcd-cluster')} {SHARED_ETCD_DIR}"]
         lines += [
             "mount -t tmpfs -o mode=0755,size=256m tmpfs /run",
             f"mkdir -p /run/sshd /run/lock {IN_HOST_SSHD_DIR}",
@@ -957,6 +963,7 @@ class Site:
         return "\n".join(lines) + "\n"
 
     def _bring_up(self, states: list[_HostState]) -> None:
+        (self.workdir / "etcd-cluster").mkdir(mode=0o700, exist_ok=True)
         for st in states:
             self._prepare_dirs(st)
         # root side: namespaces and veths (peer created straight into the namespace)

@@ -27,7 +27,7 @@ from simsite.package import build_package
 from simsite.standins import client as raw
 from simsite.standins import pki
 from tests.real_kubectl import VERSION as KUBECTL_VERSION, real_kubectl
-from tests.test_standins import CFG, PHASES, free_port, run
+from tests.test_standins import CFG, PHASES, free_port, run, start_static_pods, stop_static_pods, wait_healthy
 
 NODES = {"edge-a": "superedge.io/node-edge=enable", "cloud-b": "superedge.io/node-cloud=enable"}
 NODE_INFO = ("machine_id", "system_uuid", "boot_id", "kernel_version", "os_image", "container_runtime_version",
@@ -98,10 +98,13 @@ def cluster(tmp_path_factory):
     tarfile.open(path).extractall(d / "x")
     bindir, root = d / "x" / "edge-install" / "bin", d / "root"
     (root / "etc").mkdir(parents=True)
-    (d / "cfg.yaml").write_text(CFG % free_port())
+    port = free_port()
+    (d / "cfg.yaml").write_text(CFG % port)
+    pods = start_static_pods(bindir, root)   # the control plane's static pods (no kubelet runs them here)
     for phase in PHASES:
         rc, out, err = run(bindir, root, "edgeadm", "init", "phase", *phase.split(), "--config", str(d / "cfg.yaml"))
         assert rc == 0, (phase, out, err)
+    wait_healthy("https://127.0.0.1:%d" % port)
     cri = _serve_cri(root / "run/containerd/containerd.sock")
     kubelets = [_start_kubelet(bindir, root, name, label) for name, label in NODES.items()]
     kubeconfig = root / "etc/kubernetes/admin.conf"
@@ -121,9 +124,7 @@ def cluster(tmp_path_factory):
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=10)
         cri.close()
-        pid = root / "run/standins/kube-apiserver.pid"
-        if pid.exists():
-            os.kill(int(pid.read_text()), signal.SIGTERM)
+        stop_static_pods(root, pods)
 
 
 def _wait_ready(v1: k8s.CoreV1Api, names: set[str]) -> None:

@@ -24,7 +24,8 @@ kubernetesVersion: v1.22.6
 networking: {podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12, dnsDomain: cluster.local}
 """
 # No kubelet runs in a sandbox (tests/test_strict_site.py has one): mark-control-plane, which
-# patches the kubelet's Node, is left out.
+# patches the kubelet's Node, is left out; the kubelet's static-pod part runs on its own
+# (start_static_pods) and brings the control plane's pods up from the manifests.
 PHASES = ["preflight", "certs all", "kubeconfig all", "kubelet-start", "control-plane all", "etcd local",
           "upload-config all", "bootstrap-token"]
 
@@ -142,6 +143,33 @@ def free_port():
     return p
 
 
+STATIC_PODS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def start_static_pods(bindir, root):
+    """The kubelet's static pods in a sandbox (the stand-in's STANDIN_INTERNAL=static-pods):
+    the control plane's pods start, stop and restart with their manifests."""
+    (root / "var/log").mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, STANDIN_ROOT=str(root), STANDIN_INTERNAL="static-pods")
+    with open(root / "var/log/static-pods.log", "ab") as log:
+        return subprocess.Popen([str(bindir / "kubelet"), "/etc/kubernetes/manifests"], env=env, stdout=log, stderr=log,
+                                start_new_session=True)
+
+
+def stop_static_pods(root, runner=None):
+    """The runner and every pod process of the sandbox, killed."""
+    if runner is not None:
+        runner.terminate()
+        runner.wait(timeout=10)
+    for comp in STATIC_PODS:
+        pidf = root / "run/standins" / (comp + ".pid")
+        if pidf.exists():
+            try:
+                os.kill(int(pidf.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
 @pytest.fixture
 def master(tmp_path, pkg):
     b = pkg[2]
@@ -150,19 +178,35 @@ def master(tmp_path, pkg):
     (root / "etc").mkdir(parents=True)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(CFG % port)
+    runner = start_static_pods(b, root)
     yield b, root, cfg, port
-    pidf = root / "run/standins/kube-apiserver.pid"
-    if pidf.exists():
+    stop_static_pods(root, runner)
+
+
+def wait_healthy(url, timeout=30, path="/healthz"):
+    """Until the API server at `url` answers `path` with 200 (kubeadm's wait-control-plane)."""
+    import ssl
+    import time
+    import urllib.request
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
         try:
-            os.kill(int(pidf.read_text()), signal.SIGKILL)
-        except OSError:
-            pass
+            with urllib.request.urlopen(url + path, context=ctx, timeout=2) as r:
+                return r.read().decode()
+        except OSError as e:
+            last = e
+            time.sleep(0.1)
+    raise AssertionError("%s%s did not answer 200 in %ss: %s" % (url, path, timeout, last))
 
 
 def init_phases(b, root, cfg):
     for ph in PHASES:
         rc, out, err = run(b, root, "edgeadm", "init", "phase", *ph.split(), "--config", str(cfg))
         assert rc == 0, (ph, out, err)
+    port = int(re.search(r"bindPort: (\d+)", cfg.read_text()).group(1))
+    wait_healthy("https://127.0.0.1:%d" % port)
 
 
 def test_injected_failure_at_phase(master):

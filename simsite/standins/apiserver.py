@@ -430,14 +430,25 @@ class Handler(BaseHTTPRequestHandler):
     def serve_unversioned(self, path, method):
         """Health, /version and discovery; True when the path was one of them."""
         if path in ("/healthz", "/readyz", "/livez"):
-            self.send_response(200)
+            code, text = health_answer(path, self.path.partition("?")[2])
+            body = text.encode()
+            self.send_response(code)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", "2")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(body)
             return True
         if path == "/version":
             self.send(200, discovery.VERSION)
+            return True
+        if not etcd_ok():
+            # the storage layer's error: reads retry until the request times out (504, after
+            # 60s on a real server, at once here), writes fail with the client's error (500)
+            if method == "GET":
+                self.status(504, "Timeout", "Timeout: request did not complete within requested timeout - context deadline exceeded")
+            else:
+                self.status(500, "InternalError", "Internal error occurred: " + etcd_error())
             return True
         parts = path.strip("/").split("/")
         if path in ("/api", "/api/v1", "/apis") or parts[0] == "apis" and len(parts) in (2, 3):
@@ -784,13 +795,119 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 1024
 
 
-def serve():
-    conf = json.loads(read(CONF))
-    ensure_system_namespaces()
-    ensure_kubernetes_service(conf["address"], conf["port"], conf.get("svc") or "10.96.0.0/12")
+#: The checks kube-apiserver 1.22 lists on /healthz, /livez and /readyz (etcd's is added to all
+#: three by GenericAPIServer.AddHealthChecks; /readyz adds shutdown). A failed check prints
+#: "[-]<name> failed: reason withheld" and the answer is 500 with "<endpoint> check failed"
+#: (`staging/src/k8s.io/apiserver/pkg/server/healthz/healthz.go` handleRootHealth).
+HEALTH_CHECKS = ["ping", "log", "etcd", "poststarthook/start-kube-apiserver-admission-initializer",
+                 "poststarthook/generic-apiserver-start-informers", "poststarthook/start-apiextensions-informers",
+                 "poststarthook/start-apiextensions-controllers", "poststarthook/crd-informer-synced",
+                 "poststarthook/bootstrap-controller", "poststarthook/rbac/bootstrap-roles",
+                 "poststarthook/scheduling/bootstrap-system-priority-classes", "poststarthook/start-cluster-authentication-info-controller",
+                 "poststarthook/start-kube-aggregator-informers", "poststarthook/apiservice-registration-controller",
+                 "poststarthook/apiservice-status-available-controller", "poststarthook/kube-apiserver-autoregistration",
+                 "autoregister-completion", "poststarthook/apiservice-openapi-controller"]
+#: This process's etcd: (host, port) of the first --etcd-servers URL (None: no etcd, the
+#: pre-static-pod mode of a bare CONF file), and whether the bootstrap post-start hooks ran.
+ETCD = {"server": None, "bootstrapped": False}
+
+
+def etcd_ok():
+    """The etcd check: does the local member answer? (kube-apiserver's etcd client talks to
+    --etcd-servers, https://127.0.0.1:2379 in kubeadm's manifest: the master's own member.)"""
+    if ETCD["server"] is None:
+        return True
+    now = time.monotonic()
+    if now - ETCD.get("checked", -1.0) < 0.2:   # one probe per 0.2 s serves every request
+        return ETCD["up"]
+    import socket
+    try:
+        socket.create_connection(ETCD["server"], timeout=0.5).close()
+        up = True
+    except OSError:
+        up = False
+    ETCD.update(checked=time.monotonic(), up=up)
+    return up
+
+
+def etcd_error():
+    host, port = ETCD["server"]
+    return ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial tcp '
+            '%s:%d: connect: connection refused"' % (host, port))
+
+
+def health_answer(path, query):
+    """(code, body) of /healthz, /livez or /readyz."""
+    name = path.strip("/")
+    checks = HEALTH_CHECKS + (["shutdown"] if name == "readyz" else [])
+    excluded = set(urllib.parse.parse_qs(query).get("exclude", []))
+    up = etcd_ok()
+    failed = []
+    lines = []
+    for c in checks:
+        if c in excluded:
+            lines.append("[+]%s excluded: ok" % c)
+            continue
+        bad = (c == "etcd" and not up) or (c in ("poststarthook/bootstrap-controller", "poststarthook/rbac/bootstrap-roles")
+                                            and not ETCD["bootstrapped"])
+        lines.append("[-]%s failed: reason withheld" % c if bad else "[+]%s ok" % c)
+        if bad:
+            failed.append(c)
+    if failed:
+        return 500, "\n".join(lines) + "\n%s check failed\n" % name
+    if "verbose" in urllib.parse.parse_qs(query, keep_blank_values=True):
+        return 200, "\n".join(lines) + "\n%s check passed\n" % name
+    return 200, "ok"
+
+
+def _bootstrap(conf):
+    """The post-start hooks that write to etcd (system namespaces, bootstrap RBAC, the
+    `kubernetes` Service): once the local etcd member answers."""
+    import threading
+
+    def run():
+        while not ETCD["bootstrapped"]:
+            if etcd_ok():
+                try:
+                    ensure_system_namespaces()
+                    ensure_kubernetes_service(conf["address"], conf["port"], conf.get("svc") or "10.96.0.0/12")
+                    ETCD["bootstrapped"] = True
+                    sys.stderr.write("post-start hooks done (etcd answers)\n")
+                    sys.stderr.flush()
+                    return
+                except OSError as e:
+                    sys.stderr.write("post-start hooks: %s\n" % e)
+            time.sleep(0.2)
+    if ETCD["server"] is None:
+        run()
+    else:
+        threading.Thread(target=run, daemon=True).start()
+
+
+def serve(argv=()):
+    """The API server with kubeadm's kube-apiserver flags (its static pod's command line), or,
+    without flags, with the settings of CONF. Certificates are loaded once, here: a renewed
+    file is served only by the next process."""
+    from .common import go_flags, local_host
+    f = go_flags(list(argv))
+    if f:
+        from .common import default_ip
+        conf = {"address": f.get("advertise-address") or default_ip(), "port": int(f.get("secure-port", 6443)),
+                "svc": f.get("service-cluster-ip-range") or "10.96.0.0/12"}
+        cert, key = f.get("tls-cert-file", pki.PKI + "/apiserver.crt"), f.get("tls-private-key-file", pki.PKI + "/apiserver.key")
+        client_ca = f.get("client-ca-file", pki.PKI + "/ca.crt")
+        etcd = urllib.parse.urlparse((f.get("etcd-servers") or "https://127.0.0.1:2379").split(",")[0])
+        ETCD["server"] = (local_host(etcd.hostname), etcd.port or 2379)
+        for flag in ("tls-cert-file", "tls-private-key-file", "client-ca-file", "etcd-cafile", "etcd-certfile", "etcd-keyfile"):
+            if f.get(flag) and read(f[flag]) is None:
+                sys.stderr.write("Error: open %s: no such file or directory\n" % f[flag])
+                sys.exit(1)
+    else:
+        conf = json.loads(read(CONF))
+        cert, key, client_ca = pki.PKI + "/apiserver.crt", pki.PKI + "/apiserver.key", pki.PKI + "/ca.crt"
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(P(pki.PKI + "/apiserver.crt"), P(pki.PKI + "/apiserver.key"))
-    ctx.load_verify_locations(P(pki.PKI + "/ca.crt"))
+    ctx.load_cert_chain(P(cert), P(key))
+    ctx.load_verify_locations(P(client_ca))
     ctx.verify_mode = ssl.CERT_OPTIONAL
     # kube-apiserver binds 0.0.0.0 by default (so a kube-vip VIP reaches it too); the
     # local sandboxes of the unit tests share one network, so they keep to their address.
@@ -799,6 +916,7 @@ def serve():
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     sys.stderr.write("stand-in kube-apiserver listening on %s:%s\n" % (conf["address"], conf["port"]))
     sys.stderr.flush()
+    _bootstrap(conf)
     srv.serve_forever()
 
 

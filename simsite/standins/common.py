@@ -210,3 +210,51 @@ def ready():
             os.close(int(fd))
         except OSError:
             pass
+
+
+def loopback(root=None):
+    """The address a component told to listen on 127.0.0.1 uses. On a simulated host (its own
+    network namespace) that is 127.0.0.1; a STANDIN_ROOT sandbox shares the machine's loopback
+    with other sandboxes, so it takes its own 127.x.y.z (any 127/8 address is local on Linux),
+    derived from the sandbox's root so every process of the sandbox finds the same one."""
+    import hashlib
+    root = ROOT if root is None else str(root)
+    if root in ("", "/"):
+        return "127.0.0.1"
+    h = hashlib.sha256(os.path.realpath(root).encode()).digest()
+    return "127.%d.%d.%d" % (h[0], h[1], 1 + h[2] % 253)
+
+
+def local_host(host):
+    """`host` of a listen or probe address, with 127.0.0.1/localhost mapped by loopback()."""
+    return loopback() if host in ("127.0.0.1", "localhost") else host
+
+
+def alive(pid):
+    """True when process `pid` runs (a zombie, left by a parent that does not reap, does not)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def go_flags(argv):
+    """A component's `--name=value` / `--name value` / `--flag` arguments as {name: value}."""
+    out, i = {}, 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--"):
+            name, eq, value = a[2:].partition("=")
+            if not eq and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                i += 1
+                value = argv[i]
+            elif not eq:
+                value = "true"
+            out[name] = value
+        i += 1
+    return out

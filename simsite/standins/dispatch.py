@@ -3,10 +3,15 @@ import os
 
 
 def run(tool):
-    if os.environ.get("STANDIN_INTERNAL") == "kube-apiserver":
-        os.environ.pop("STANDIN_INTERNAL")
-        from .apiserver import serve
-        serve()
+    internal = os.environ.pop("STANDIN_INTERNAL", None)
+    if internal == "static-pods":
+        from .staticpods import serve_runner
+        serve_runner()
+        return
+    if internal in ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"):
+        import sys
+        from .components import main
+        main(internal, sys.argv[1:])
         return
     if tool == "edgeadm":
         from .edgeadm import entry

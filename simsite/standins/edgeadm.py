@@ -15,8 +15,8 @@ import time
 
 import yaml
 
-from . import apiserver, client, jws, kubeadmapi, pki, store
-from .common import default_ip, err, exists, Exit, fault, FlagError, P, parse_flags, read, run_tool, write
+from . import apiserver, client, jws, kubeadmapi, pki, staticpods, store
+from .common import default_ip, err, local_host, exists, Exit, fault, FlagError, P, parse_flags, read, run_tool, write
 
 K8S_VERSION = "v1.22.6"
 GLOBAL = {"enable-edge": "bool", "worker-path": "str", "kubeconfig": "str", "v": "str", "log-file": "str",
@@ -512,40 +512,25 @@ def init_steps(cfg, only, state, whole):
         h = cfg.cpe.rsplit(":", 1)[0] if cfg.cpe.count(":") == 1 else cfg.cpe
         return h
 
-    def apiserver_cert():
-        dns = [cfg.node, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + cfg.domain]
-        ips = [svc_ip(), cfg.address]
-        for s in cfg.sans + ([cpe_host()] if cfg.cpe else []):
-            try:
-                ipaddress.ip_address(s)
-                ips.append(s)
-            except ValueError:
-                dns.append(s)
-        print(pki.ensure_leaf("apiserver", ca(), "kube-apiserver", (), dns, ips, server=True, client=False, pki=cfg.certdir))
+    def leaf(which):
+        spec = kubeadm_leaves(cfg.node, cfg.address, svc_ip(), cfg.domain, cfg.sans, cpe_host() if cfg.cpe else "")[which]
+        base, ca_base, cn, orgs, dns, ips, server, client_ = spec
+        if ca_base == "ca":
+            pair = ca()
+        else:
+            c, k, _ = pki.ensure_ca(ca_base, CA_CN[ca_base], cfg.certdir)
+            pair = (c, k)
+        print(pki.ensure_leaf(base, pair, cn, orgs, dns, ips, server=server, client=client_, pki=cfg.certdir))
 
     def certs(which):
         def run():
             print('[certs] Using certificateDir folder "%s"' % cfg.certdir)
             if which == "ca":
                 ca()
-            elif which == "apiserver":
-                apiserver_cert()
-            elif which == "apiserver-kubelet-client":
-                print(pki.ensure_leaf("apiserver-kubelet-client", ca(), "kube-apiserver-kubelet-client", ("system:masters",), pki=cfg.certdir))
             elif which == "front-proxy-ca":
                 print(pki.ensure_ca("front-proxy-ca", "front-proxy-ca", cfg.certdir)[2])
-            elif which == "front-proxy-client":
-                c, k, _ = pki.ensure_ca("front-proxy-ca", "front-proxy-ca", cfg.certdir)
-                print(pki.ensure_leaf("front-proxy-client", (c, k), "front-proxy-client", pki=cfg.certdir))
             elif which == "etcd-ca":
                 print(pki.ensure_ca("etcd/ca", "etcd-ca", cfg.certdir)[2])
-            elif which.startswith("etcd-") or which == "apiserver-etcd-client":
-                c, k, _ = pki.ensure_ca("etcd/ca", "etcd-ca", cfg.certdir)
-                base = {"etcd-server": "etcd/server", "etcd-peer": "etcd/peer", "etcd-healthcheck-client": "etcd/healthcheck-client"}.get(which, which)
-                print(pki.ensure_leaf(base, (c, k), cfg.node if which in ("etcd-server", "etcd-peer") else "kube-etcd-healthcheck-client",
-                                      dns=[cfg.node, "localhost"] if which in ("etcd-server", "etcd-peer") else (),
-                                      ips=[cfg.address, "127.0.0.1"] if which in ("etcd-server", "etcd-peer") else (),
-                                      server=which in ("etcd-server", "etcd-peer"), pki=cfg.certdir))
             elif which == "sa":
                 if exists(cfg.certdir + "/sa.key"):
                     print("[certs] Using the existing \"sa\" key")
@@ -555,6 +540,8 @@ def init_steps(cfg, only, state, whole):
                     write(cfg.certdir + "/sa.key", pki.key_pem(k), 0o600)
                     write(cfg.certdir + "/sa.pub", k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
                     print('[certs] Generating "sa" key and public key')
+            else:
+                leaf(which)
         return run
 
     def tunnel_cert():
@@ -571,7 +558,7 @@ def init_steps(cfg, only, state, whole):
             if exists(fn):
                 print('[kubeconfig] Using existing kubeconfig file: "%s"' % fn)
                 return
-            cert, key = pki.sign(c, k, cn, orgs)
+            cert, key = pki.new_signed_cert(c, k, cn, orgs)
             server = cfg.server() if which in ("admin", "kubelet") else "https://%s:%d" % (cfg.address, cfg.port)
             write(fn, pki.kubeconfig(server, pki.cert_pem(c), cn if which != "admin" else "kubernetes-admin", pki.cert_pem(cert), pki.key_pem(key)), 0o600)
             print('[kubeconfig] Writing "%s.conf" kubeconfig file' % which)
@@ -603,40 +590,14 @@ def init_steps(cfg, only, state, whole):
     def control_plane(which):
         def run():
             repo = v.get("image-repository") or cfg.cluster.get("imageRepository") or "k8s.gcr.io"
-            img = "%s/kube-%s:%s" % (repo, which, cfg.version)
-            args = {"apiserver": ["kube-apiserver", "--advertise-address=" + cfg.address, "--secure-port=%d" % cfg.port,
-                                  "--service-cluster-ip-range=" + cfg.svc, "--client-ca-file=/etc/kubernetes/pki/ca.crt",
-                                  "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt", "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key",
-                                  "--enable-bootstrap-token-auth=true", "--etcd-servers=https://127.0.0.1:2379"],
-                    "controller-manager": ["kube-controller-manager", "--kubeconfig=/etc/kubernetes/controller-manager.conf",
-                                           "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key",
-                                           "--controllers=*,bootstrapsigner,tokencleaner"] + (["--allocate-node-cidrs=true", "--cluster-cidr=" + cfg.pods] if cfg.pods else []),
-                    "scheduler": ["kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf"]}[which]
-            # kubeadm's static pod: the component's extraArgs (--key=value, overriding) and
-            # extraVolumes from ClusterConfiguration, then the patches of --patches /
-            # InitConfiguration.patches.directory (files "<component>[suffix][+patchtype].yaml").
-            comp = cfg.cluster.get("apiServer" if which == "apiserver" else
-                                   "controllerManager" if which == "controller-manager" else "scheduler") or {}
-            extra = comp.get("extraArgs") or {}
-            base = {a.split("=", 1)[0]: a for a in args[1:]}
-            base.update({"--" + k: "--%s=%s" % (k, val) for k, val in extra.items()})
-            args = [args[0]] + [base[k] for k in sorted(base)]
-            text = manifest("kube-" + which, img, args, volumes=comp.get("extraVolumes") or [])
-            text = apply_patches(text, "kube-" + which, cfg.patches)
+            text = control_plane_manifest(which, cfg.cluster, repo, cfg.version, cfg.address, cfg.port, cfg.svc, cfg.pods,
+                                          cfg.certdir, cfg.domain, cfg.patches)
             write("/etc/kubernetes/manifests/kube-%s.yaml" % which, text, 0o600)
             print('[control-plane] Creating static Pod manifest for "kube-%s"' % which)
-            if which == "apiserver":
-                for f in ("apiserver.crt", "apiserver.key", "ca.crt"):
-                    if not exists(cfg.certdir + "/" + f):
-                        raise CmdError("failed to start kube-apiserver: open %s/%s: no such file or directory" % (cfg.certdir, f))
-                write(apiserver.CONF, json.dumps({"address": cfg.address, "port": cfg.port, "svc": cfg.svc}))
-                if apiserver.running_pid():
-                    apiserver.stop()
-                apiserver.daemonize(self_exe())
         return run
 
     def etcd():
-        write("/etc/kubernetes/manifests/etcd.yaml", manifest("etcd", "k8s.gcr.io/etcd:3.5.0-0", ["etcd", "--advertise-client-urls=https://%s:2379" % cfg.address]), 0o600)
+        write("/etc/kubernetes/manifests/etcd.yaml", etcd_manifest(cfg.node, cfg.address, cfg.certdir, {}, cfg.patches), 0o600)
         print('[etcd] Creating static Pod manifest for local etcd in "/etc/kubernetes/manifests"')
 
     def wait_cp():
@@ -648,21 +609,7 @@ def init_steps(cfg, only, state, whole):
                            "\tIf you are on a systemd-powered system, you can try to troubleshoot the error with the following commands:\n"
                            "\t\t- 'systemctl status kubelet'\n\t\t- 'journalctl -xeu kubelet'\n"
                            "couldn't initialize a Kubernetes cluster")
-        ctx = client.context(read(cfg.certdir + "/ca.crt"), verify=True) if exists(cfg.certdir + "/ca.crt") else client.context(verify=False)
-        deadline = time.time() + float(os.environ.get("STANDIN_WAIT_CP_TIMEOUT", "20"))
-        url = "https://%s:%d" % (cfg.address, cfg.port)
-        last = None
-        while time.time() < deadline:
-            try:
-                client.request(url, "GET", "/version", ctx, timeout=2)
-                print("[apiclient] All control plane components are healthy after %.6f seconds" % 0.5)
-                return
-            except client.APIError:
-                return
-            except Exception as e:  # noqa
-                last = e
-                time.sleep(0.2)
-        raise CmdError("couldn't initialize a Kubernetes cluster: timed out waiting for the condition (%s)" % last)
+        wait_api_healthy("https://%s:%d" % (cfg.address, cfg.port), cfg.certdir + "/ca.crt")
 
     def upload_config(which):
         def run():
@@ -1038,6 +985,169 @@ def kube_proxy_objects(cfg):
               "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}, rb, "rolebindings")]
 
 
+#: The CAs' common names (kubeadm 1.22 `cmd/kubeadm/app/phases/certs/certlist.go`).
+CA_CN = {"ca": "kubernetes", "front-proxy-ca": "front-proxy-ca", "etcd/ca": "etcd-ca"}
+
+
+def kubeadm_leaves(node, address, svc_ip, domain, cert_sans, cpe_host):
+    """The leaf certificates of kubeadm 1.22's GetDefaultCertList (`cmd/kubeadm/app/phases/certs/
+    certlist.go`), as {name: (base name, CA base name, CN, O, DNS SANs, IP SANs, serverAuth,
+    clientAuth)}; SANs of `cmd/kubeadm/app/util/pkiutil/pki_helpers.go` GetAPIServerAltNames
+    (node name, kubernetes..., the service range's first IP, the advertise address, the
+    controlPlaneEndpoint host, apiServer.certSANs) and getAltNames for etcd (node name,
+    localhost, advertise address, 127.0.0.1, ::1)."""
+    api_dns = [node, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + domain]
+    api_ips = [svc_ip, address]
+    for s in ([cpe_host] if cpe_host else []) + list(cert_sans or []):
+        (api_ips if is_ip(s) else api_dns).append(s)
+    etcd_dns, etcd_ips = [node, "localhost"], [address, "127.0.0.1", "::1"]
+    masters = ("system:masters",)
+    return {
+        "apiserver": ("apiserver", "ca", "kube-apiserver", (), api_dns, api_ips, True, False),
+        "apiserver-kubelet-client": ("apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", masters, (), (), False, True),
+        "front-proxy-client": ("front-proxy-client", "front-proxy-ca", "front-proxy-client", (), (), (), False, True),
+        # etcd 3.2 wants ClientAuth on the server certificate too (certlist.go's TODO)
+        "etcd-server": ("etcd/server", "etcd/ca", node, (), etcd_dns, etcd_ips, True, True),
+        "etcd-peer": ("etcd/peer", "etcd/ca", node, (), etcd_dns, etcd_ips, True, True),
+        "etcd-healthcheck-client": ("etcd/healthcheck-client", "etcd/ca", "kube-etcd-healthcheck-client", masters, (), (), False, True),
+        "apiserver-etcd-client": ("apiserver-etcd-client", "etcd/ca", "kube-apiserver-etcd-client", masters, (), (), False, True),
+    }
+
+
+#: The client certificates of kubeadm 1.22's kubeconfig files (`cmd/kubeadm/app/phases/kubeconfig/
+#: kubeconfig.go` getKubeConfigSpecsBase): file -> (CN, O); clientAuth, signed by the cluster CA.
+KUBECONFIG_CLIENTS = {"admin": ("kubernetes-admin", ("system:masters",)), "controller-manager": ("system:kube-controller-manager", ()),
+                      "scheduler": ("system:kube-scheduler", ())}
+
+
+def wait_api_healthy(url, ca_path, timeout=None):
+    """kubeadm's WaitForAPI (`cmd/kubeadm/app/util/apiclient/wait.go`): GET /healthz until it
+    answers 200 "ok" (the kubelet starts the static pods; the API server is healthy once its
+    etcd answers)."""
+    ctx = client.context(read(ca_path), verify=True) if exists(ca_path) else client.context(verify=False)
+    start = time.time()
+    deadline = start + (timeout or float(os.environ.get("STANDIN_WAIT_CP_TIMEOUT", "40")))
+    last = None
+    while time.time() < deadline:
+        try:
+            client.request(url, "GET", "/healthz", ctx, timeout=2)
+            print("[apiclient] All control plane components are healthy after %.6f seconds" % (time.time() - start))
+            return
+        except Exception as e:  # noqa: BLE001 - not up yet (refused, 500 while etcd is down)
+            last = getattr(e, "message", None) or e
+            time.sleep(0.2)
+    raise CmdError("couldn't initialize a Kubernetes cluster: timed out waiting for the condition (%s)" % last)
+
+
+def _component_args(cmd, base_args, extra):
+    """kubeadm's command line: its flags, the component's extraArgs overriding and adding
+    (`cmd/kubeadm/app/util/arguments.go` BuildArgumentListFromMap: sorted by name)."""
+    base = {a.split("=", 1)[0]: a for a in base_args}
+    base.update({"--" + k: "--%s=%s" % (k, val) for k, val in (extra or {}).items()})
+    return [cmd] + [base[k] for k in sorted(base)]
+
+
+def _probe(host, port, path, scheme):
+    return {"httpGet": {"host": host, "path": path, "port": port, "scheme": scheme},
+            "initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 15, "failureThreshold": 8}
+
+
+def control_plane_manifest(which, cluster, repo, version, address, port, svc, pods, certdir, domain, patches):
+    """The static pod of kube-<which> as kubeadm 1.22 writes it (`cmd/kubeadm/app/phases/
+    controlplane/manifests.go` getAPIServerCommand, getControllerManagerCommand,
+    getSchedulerCommand; probes of GetStaticPodSpecs: kube-apiserver /livez, /readyz on the
+    advertise address and port over HTTPS; kube-controller-manager and kube-scheduler /healthz
+    on 127.0.0.1:10257 and 127.0.0.1:10259 over HTTPS), with the component's extraArgs and
+    extraVolumes and the patches of `patches`."""
+    pk = certdir.rstrip("/")
+    if which == "apiserver":
+        args = ["--advertise-address=" + address, "--allow-privileged=true", "--authorization-mode=Node,RBAC",
+                "--client-ca-file=%s/ca.crt" % pk, "--enable-admission-plugins=NodeRestriction", "--enable-bootstrap-token-auth=true",
+                "--etcd-cafile=%s/etcd/ca.crt" % pk, "--etcd-certfile=%s/apiserver-etcd-client.crt" % pk,
+                "--etcd-keyfile=%s/apiserver-etcd-client.key" % pk, "--etcd-servers=https://127.0.0.1:2379",
+                "--kubelet-client-certificate=%s/apiserver-kubelet-client.crt" % pk,
+                "--kubelet-client-key=%s/apiserver-kubelet-client.key" % pk,
+                "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+                "--proxy-client-cert-file=%s/front-proxy-client.crt" % pk, "--proxy-client-key-file=%s/front-proxy-client.key" % pk,
+                "--requestheader-allowed-names=front-proxy-client", "--requestheader-client-ca-file=%s/front-proxy-ca.crt" % pk,
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-", "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-username-headers=X-Remote-User", "--secure-port=%d" % port,
+                "--service-account-issuer=https://kubernetes.default.svc." + domain,
+                "--service-account-key-file=%s/sa.pub" % pk, "--service-account-signing-key-file=%s/sa.key" % pk,
+                "--service-cluster-ip-range=" + svc, "--tls-cert-file=%s/apiserver.crt" % pk,
+                "--tls-private-key-file=%s/apiserver.key" % pk]
+        probes = {"livenessProbe": _probe(address, port, "/livez", "HTTPS"), "readinessProbe": _probe(address, port, "/readyz", "HTTPS"),
+                  "startupProbe": _probe(address, port, "/livez", "HTTPS")}
+        key = "apiServer"
+    elif which == "controller-manager":
+        kc = "/etc/kubernetes/controller-manager.conf"
+        args = ["--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc, "--bind-address=127.0.0.1",
+                "--client-ca-file=%s/ca.crt" % pk, "--cluster-name=kubernetes", "--cluster-signing-cert-file=%s/ca.crt" % pk,
+                "--cluster-signing-key-file=%s/ca.key" % pk, "--controllers=*,bootstrapsigner,tokencleaner", "--kubeconfig=" + kc,
+                "--leader-elect=true", "--requestheader-client-ca-file=%s/front-proxy-ca.crt" % pk,
+                "--root-ca-file=%s/ca.crt" % pk, "--service-account-private-key-file=%s/sa.key" % pk,
+                "--use-service-account-credentials=true"]
+        if pods:
+            args += ["--allocate-node-cidrs=true", "--cluster-cidr=" + pods, "--service-cluster-ip-range=" + svc]
+        probes = {"livenessProbe": _probe("127.0.0.1", 10257, "/healthz", "HTTPS"),
+                  "startupProbe": _probe("127.0.0.1", 10257, "/healthz", "HTTPS")}
+        key = "controllerManager"
+    else:
+        kc = "/etc/kubernetes/scheduler.conf"
+        args = ["--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc, "--bind-address=127.0.0.1",
+                "--kubeconfig=" + kc, "--leader-elect=true"]
+        probes = {"livenessProbe": _probe("127.0.0.1", 10259, "/healthz", "HTTPS"),
+                  "startupProbe": _probe("127.0.0.1", 10259, "/healthz", "HTTPS")}
+        key = "scheduler"
+    comp = cluster.get(key) or {}
+    command = _component_args("kube-" + which, args, comp.get("extraArgs"))
+    text = manifest("kube-" + which, "%s/kube-%s:%s" % (repo, which, version), command, volumes=comp.get("extraVolumes") or [],
+                    probes=probes)
+    return apply_patches(text, "kube-" + which, patches)
+
+
+def etcd_manifest(node, address, certdir, existing, patches, extra=None):
+    """kubeadm 1.22's local etcd static pod (`cmd/kubeadm/app/phases/etcd/local.go`
+    getEtcdCommand, GetEtcdPodSpec): client URLs on 127.0.0.1 and the advertise address, the
+    metrics (and liveness probe) URL http://127.0.0.1:2381, peer URLs on the advertise address;
+    `existing` ({name: peer URL}) makes a joining member's --initial-cluster and
+    --initial-cluster-state=existing."""
+    pk = certdir.rstrip("/")
+    peer = "https://%s:2380" % address
+    cluster = dict(existing or {})
+    cluster[node] = peer
+    args = ["--advertise-client-urls=https://%s:2379" % address, "--cert-file=%s/etcd/server.crt" % pk,
+            "--client-cert-auth=true", "--data-dir=/var/lib/etcd", "--initial-advertise-peer-urls=" + peer,
+            "--initial-cluster=" + ",".join("%s=%s" % (n, u) for n, u in cluster.items()),
+            "--key-file=%s/etcd/server.key" % pk, "--listen-client-urls=https://127.0.0.1:2379,https://%s:2379" % address,
+            "--listen-metrics-urls=http://127.0.0.1:2381", "--listen-peer-urls=" + peer, "--name=" + node,
+            "--peer-cert-file=%s/etcd/peer.crt" % pk, "--peer-client-cert-auth=true", "--peer-key-file=%s/etcd/peer.key" % pk,
+            "--peer-trusted-ca-file=%s/etcd/ca.crt" % pk, "--snapshot-count=10000", "--trusted-ca-file=%s/etcd/ca.crt" % pk]
+    if existing:
+        args.append("--initial-cluster-state=existing")
+    probes = {"livenessProbe": _probe("127.0.0.1", 2381, "/health", "HTTP"), "startupProbe": _probe("127.0.0.1", 2381, "/health", "HTTP")}
+    text = manifest("etcd", "k8s.gcr.io/etcd:3.5.0-0", _component_args("etcd", args, extra), probes=probes)
+    return apply_patches(text, "etcd", patches)
+
+
+def wait_etcd_healthy(timeout):
+    """Until the local member's /health (http://127.0.0.1:2381, what its liveness probe asks)
+    answers `"health":"true"`."""
+    import urllib.request
+    url = "http://%s:2381/health" % local_host("127.0.0.1")
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if json.loads(r.read().decode()).get("health") == "true":
+                    return
+        except (OSError, ValueError) as e:
+            last = e
+        time.sleep(0.2)
+    raise CmdError("error creating local etcd static pod manifest file: timeout waiting for etcd cluster to be available (%s)" % last)
+
+
 def svc_ip10(cidr):
     return str(ipaddress.ip_network(cidr.split(",")[0], strict=False)[10])
 
@@ -1049,8 +1159,9 @@ def kubelet_config(domain, dns):
                            "staticPodPath": "/etc/kubernetes/manifests", "rotateCertificates": True})
 
 
-def manifest(name, image, command, env=None, volumes=()):
+def manifest(name, image, command, env=None, volumes=(), probes=None):
     c = {"name": name, "image": image, "command": command}
+    c.update(probes or {})
     if env:
         c["env"] = [{"name": k, "value": val} for k, val in env.items()]
     spec = {"hostNetwork": True, "priorityClassName": "system-node-critical", "containers": [c]}
@@ -1589,17 +1700,56 @@ def cmd_join(vals, pos, state, only):
                 raise CmdError("error downloading certs: error decoding secret data with provided key: cipher: message authentication failed")
             fname = k.replace("etcd-", "etcd/") if k.startswith("etcd-") else k
             write("/etc/kubernetes/pki/" + fname, plain, 0o600 if fname.endswith(".key") else 0o644)
-        c = pki.load_cert(read("/etc/kubernetes/pki/ca.crt"))
-        kk = pki.load_key(read("/etc/kubernetes/pki/ca.key"))
+        # kubeadm join's control-plane-prepare certs/kubeconfig/control-plane
+        # (`cmd/kubeadm/app/cmd/phases/join/controlplaneprepare.go`): this master's own leaf
+        # certificates from the shared CAs (certs.CreatePKIAssets), its admin,
+        # controller-manager and scheduler kubeconfigs, its static pod manifests, all made
+        # from the cluster's ClusterConfiguration (ConfigMap kube-system/kubeadm-config)
+        # and this node's name and advertise address.
+        cl = ctx.get("cluster")
+        if cl is None:
+            try:
+                cm = client.request(d.server, "GET", "/api/v1/namespaces/kube-system/configmaps/kubeadm-config", d.secure, token=tls_token)
+                cl = yaml.safe_load((cm.get("data") or {}).get("ClusterConfiguration") or "") or {}
+            except client.APIError as e:
+                raise CmdError("unable to fetch the kubeadm-config ConfigMap: " + e.message)
+            ctx["cluster"] = cl
+        net = cl.get("networking") or {}
+        svc = net.get("serviceSubnet") or "10.96.0.0/12"
+        domain = net.get("dnsDomain") or "cluster.local"
+        certdir = "/etc/kubernetes/pki"
+        cpe = cl.get("controlPlaneEndpoint") or ""
+        cpe_host = cpe.rsplit(":", 1)[0] if cpe.count(":") == 1 else cpe
         adv = vals.get("apiserver-advertise-address") or default_ip()
+        port = int(vals.get("apiserver-bind-port") or 6443)
+        ctx.update(adv=adv, port=port)
         write("/etc/kubernetes/pki/apiserver.crt", "")  # replaced below
         os.unlink(P("/etc/kubernetes/pki/apiserver.crt"))
-        pki.ensure_leaf("apiserver", (c, kk), "kube-apiserver", (), [node, "kubernetes", "kubernetes.default", "kubernetes.default.svc"], [adv], server=True, client=False)
-        cert, key_ = pki.sign(c, kk, "kubernetes-admin", ("system:masters",))
-        write("/etc/kubernetes/admin.conf", pki.kubeconfig(d.server, pki.cert_pem(c), "kubernetes-admin", pki.cert_pem(cert), pki.key_pem(key_)), 0o600)
+        cas = {}
+        for base in ("ca", "front-proxy-ca", "etcd/ca"):
+            cert_pem_, key_pem_ = read("%s/%s.crt" % (certdir, base)), read("%s/%s.key" % (certdir, base))
+            if not cert_pem_ or not key_pem_:
+                raise CmdError("failure loading %s certificate authority: couldn't load the certificate file %s/%s.crt: "
+                               "open %s/%s.crt: no such file or directory" % (base, certdir, base, certdir, base))
+            cas[base] = (pki.load_cert(cert_pem_), pki.load_key(key_pem_))
+        svc_ip = str(ipaddress.ip_network(svc.split(",")[0], strict=False)[1])
+        for name, (base, ca_base, cn, orgs, dns, ips, server, client_) in kubeadm_leaves(
+                node, adv, svc_ip, domain, (cl.get("apiServer") or {}).get("certSANs") or [], cpe_host).items():
+            print(pki.ensure_leaf(base, cas[ca_base], cn, orgs, dns, ips, server=server, client=client_, pki=certdir))
+        c = cas["ca"][0]
+        for which, (cn, orgs) in KUBECONFIG_CLIENTS.items():
+            fn = "/etc/kubernetes/%s.conf" % which
+            cert, key_ = pki.new_signed_cert(c, cas["ca"][1], cn, orgs)
+            server = d.server if which == "admin" else "https://%s:%d" % (adv, port)
+            write(fn, pki.kubeconfig(server, pki.cert_pem(c), cn, pki.cert_pem(cert), pki.key_pem(key_)), 0o600)
+            print('[kubeconfig] Writing "%s.conf" kubeconfig file' % which)
+        repo = cl.get("imageRepository") or "k8s.gcr.io"
+        version = cl.get("kubernetesVersion") or K8S_VERSION
         for comp in ("apiserver", "controller-manager", "scheduler"):
-            text = manifest("kube-" + comp, "k8s.gcr.io/kube-%s:%s" % (comp, K8S_VERSION), ["kube-" + comp])
-            write("/etc/kubernetes/manifests/kube-%s.yaml" % comp, apply_patches(text, "kube-" + comp, ctx.get("patches", "")), 0o600)
+            text = control_plane_manifest(comp, cl, repo, version, adv, port, svc, net.get("podSubnet") or "", certdir, domain,
+                                          ctx.get("patches", ""))
+            write("/etc/kubernetes/manifests/kube-%s.yaml" % comp, text, 0o600)
+            print('[control-plane] Creating static Pod manifest for "kube-%s"' % comp)
 
     def kube_vip_join():
         # steps/kube_vip.go installKubeVIP (JoinData): a control-plane join with --default-ha
@@ -1673,6 +1823,25 @@ def cmd_join(vals, pos, state, only):
     def check_etcd():
         pass
 
+    def cp_join_etcd():
+        """control-plane-join/etcd (kubeadm `cmd/kubeadm/app/cmd/phases/join/controlplanejoin.go`
+        runEtcdPhase -> etcdphase.CreateStackedEtcdStaticPodManifestFile): the new member is
+        added to the cluster, its static pod written with the existing members in
+        --initial-cluster and --initial-cluster-state=existing, then kubeadm waits for the
+        cluster to be available."""
+        if not control:
+            return
+        adv = ctx.get("adv") or vals.get("apiserver-advertise-address") or default_ip()
+        existing = {n: u for n, u in store.members().items() if n != node}
+        store.add_member(node, "https://%s:2380" % adv)
+        etcd_local = ((ctx.get("cluster") or {}).get("etcd") or {}).get("local") or {}
+        write("/etc/kubernetes/manifests/etcd.yaml", etcd_manifest(node, adv, "/etc/kubernetes/pki", existing,
+                                                                   ctx.get("patches", ""), etcd_local.get("extraArgs")), 0o600)
+        print("[etcd] Announced new etcd member joining to the existing etcd cluster")
+        print('[etcd] Creating static Pod manifest for "etcd"')
+        print("[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s")
+        wait_etcd_healthy(float(os.environ.get("STANDIN_ETCD_JOIN_TIMEOUT", "40")))
+
     def cp_join():
         if control:
             d = disc()
@@ -1687,7 +1856,8 @@ def cmd_join(vals, pos, state, only):
 
     steps = [("init-node", init_node), ("join-prepare", join_prepare), ("container", container), ("lite-apiserver", lite_apiserver),
              ("preflight", preflight), ("control-plane-prepare/all", cp_prepare), ("check-etcd", check_etcd),
-             ("kubelet-start", kubelet_start), ("kube-vip", kube_vip_join), ("control-plane-join/all", cp_join)]
+             ("kubelet-start", kubelet_start), ("kube-vip", kube_vip_join), ("control-plane-join/etcd", cp_join_etcd),
+             ("control-plane-join/mark-control-plane", cp_join)]
     run_steps("join", steps, only, set(vals.get("skip-phases") or []), state)
     if only is None:
         print("\nThis node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n"
@@ -1720,11 +1890,22 @@ def cmd_reset(vals, pos, state, only):
             err("Error: aborted reset operation")
             raise Exit(1)
 
+    def remove_etcd_member():
+        # kubeadm reset's remove-etcd-member (`cmd/kubeadm/app/cmd/phases/reset/removeetcdmember.go`):
+        # this master's member leaves the etcd cluster; the others keep the data
+        if exists("/etc/kubernetes/manifests/etcd.yaml"):
+            name = (staticpods.desired("/etc/kubernetes/manifests").get("etcd") or ("", "", []))[2]
+            flags = dict(a[2:].split("=", 1) for a in name if a.startswith("--") and "=" in a)
+            store.remove_member(flags.get("name") or socket.gethostname().lower())
+        elif not store.members():
+            store.remove_member("")
+
     def cleanup():
-        pid = apiserver.stop()
-        if pid:
-            print("[reset] Stopping the stand-in kube-apiserver (pid %d)" % pid)
         systemctl("stop", "kubelet")
+        # the kubelet's containers are removed (kubeadm reset's cleanup-node removes the
+        # containers of the CRI): the static pods' processes stop
+        for comp, pid in staticpods.stop_all().items():
+            print("[reset] Stopping the stand-in %s (pid %d)" % (comp, pid))
         for d in ("/etc/kubernetes/manifests", "/var/lib/kubelet", "/var/lib/etcd", "/etc/kubernetes/pki", "/etc/kubernetes/edge",
                   "/etc/kubernetes/kube-apiserver-conf", "/etc/kubernetes/patch", "/var/lib/standins/apiserver", "/etc/cni/net.d"):
             shutil.rmtree(P(d), ignore_errors=True)
@@ -1747,7 +1928,7 @@ def cmd_reset(vals, pos, state, only):
         print("[reset] Deleting files: [/etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf]")
 
     steps = [("preflight", lambda: print("[preflight] Running pre-flight checks")), ("update-cluster-status", lambda: None),
-             ("remove-etcd-member", lambda: None), ("cleanup-node", cleanup)]
+             ("remove-etcd-member", remove_etcd_member), ("cleanup-node", cleanup)]
     if fault(["edgeadm:reset"]):
         err("Error: error execution phase cleanup-node: injected fault (edgeadm:reset)")
         raise Exit(1)

@@ -396,9 +396,23 @@ def run(argv):
     name = (vals.get("hostname-override") or socket.gethostname()).lower().strip()
     ready()
     klog("I", "Kubelet started", node=name)
+    manifests = cfg.get("staticPodPath") or vals.get("pod-manifest-path")
+    if manifests:
+        start_static_pods(manifests)
     loop(name, vals, runtime)
     return 0
 
+
+
+def start_static_pods(path):
+    """The file source of pods (`pkg/kubelet/config/file.go`): the static pods of `path` run
+    whether or not the API server answers (they are how the control plane comes up)."""
+    import threading
+    from . import staticpods
+    klog("I", "Adding static pod path", path=path)
+    t = threading.Thread(target=staticpods.Syncer(path).run, daemon=True)
+    t.start()
+    return t
 
 
 def loop(name, vals, runtime):
