@@ -120,7 +120,8 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
         # one file provisioner per upload to the staging path: a local file from its absolute
         # path, an identity value from state
         uploads = [p["file"] for p in provs[1:1 + len(step.uploads)]]
-        triggers = {"fingerprint": step.fingerprint()}
+        # (and what the step shows: EnsureEdgeComponentsVersion's workload -> image)
+        triggers = {"fingerprint": step.fingerprint(), **(step.shown or {})}
         for i, (up, got) in enumerate(zip(step.uploads, uploads)):
             ref = identity_ref(up.source)
             if ref:
@@ -137,7 +138,7 @@ def test_each_step_uploads_its_files_and_script_then_runs_it(synth_env):
         # then it runs
         assert provs[-1] == {"remote-exec": {"inline": ["set -e", f"sh {step.remote_path}"]}}
         assert len(provs) == 3 + len(step.uploads)
-        # replaced when the script, a file or an identity value it uploads changes
+        # replaced when the script, a file, an identity value it uploads or what it shows changes
         assert res["triggers_replace"] == triggers
 
 
