@@ -148,10 +148,12 @@ def images(b, root):
 
 def run_step(b, root, tmp_path, step):
     """The step as it runs on master 0 (prelude and body), with the sandbox's stand-ins first
-    on PATH."""
+    on PATH and the manifests directory in the sandbox."""
+    from provisioners.steps.cluster import EDGE_MANIFESTS_DIR
     result = tmp_path / "EnsureEdgeComponentsVersion.failed"
     script = (prelude(step.name, "m0", str(result)) + step.script).replace(
-        "export PATH=", "export PATH=%s:" % shlex.quote(str(b)), 1)
+        "export PATH=", "export PATH=%s:" % shlex.quote(str(b)), 1).replace(
+        "MANIFESTS_DIR=%s\n" % EDGE_MANIFESTS_DIR, "MANIFESTS_DIR=%s\n" % shlex.quote(str(root / "manifests")), 1)
     p = subprocess.run(["sh", "-c", script], env=dict(os.environ, STANDIN_ROOT=str(root)),
                        capture_output=True, text=True, timeout=120)
     log = (tmp_path / "EnsureEdgeComponentsVersion.log").read_text()
@@ -160,6 +162,9 @@ def run_step(b, root, tmp_path, step):
 
 def test_a_version_change_rolls_every_workload_in_order_then_changes_nothing(cluster, tmp_path):
     b, root = cluster
+    (root / "manifests").mkdir()
+    (root / "manifests/tunnel-cloud.yaml").write_text(f"        image: {REPO}/tunnel:v0.8.1\n")
+    (root / "manifests/edge-coredns.yaml").write_text(f"        image: {REPO}/coredns:1.6.9\n")
     rc, log, err = run_step(b, root, tmp_path, the_step(spec_for(tmp_path, "v0.9.0")))
     assert rc == 0, log + err
     got = images(b, root)
@@ -179,6 +184,9 @@ def test_a_version_change_rolls_every_workload_in_order_then_changes_nothing(clu
     pods = json.loads(out)["items"]
     assert len(pods) == 4 + 2 * 4 and all(p["status"]["phase"] == "Running" for p in pods)
     assert not [p for p in pods if "v0.8.1" in p["spec"]["containers"][0]["image"]]
+    # the first deploy's manifests name the new images (a later edge-apps run keeps them)
+    assert (root / "manifests/tunnel-cloud.yaml").read_text() == f"        image: {REPO}/tunnel:v0.9.0\n"
+    assert (root / "manifests/edge-coredns.yaml").read_text() == f"        image: {REPO}/coredns:1.6.9\n"
     (tmp_path / "EnsureEdgeComponentsVersion.log").unlink()
     rc, log, err = run_step(b, root, tmp_path, the_step(spec_for(tmp_path, "v0.9.0")))
     assert rc == 0 and "image updated" not in log and log.count("already runs") == 8, log + err

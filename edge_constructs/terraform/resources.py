@@ -129,6 +129,12 @@ def step_triggers(step: Step) -> dict:
     return triggers
 
 
+def _checked(step: Step) -> dict:
+    """What of a step's trigger re-runs CheckSSH: all of it but what the step shows (the
+    fingerprint changes with it; the plan names it once, on the step)."""
+    return {k: v for k, v in step_triggers(step).items() if k not in (step.shown or {})}
+
+
 def verbose_prefix() -> str:
     """`EDGE_VERBOSE=1 ` when the synth runs with EDGE_VERBOSE or TF_LOG set: the steps then
     print their progress and commands' output, not only their one line (sh/lib/prelude.sh).
@@ -203,7 +209,7 @@ def chain_resources(scope: Construct, placed: Sequence[Placed],
     if own:
         prev = [check_resource(scope, list(own.values()), prev,
                                min(CHECK_TIMEOUT, float(ssh_timeout)),
-                               steps=[step_triggers(p.step) for p in placed])]
+                               steps=[_checked(p.step) for p in placed])]
     for p in placed:
         res = step_resource(scope, p.host, p.step, prev, ssh_timeout)
         made.append(res)

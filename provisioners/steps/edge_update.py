@@ -9,6 +9,8 @@ GetEdgeDnsImage: `coredns:1.6.9` whatever the version) when it differs, and wait
 rollout (`kubectl rollout status --timeout`) before the next one. A rollout that does not
 finish stops the step naming the workload and its pods' state; the workloads after it are
 left as they were. On a first deploy every image is already the wanted one: nothing is set.
+Once every rollout finished, the images in the first deploy's manifests on master 0 follow
+(a later run of an edge-apps phase, create-or-update in edgeadm, must not bring them back).
 
 The version and the repository are `settled` values of EnsureEdgeAppsManifests (the step
 that writes them into the manifests for the first deploy): its fingerprint masks them, so a
@@ -68,9 +70,11 @@ def ensure_edge_components_version(ctx: Context):
     """Master 0: each SuperEdge workload runs the images of `superedge.version` (and the image
     repository), updated one at a time, each rollout finished before the next; stops at a
     rollout that does not finish, naming the workload and its pods' state."""
+    from provisioners.steps.cluster import EDGE_MANIFESTS_DIR   # cluster imports this module
     images = wanted_images(ctx)
     lines = [f"{key.replace('/', ' ')} {image.rsplit('/', 1)[-1].rsplit(':', 1)[0]} {image}"
              for key, image in images.items()]
     return {"script": sh_script("EnsureEdgeComponentsVersion", ADMIN_CONF=ADMIN_CONF,
-                                NAMESPACE=NAMESPACE, WORKLOADS=lines, TIMEOUT=ROLLOUT_TIMEOUT),
+                                NAMESPACE=NAMESPACE, WORKLOADS=lines, TIMEOUT=ROLLOUT_TIMEOUT,
+                                MANIFESTS_DIR=EDGE_MANIFESTS_DIR),
             "shown": {"images": images}}

@@ -2,12 +2,15 @@
 # In: ADMIN_CONF, NAMESPACE, WORKLOADS (`kind name image-name image`, one a line, in update
 # order: a container running an image named image-name gets image), TIMEOUT (seconds one
 # rollout may take). A rollout that does not finish stops the step, naming the workload and
-# its pods' state; the workloads after it are left as they were.
+# its pods' state; the workloads after it are left as they were. MANIFESTS_DIR: the first
+# deploy's edge-apps manifests, whose images follow once every rollout finished (a later run
+# of those phases, create-or-update in edgeadm, must not bring old images back).
 k() { kubectl --kubeconfig "$ADMIN_CONF" -n "$NAMESPACE" "$@"; }
 work=$(umask 077; mktemp -d /tmp/edge-update.XXXXXX)
 remove_at_exit "$work/status"
 remove_at_exit "$work/pods"
-remove_at_exit "$work"
+remove_at_exit "$work/moved"
+: > "$work/moved"
 # pods_of KIND NAME: the rows of the workload's pods (a DaemonSet's own, a Deployment's
 # through its ReplicaSets, named NAME-<pod-template-hash>), with their state.
 pods_of() {
@@ -41,6 +44,7 @@ while read -r kind name image_name image; do
     found=1
     if [ "$img" != "$image" ]; then
       set_args="$set_args $c=$image"
+      printf '%s %s\n' "$img" "$image" >> "$work/moved"
       say "$kind/$name: container $c $img -> $image"
     fi
   done
@@ -64,4 +68,18 @@ left as they were:${after:- none}"
 done <<EOF
 $rows
 EOF
+if [ -s "$work/moved" ] && [ -d "$MANIFESTS_DIR" ]; then
+  for f in "$MANIFESTS_DIR"/*.yaml; do
+    [ -f "$f" ] || continue
+    # awk reads the images from a file, never from its command line
+    EDGE_MOVED="$work/moved" awk '
+      BEGIN { while ((getline l < ENVIRON["EDGE_MOVED"]) > 0) { p = index(l, " "); n++; o[n] = substr(l, 1, p - 1); v[n] = substr(l, p + 1) } }
+      { for (i = 1; i <= n; i++) { out = ""; rest = $0
+          while ((q = index(rest, o[i])) > 0) { out = out substr(rest, 1, q - 1) v[i]; rest = substr(rest, q + length(o[i])) }
+          $0 = out rest }
+        print }' "$f" > "$f.edge-tmp" || fail "could not update the images in $f"
+    mv -f "$f.edge-tmp" "$f"
+  done
+  say "the manifests in $MANIFESTS_DIR name the new images"
+fi
 rm -rf "$work"
