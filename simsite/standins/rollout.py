@@ -14,7 +14,8 @@ status` waits until its timeout. Sources (kubernetes v1.22): pkg/controller/depl
 maxUnavailable), pkg/registry/apps/*/strategy.go (metadata.generation bumped on a spec
 change), staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go (what
 `rollout status` reads). Node readiness and taints are not modelled: a DaemonSet's pods go to
-every node its nodeSelector/required node affinity selects, a Deployment's to the first one.
+every node its nodeSelector/required node affinity selects, a Deployment's to a schedulable
+one (cloud nodes first).
 """
 import hashlib
 import json
@@ -194,6 +195,9 @@ def _workload(data, objs, side, wkey, kind, nodes, registry):
     side[wkey] = {"spec": spec_hash, "generation": gen}
     ns = md.get("namespace")
     pods = {pk: objs[pk] for pk in _owned_pods(objs, wkey)}
+    names = {n["metadata"]["name"] for n in nodes}
+    for pk in [pk for pk, p in pods.items() if (p.get("spec") or {}).get("nodeName") not in names | {"", None}]:
+        del objs[pk], pods[pk]          # the pod garbage collector: its node is gone
     new = {pk: p for pk, p in pods.items()
            if ((p["metadata"].get("labels") or {}).get("pod-template-hash" if kind == "Deployment"
                                                          else "controller-revision-hash")) == thash}
@@ -205,7 +209,13 @@ def _workload(data, objs, side, wkey, kind, nodes, registry):
         unavailable = _scaled(ru.get("maxUnavailable", "25%"), replicas, False)
         if surge == 0 and unavailable == 0:
             unavailable = 1                          # deploymentutil.ResolveFenceposts
-        node = next((n["metadata"]["name"] for n in nodes if _selected(template.get("spec") or {}, n)), "")
+        # the scheduler's choice, simplified: a schedulable node the pod may go to, cloud
+        # nodes (no superedge.io/node-edge label) first
+        fits = [n for n in nodes if not (n.get("spec") or {}).get("unschedulable")
+                and _selected(template.get("spec") or {}, n)]
+        fits.sort(key=lambda n: ("superedge.io/node-edge" in ((n["metadata"].get("labels")) or {}),
+                                 n["metadata"]["name"]))
+        node = fits[0]["metadata"]["name"] if fits else ""
         slots = [(str(i), node) for i in range(replicas)]
     else:
         eligible = [n["metadata"]["name"] for n in nodes if _selected(template.get("spec") or {}, n)]
