@@ -247,3 +247,26 @@ def test_kubectl_set_image_and_rollout_status_as_kubectl_122(cluster):
     assert rc == 0 and out.strip() == 'daemon set "edge-health" successfully rolled out', out + err
     rc, out, err = kubectl(b, root, "-n", "edge-system", "rollout", "status", "configmap/x")
     assert rc == 1
+
+
+def test_a_deployments_pods_evicted_by_a_drain_come_back_on_a_schedulable_node(cluster):
+    """What node removal's drain meets: the controller makes an evicted pod again, never on
+    the cordoned node; a DaemonSet's pod stays (drains leave them)."""
+    b, root = cluster
+    rc, out, err = kubectl(b, root, "apply", "-f", "-", stdin=yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "cloud-0"}}))
+    assert rc == 0, err
+
+    def pods_on(node):
+        rc, out, err = kubectl(b, root, "get", "pods", "-A", "-o", "json")
+        return [p for p in json.loads(out)["items"] if p["spec"].get("nodeName") == node]
+    # made before cloud-0 joined, the Deployments' pods run on edge-1 (pods do not move)
+    deployed = [p for p in pods_on("edge-1") if p["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"]
+    assert len(deployed) == 4 and not pods_on("cloud-0")
+    rc, out, err = kubectl(b, root, "drain", "edge-1", "--ignore-daemonsets", "--timeout=20s")
+    assert rc == 0, out + err
+    # evicted, they are made again on a schedulable node, cloud nodes first; DaemonSet pods stay
+    assert {p["metadata"]["ownerReferences"][0]["kind"] for p in pods_on("edge-1")} == {"DaemonSet"}
+    assert {p["metadata"]["name"] for p in pods_on("cloud-0")} == {p["metadata"]["name"] for p in deployed}
+    rc, out, err = kubectl(b, root, "-n", "edge-system", "rollout", "status", "deployment/site-manager")
+    assert rc == 0 and "successfully rolled out" in out, out + err
