@@ -39,8 +39,8 @@ SITES = {"site-a": ["h1"], "site-b": ["h2"]}
 #: The address of the remote state a site stack reads its cluster from (cluster.py nodes_in).
 CLUSTER_STATE = "data.terraform_remote_state.edge_cluster_state_of_stack_cluster"
 #: What the cluster stack's plan may report besides its resources: the nodes the API server
-#: lists, which the sites' stacks change.
-STATUS_OUTPUTS = ("edge_nodes",)
+#: lists, which the sites' stacks change, and SuperEdge's DaemonSet pods on them.
+STATUS_OUTPUTS = ("edge_nodes", "edge_edge_components")
 #: State per edge_node instance must stay under this (issue 20: "state under 2 KB per node").
 MAX_INSTANCE_BYTES = 2048
 

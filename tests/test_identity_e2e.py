@@ -144,10 +144,11 @@ def test_token_rotation_retires_the_old_token_and_the_new_command_joins(deployed
     assert "h1" not in node_names(site, master)
     ssh_ok(site, node, new + " --node-name h1 --skip-phases=init-node")
     assert "h1" in node_names(site, master)
-    # and the pipeline is quiet again: no resource changes. The status output shows the node
-    # joined by hand (outside Terraform), which is all the plan may report (exit code 2).
+    # and the pipeline is quiet again: no resource changes. The status outputs show the node
+    # joined by hand (outside Terraform) and SuperEdge's DaemonSet pods on it, which is all
+    # the plan may report (exit code 2).
     plan = b.pipeline_plan(token_rotation="2026-12")
-    judged.assert_no_change(plan, outputs=("edge_nodes",))
+    judged.assert_no_change(plan, outputs=("edge_nodes", "edge_edge_components"))
 
 
 def test_a_master_holding_another_clusters_key_stops_before_writing(deployed, package, tmp_path):

@@ -109,15 +109,31 @@ def identity_digest_expr(resource: str, attribute: str) -> str:
     return '${%s.%s.digests["%s"]}' % (IDENTITY_TYPE, resource, attribute)
 
 
+def _literal(value):
+    """Strings of a nested map/list as Terraform literals (no interpolation)."""
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_literal(v) for v in value]
+    return tf_literal(value) if isinstance(value, str) else value
+
+
 def step_triggers(step: Step) -> dict:
-    """What replaces (re-runs) a step: its script and uploaded files (the fingerprint), and
-    the digests of the identity values it uploads."""
-    triggers = {"fingerprint": step.fingerprint()}
+    """What replaces (re-runs) a step: its script and uploaded files (the fingerprint), what
+    it shows (`Step.shown`: the plan names what changes), and the digests of the identity
+    values it uploads."""
+    triggers = {"fingerprint": step.fingerprint(), **_literal(dict(step.shown or {}))}
     for up in step.uploads:
         ref = parse_identity_source(up.source)
         if ref:
             triggers[ref[1]] = identity_digest_expr(*ref)
     return triggers
+
+
+def _checked(step: Step) -> dict:
+    """What of a step's trigger re-runs CheckSSH: all of it but what the step shows (the
+    fingerprint changes with it; the plan names it once, on the step)."""
+    return {k: v for k, v in step_triggers(step).items() if k not in (step.shown or {})}
 
 
 def verbose_prefix() -> str:
@@ -194,7 +210,7 @@ def chain_resources(scope: Construct, placed: Sequence[Placed],
     if own:
         prev = [check_resource(scope, list(own.values()), prev,
                                min(CHECK_TIMEOUT, float(ssh_timeout)),
-                               steps=[step_triggers(p.step) for p in placed])]
+                               steps=[_checked(p.step) for p in placed])]
     for p in placed:
         res = step_resource(scope, p.host, p.step, prev, ssh_timeout)
         made.append(res)

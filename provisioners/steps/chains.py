@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from provisioners.core.props import Host
-from provisioners.steps import cluster, host, node
+from provisioners.steps import cluster, edge_update, host, node
 from provisioners.steps.context import Context
 from provisioners.steps.step import Step
 
@@ -57,6 +57,9 @@ MASTER_CHAIN = [
     # edge-apps' hidden update-config, after join-prepare as in edgeadm (steps/edge_app.go)
     cluster.ensure_edge_kube_config,
     cluster.ensure_join_preparation,
+    # SuperEdge's workloads run the images of superedge.version, one rollout at a time
+    # (a version change re-runs this step alone: docs/DESIGN_NOTES.md)
+    edge_update.ensure_edge_components_version,
     host.ensure_post_install_hook,
     host.ensure_post_cluster_install_hook,
 ]

@@ -11,6 +11,7 @@ from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_
                                        RETIRED_TOKENS_FILE, SECRETS_DIR, STATE_DIR, TOKEN_FILE)
 from provisioners.core import duration
 from provisioners.core.toml import toml_key, toml_string
+from provisioners.steps import edge_update
 from provisioners.steps.context import Context
 from provisioners.core.paths import PKG_DIR
 from provisioners.steps.host import runtime_marker, uninstall_script
@@ -263,11 +264,13 @@ def edge_manifest_values(ctx: Context) -> list[str]:
                f"MasterIP {master}"])
 
 
-@step("EnsureEdgeAppsManifests", on=On.MASTER0)
+@step("EnsureEdgeAppsManifests", on=On.MASTER0, settled=edge_update.settled_values)
 def ensure_edge_apps_manifests(ctx: Context):
     """Master 0: SuperEdge's manifests (`edgeadm manifests`) hold the cluster's SuperEdge
     version, image repository, virtual address and tunnel address, for the edge-apps
-    sub-phases' --manifests-dir (they take no --config and no edgeadm flags)."""
+    sub-phases' --manifests-dir (they take no --config and no edgeadm flags). The version
+    and repository are `settled`: a change of them re-runs EnsureEdgeComponentsVersion
+    alone, which updates the running workloads."""
     return sh_script("EnsureEdgeAppsManifests", DIR=EDGE_MANIFESTS_DIR, FILES=EDGE_APP_FILES,
                      SUBST=edge_manifest_values(ctx), TUNNEL_TOKEN_FILE=TUNNEL_TOKEN_FILE)
 

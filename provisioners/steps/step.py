@@ -7,8 +7,8 @@ import hashlib
 import re
 import shlex
 from importlib import resources
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
 from provisioners.core.errors import ScriptError
 from provisioners.core.paths import STATE_DIR
@@ -78,6 +78,14 @@ class Step:
     script: str
     uploads: tuple[Upload, ...] = ()
     on: On = On.EVERY_HOST
+    #: Values in `script` whose change another step brings to a running cluster (SuperEdge's
+    #: version and image repository: `edge_update.ensure_edge_components_version`): the
+    #: fingerprint reads the script with each of them masked, so their change re-runs that
+    #: step alone. The script itself uses them as they are.
+    settled: tuple[str, ...] = ()
+    #: What the step's replace trigger shows beside the fingerprint, so that a plan names
+    #: what changes (e.g. workload -> image); values of the props only, never secrets.
+    shown: Optional[Mapping] = field(default=None, compare=False)
 
     @property
     def _dir_name(self) -> str:
@@ -100,7 +108,10 @@ class Step:
         """Hash of the script and of every uploaded local file's bytes: a change re-runs the
         step. An identity value counts by name here; its digest (computed by the provider)
         joins the step's replace trigger (`edge_constructs.terraform.resources`)."""
-        h = hashlib.sha256(self.script.encode())
+        script = self.script
+        for value in self.settled:
+            script = script.replace(value, "\0settled\0")
+        h = hashlib.sha256(script.encode())
         for up in self.uploads:
             h.update(f"\0{up.destination}\0{up.mode}\0".encode())
             if parse_identity_source(up.source):
@@ -189,10 +200,11 @@ def full_script(step: Step, host: Optional[str] = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def step(name: str, *, on: On):
+def step(name: str, *, on: On, settled=None):
     """Declare a step function and where it runs. The function returns the script body (or
-    `(body, uploads)`), or None when the props leave it nothing to do; the decorator makes
-    the named `Step`, and makes none for a host whose role `on` does not cover."""
+    `(body, uploads)`, or a dict of `Step` fields: script, uploads, shown), or None when the
+    props leave it nothing to do; the decorator makes the named `Step`, and makes none for a
+    host whose role `on` does not cover. `settled(ctx)`: the step's `Step.settled` values."""
     def wrap(fn):
         @functools.wraps(fn)
         def make(ctx) -> Optional[Step]:
@@ -201,8 +213,15 @@ def step(name: str, *, on: On):
             out = fn(ctx)
             if out is None:
                 return None
-            body, uploads = (out, ()) if isinstance(out, str) else out
-            return Step(name, body, tuple(uploads), on)
+            if isinstance(out, dict):
+                parts = dict(out)
+            else:
+                body, uploads = (out, ()) if isinstance(out, str) else out
+                parts = {"script": body, "uploads": uploads}
+            parts["uploads"] = tuple(parts.get("uploads", ()))
+            if settled is not None:
+                parts["settled"] = tuple(v for v in settled(ctx) if v)
+            return Step(name, on=on, **parts)
         make.step_name = name
         make.on = on
         return make

@@ -14,7 +14,7 @@ from socketserver import ThreadingMixIn
 
 import yaml
 
-from . import csr, discovery, jws, patches, pki, selectors, store, tables
+from . import csr, discovery, jws, patches, pki, rollout, selectors, store, tables
 from .common import P, read
 
 CONF = "/etc/standins/apiserver.json"
@@ -400,7 +400,9 @@ class Handler(BaseHTTPRequestHandler):
         if bad_body:
             return self.status(*bad_body)
         group, version, plural, ns, name, sub = parsed
-        with store.locked(write=method != "GET") as data:
+        # workloads and pods are read after the controllers' pass (rollout.py): a write lock then
+        synced = plural in rollout.SYNCED
+        with store.locked(write=method != "GET" or synced) as data:
             objs = data["objects"]
             if method != "GET":
                 for kk in [kk for kk, o in objs.items() if kk.startswith("|secrets|kube-system|") and expired_token(o)]:
@@ -422,6 +424,8 @@ class Handler(BaseHTTPRequestHandler):
             self.user, self.groups = user, groups
             if method != "GET":
                 csr.run_controllers(data, lambda u, g, sub: self.sar(objs, u, g, sub))
+            if method != "GET" or synced:
+                rollout.reconcile(data)
             if query.get("watch") in ("1", "true"):
                 return self.status(405, "MethodNotAllowed", "the stand-in API server does not serve watch; list instead "
                                    "(see simsite/STANDINS.md)")

@@ -1,12 +1,13 @@
 """Stand-in kubectl: HTTPS to the server in the kubeconfig with its client cert."""
 import json
 import os
+import re
 import sys
 import time
 
 import yaml
 
-from . import client, patches, pki, validation
+from . import client, patches, pki, tables, validation
 from .common import Exit, FlagError, err, fault, parse_flags, read, run_tool
 
 GLOBAL = {"kubeconfig": "str", "namespace": "str", "request-timeout": "str", "v": "str", "help": "bool"}
@@ -23,8 +24,11 @@ VERBS = {
     "version": {"client": "bool", "output": "str", "short": "bool"},
     "completion": {},
     "patch": {"type": "str", "patch": "str", "local": "bool", "filename": "multi", "output": "str", "dry-run": "str"},
+    "set": {"all": "bool", "selector": "str", "local": "bool", "filename": "multi", "output": "str", "dry-run": "str",
+            "field-manager": "str", "record": "bool", "recursive": "bool"},
+    "rollout": {"watch": "bool", "timeout": "str", "revision": "int", "filename": "multi", "recursive": "bool"},
 }
-VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive", "p": "patch"}
+VSH = {"o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "R": "recursive", "p": "patch", "w": "watch"}
 TYPES = {"nodes": ("", "v1", "nodes", False), "configmaps": ("", "v1", "configmaps", True), "secrets": ("", "v1", "secrets", True),
          "namespaces": ("", "v1", "namespaces", False), "pods": ("", "v1", "pods", True), "services": ("", "v1", "services", True),
          "serviceaccounts": ("", "v1", "serviceaccounts", True),
@@ -159,7 +163,9 @@ def main(argv, state):
         return 1
 
 
-def fmt_out(objs, out, t, single):
+def fmt_out(objs, out, t, single, no_headers=False):
+    if out and out.startswith("custom-columns="):
+        return custom_columns(objs, out[len("custom-columns="):], no_headers)
     if out == "json":
         print(json.dumps(objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}, indent=4))
     elif out == "yaml":
@@ -180,10 +186,69 @@ def fmt_out(objs, out, t, single):
                 if o.get("spec", {}).get("unschedulable"):
                     st += ",SchedulingDisabled"
                 print("%-20s %-8s %-22s %-6s %s" % (o["metadata"]["name"], st, roles, "1m", o.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")))
+        elif t == "pods":
+            rows = [_pod_row(o) for o in objs]
+            _columns(([] if no_headers else [["NAME", "READY", "STATUS", "RESTARTS", "AGE"]]) + rows)
         else:
             print("NAME")
             for o in objs:
                 print(o["metadata"]["name"])
+
+
+def _pod_row(o):
+    """NAME READY STATUS RESTARTS AGE as printPod makes them (pkg/printers/internalversion/
+    printers.go, v1.22): a waiting container's reason (the first container's) is the STATUS."""
+    row = tables.pod_row(o)[:5]
+    for cs in reversed((o.get("status") or {}).get("containerStatuses") or []):
+        reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+        if reason:
+            row[2] = reason
+    return row
+
+
+def _columns(rows):
+    """kubectl's printer: tabwriter columns, three spaces apart."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []
+    for r in rows:
+        print("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def _jsonpath(obj, path):
+    """The values of a custom-columns field path (`.a.b`, `.a[*].b`, `.a[0].b`): kubectl's
+    JSONPath subset there (staging/src/k8s.io/kubectl/pkg/cmd/get/customcolumn.go)."""
+    vals = [obj]
+    for part in re.findall(r"[^.\[\]]+|\[[^\]]*\]", path.lstrip(".")):
+        nxt = []
+        for v in vals:
+            if part.startswith("["):
+                if not isinstance(v, list):
+                    continue
+                idx = part[1:-1]
+                nxt.extend(v if idx == "*" else v[int(idx):int(idx) + 1] if idx.lstrip("-").isdigit() else [])
+            elif isinstance(v, dict) and part in v:
+                nxt.append(v[part])
+        vals = nxt
+    return vals
+
+
+def custom_columns(objs, spec, no_headers):
+    """-o custom-columns=HEADER:.path,...: each value as kubectl prints it, several joined by
+    ",", none `<none>`."""
+    cols = []
+    for c in spec.split(","):
+        head, sep, path = c.partition(":")
+        if not sep or not path:
+            raise KErr("error: unexpected custom-columns spec: %s, expected <header>:<json-path-expr>" % c)
+        cols.append((head, path))
+    rows = [] if no_headers else [[h for h, _ in cols]]
+    for o in objs:
+        row = []
+        for _, path in cols:
+            vals = [v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v).lower()
+                    if isinstance(v, bool) else str(v) for v in _jsonpath(o, path)]
+            row.append(",".join(vals) if vals else "<none>")
+        rows.append(row)
+    _columns(rows)
 
 
 def match_sel(o, sel):
@@ -220,13 +285,13 @@ def do_get(c, vals, pos, ns):
                 objs.append(req(c, "GET", p(t, ns, n)))
             except NotFound as e:
                 missing.append(str(e))
-        fmt_out(objs, out, t, len(names) == 1 and bool(objs)) if objs else None
+        fmt_out(objs, out, t, len(names) == 1 and bool(objs), vals.get("no-headers")) if objs else None
         if missing and not vals.get("ignore-not-found"):
             raise KErr("\n".join(missing))
         return 0
     lst = req(c, "GET", p(t, None if vals.get("all-namespaces") else ns))
     objs = [o for o in lst["items"] if match_sel(o, vals.get("selector"))]
-    fmt_out(objs, out, t, False)
+    fmt_out(objs, out, t, False, vals.get("no-headers"))
     return 0
 
 
@@ -533,6 +598,138 @@ def do_delete(c, vals, pos, ns):
     if missing:
         raise KErr("\n".join(missing))
     return 0
+
+
+def _target(c, pos, ns, verb):
+    """TYPE NAME or TYPE/NAME of a workload verb: (type, name)."""
+    if not pos:
+        raise KErr("error: required resource not specified" if verb == "rollout status" else
+                   "error: one or more resources must be specified as <resource> <name> or <resource>/<name>")
+    if "/" in pos[0]:
+        tt, _, name = pos[0].partition("/")
+        return rtype(tt, c), name, pos[1:]
+    if len(pos) < 2:
+        raise KErr("error: resource(s) were provided, but no name was specified")
+    return rtype(pos[0], c), pos[1], pos[2:]
+
+
+def do_set(c, vals, pos, ns):
+    """kubectl set image TYPE/NAME CONTAINER=IMAGE... (staging/src/k8s.io/kubectl/pkg/cmd/set/
+    set_image.go, v1.22): a strategic merge patch of the pod template's containers; an
+    unknown container is an error; no change patches nothing and prints nothing; else
+    `<type>/<name> image updated`. Only `image` of `kubectl set` and one resource."""
+    if not pos or pos[0] != "image":
+        raise KErr('error: unknown command "%s" for "kubectl set"' % (pos[0] if pos else ""))
+    args = pos[1:]
+    res = [a for a in args if "=" not in a]
+    pairs = [a for a in args if "=" in a]
+    if not pairs:
+        raise KErr("error: at least one image update is required")
+    images = {}
+    for pr in pairs:
+        name, _, image = pr.partition("=")
+        if not name or not image:
+            raise KErr("error: invalid image to set: %s" % pr)
+        images[name] = image
+    if len(images) > 1 and "*" in images:
+        raise KErr("error: all containers are already specified by *, but saw more than one container_name=container_image pairs")
+    t, name, _ = _target(c, res, ns, "set image")
+    if t not in ("deployments", "daemonsets", "pods"):
+        raise KErr("error: %s/%s: the stand-in sets images of deployments, daemonsets and pods only" % (SINGULAR[t], name))
+    obj = req(c, "GET", p(t, ns, name))
+    podspec = obj.get("spec") if t == "pods" else ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    errors, containers, changed = [], [], False
+    for cname, image in images.items():
+        found = False
+        for kind in ("initContainers", "containers"):
+            for ct in podspec.get(kind) or []:
+                if ct.get("name") == cname or cname == "*":
+                    found = True
+                    changed |= ct.get("image") != image
+                    ct["image"] = image
+        if not found:
+            errors.append('error: unable to find container named "%s"' % cname)
+    if changed:
+        patch = {"containers": [{"name": ct["name"], "image": ct["image"]} for ct in podspec.get("containers") or []]}
+        if podspec.get("initContainers"):
+            patch["initContainers"] = [{"name": ct["name"], "image": ct["image"]} for ct in podspec["initContainers"]]
+        body = {"spec": patch} if t == "pods" else {"spec": {"template": {"spec": patch}}}
+        req(c, "PATCH", p(t, ns, name), body, ctype=patches.STRATEGIC)
+        print("%s/%s image updated" % (SINGULAR[t], name))
+    if errors:
+        raise KErr("\n".join(errors))
+    return 0
+
+
+def rollout_message(t, o):
+    """(message, done, error) of polymorphichelpers' Deployment/DaemonSet StatusViewer (v1.22)."""
+    md, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
+    name, gen, seen = md.get("name"), int(md.get("generation") or 0), int(st.get("observedGeneration") or 0)
+    if t == "deployments":
+        if gen > seen:
+            return "Waiting for deployment spec update to be observed...", False, None
+        cond = [x for x in st.get("conditions") or [] if x.get("type") == "Progressing"]
+        if cond and cond[0].get("reason") == "ProgressDeadlineExceeded":
+            return None, False, 'error: deployment "%s" exceeded its progress deadline' % name
+        replicas, updated = spec.get("replicas", 1), int(st.get("updatedReplicas") or 0)
+        if updated < replicas:
+            return ('Waiting for deployment "%s" rollout to finish: %d out of %d new replicas have been updated...'
+                    % (name, updated, replicas)), False, None
+        if int(st.get("replicas") or 0) > updated:
+            return ('Waiting for deployment "%s" rollout to finish: %d old replicas are pending termination...'
+                    % (name, int(st["replicas"]) - updated)), False, None
+        if int(st.get("availableReplicas") or 0) < updated:
+            return ('Waiting for deployment "%s" rollout to finish: %d of %d updated replicas are available...'
+                    % (name, int(st.get("availableReplicas") or 0), updated)), False, None
+        return 'deployment "%s" successfully rolled out' % name, True, None
+    if ((spec.get("updateStrategy") or {}).get("type") or "RollingUpdate") != "RollingUpdate":
+        return None, True, "error: rollout status is only available for RollingUpdate strategy type"
+    if gen > seen:
+        return "Waiting for daemon set spec update to be observed...", False, None
+    desired, updated = int(st.get("desiredNumberScheduled") or 0), int(st.get("updatedNumberScheduled") or 0)
+    if updated < desired:
+        return ('Waiting for daemon set "%s" rollout to finish: %d out of %d new pods have been updated...'
+                % (name, updated, desired)), False, None
+    if int(st.get("numberAvailable") or 0) < desired:
+        return ('Waiting for daemon set "%s" rollout to finish: %d of %d updated pods are available...'
+                % (name, int(st.get("numberAvailable") or 0), desired)), False, None
+    return 'daemon set "%s" successfully rolled out' % name, True, None
+
+
+def do_rollout(c, vals, pos, ns):
+    """kubectl rollout status TYPE/NAME [--watch] [--timeout] (staging/src/k8s.io/kubectl/pkg/cmd/
+    rollout/rollout_status.go, v1.22): prints the status viewer's message as it changes until
+    done; --watch=false prints it once; --timeout ends the wait with "timed out waiting for the
+    condition" (exit 1). The stand-in API server serves no watch: this one reads the object
+    again every second."""
+    if not pos or pos[0] != "status":
+        raise KErr('error: unknown command "%s" for "kubectl rollout"' % (pos[0] if pos else ""))
+    t, name, _ = _target(c, pos[1:], ns, "rollout status")
+    if t not in ("deployments", "daemonsets"):
+        raise KErr("error: no status viewer has been implemented for %s" % SINGULAR[t])
+    if vals.get("revision", 0) < 0:
+        raise KErr("error: revision must be a positive integer: %d" % vals["revision"])
+    timeout = _seconds(vals.get("timeout") or "0s")
+    deadline = time.monotonic() + timeout if timeout else None
+    last = None
+    while True:
+        try:
+            o = req(c, "GET", p(t, ns, name))
+        except NotFound:
+            if last is None:
+                raise
+            raise KErr("error: object has been deleted")
+        msg, done, error = rollout_message(t, o)
+        if error:
+            raise KErr(error)
+        if msg != last:
+            print(msg, flush=True)
+            last = msg
+        if done or vals.get("watch") is False:
+            return 0
+        if deadline is not None and time.monotonic() >= deadline:
+            raise KErr("error: timed out waiting for the condition")
+        time.sleep(1 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic())))
 
 
 def entry():
