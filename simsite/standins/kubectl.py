@@ -638,7 +638,7 @@ def do_set(c, vals, pos, ns):
         raise KErr("error: %s/%s: the stand-in sets images of deployments, daemonsets and pods only" % (SINGULAR[t], name))
     obj = req(c, "GET", p(t, ns, name))
     podspec = obj.get("spec") if t == "pods" else ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-    errors, containers, changed = [], [], False
+    errors, changed = [], False
     for cname, image in images.items():
         found = False
         for kind in ("initContainers", "containers"):
