@@ -84,6 +84,16 @@ def test_a_version_change_changes_no_other_step_of_any_host(tmp_path):
         return out
     old, new = fingerprints(spec_for(tmp_path, "v0.8.1")), fingerprints(spec_for(tmp_path, "v0.9.0"))
     assert [k for k in old if old[k] != new[k]] == [("m0", "EnsureEdgeComponentsVersion")]
+    # the image repository too, and edge-kube-proxy's image, which comes from it
+    # (EnsureEdgeKubeConfig: create-or-update, a re-run changes nothing else)
+    mirror = spec_for(tmp_path, "v0.9.0")
+    mirror = dataclasses.replace(mirror, superedge=dataclasses.replace(
+        mirror.superedge, image_repository="registry.example.com:5000/superedge"))
+    moved = fingerprints(mirror)
+    assert [k for k in new if new[k] != moved[k]] == [("m0", "EnsureEdgeKubeConfig"),
+                                                      ("m0", "EnsureEdgeComponentsVersion")]
+    images = moved[("m0", "EnsureEdgeComponentsVersion")][1]["images"]
+    assert images["deployment/tunnel-cloud"] == "registry.example.com:5000/superedge/tunnel:v0.9.0"
     # ...while the manifests of a first deploy do hold the version
     manifests = [p.step for p in chains.master_chain(Context(spec=spec_for(tmp_path, "v0.9.0"), host=M0,
                                                                role=MASTER0, creds=_Creds()))

@@ -427,10 +427,17 @@ def test_fails_when_virtual_address_not_link_local(spec):
     assert "169.254.20.11" in msg
 
 
-def test_fails_when_image_repository_is_set_since_the_edge_apps_phase_cannot_take_it(spec):
-    msg = fails(with_(spec, superedge=SuperEdge(image_repository="reg.example.com/se")),
-                "superedge.image_repository", "reg.example.com/se")
-    assert "registry.mirrors" in msg
+def test_an_image_repository_of_its_own_is_accepted(spec):
+    validate_cluster(with_(spec, superedge=SuperEdge(image_repository="reg.example.com:5000/se")),
+                     step_names=STEPS)
+
+
+@pytest.mark.parametrize("repo", ["Reg.example.com/se", "reg.example.com/se:v1", "reg/se/",
+                                  "reg example", "reg.example.com/se;x"])
+def test_fails_when_image_repository_is_not_a_repository(spec, repo):
+    msg = fails(with_(spec, superedge=SuperEdge(image_repository=repo)),
+                "superedge.image_repository", repo)
+    assert "host[:port]/path" in msg
 
 
 # --- networks ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from provisioners.core import certificates, duration, hostkeys
 from provisioners.core.errors import ValidationError
-from provisioners.core.net import RESERVED_PORTS, is_ip
+from provisioners.core.net import IMAGE_REPOSITORY_RE, RESERVED_PORTS, is_ip
 from provisioners.core.paths import normalize_host_path, protected_root
 from provisioners.core.props import (DEFAULT_VIRTUAL_ADDRESS, HA, ClusterSpec, File, Hooks,
                                         Host, InstallPackage, Registry, SuperEdge, split_taint)
@@ -443,13 +443,14 @@ def _validate_versions(spec: ClusterSpec) -> None:
 
 
 def _validate_superedge(se: SuperEdge) -> None:
-    if se.image_repository is not None:
-        # edgeadm takes --edge-image-repository only on a whole `edgeadm init`; its
-        # edge-apps phase, which the chain runs, has no such flag. Refuse rather than ignore.
+    # The chain fills SuperEdge's manifests itself (EnsureEdgeAppsManifests) and updates the
+    # workloads' images (EnsureEdgeComponentsVersion): a repository of its own is honoured.
+    if se.image_repository is not None and (
+            not isinstance(se.image_repository, str)
+            or not IMAGE_REPOSITORY_RE.fullmatch(se.image_repository)):
         raise ValidationError("superedge.image_repository", se.image_repository,
-                              "is not supported yet: the chain runs edgeadm phase by phase and "
-                              "its edge-apps phase takes no --edge-image-repository; leave it "
-                              "None and mirror images through registry.mirrors instead")
+                              "an image repository: host[:port]/path in lower case, e.g. "
+                              "'registry.example.com:5000/superedge', or None for edgeadm's")
     validate_virtual_address(se.virtual_address, "superedge.virtual_address")
 
 

@@ -3,8 +3,10 @@ what an IP address is, and the ports the control plane's own components hold."""
 from __future__ import annotations
 
 import ipaddress
+import re
 
-__all__ = ["is_ip", "RESERVED_PORTS", "KUBELET_PORT", "DEFAULT_API_SERVER_PORT"]
+__all__ = ["is_ip", "RESERVED_PORTS", "KUBELET_PORT", "DEFAULT_API_SERVER_PORT",
+           "IMAGE_REPOSITORY_RE"]
 
 DEFAULT_API_SERVER_PORT = 6443
 KUBELET_PORT = 10250
@@ -22,3 +24,9 @@ def is_ip(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: An image repository as SuperEdge's manifests take it: host[:port]/path, lower case (the
+#: reference grammar of distribution/reference, without tag or digest).
+IMAGE_REPOSITORY_RE = re.compile(
+    r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*")

@@ -10,6 +10,7 @@ import yaml
 from provisioners.core.paths import (ADMIN_CONF, CA_HASH_FILE, ETC_DIR, KUBEADM_CONFIG, PKI_DIR,
                                        RETIRED_TOKENS_FILE, SECRETS_DIR, STATE_DIR, TOKEN_FILE)
 from provisioners.core import duration
+from provisioners.core.net import IMAGE_REPOSITORY_RE
 from provisioners.core.toml import toml_key, toml_string
 from provisioners.steps import edge_update
 from provisioners.steps.context import Context
@@ -232,7 +233,7 @@ EDGEADM_IMAGE_REPOSITORY = "superedge.tencentcloudcr.com/superedge"
 EDGE_APP_FILES = ["application-grid-controller.yaml", "application-grid-wrapper.yaml", "tunnel-cloud.yaml",
                   "tunnel-edge.yaml", "edge-health.yaml", "edge-health-admission.yaml", "site-manager.yaml",
                   "edge-coredns.yaml"]
-_REPO_RE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*")
+_REPO_RE = IMAGE_REPOSITORY_RE
 _HOST_RE = re.compile(r"[0-9a-f:.]+|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
