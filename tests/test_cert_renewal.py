@@ -19,7 +19,7 @@ from tf.iface import PlanContext
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from provisioners.core.certificates import renewal_window
+from provisioners.core.certificates import SHORTEST_LIFE, renewal_window
 from provisioners.core.errors import CredentialsError, ValidationError
 from provisioners.steps import certs
 from provisioners.steps.step import full_script
@@ -105,18 +105,19 @@ def test_a_kubeconfig_gets_a_new_client_certificate_and_keeps_the_rest(ca):
     assert base64.b64decode(user["client-key-data"]) != b"old key"
 
 
-@pytest.mark.parametrize("value", ["720h", "8760h", "1m", "renew-now", "2160h30m"])
+@pytest.mark.parametrize("value", ["720h", "2159h", "1m", "renew-now", "2000h30m"])
 def test_a_renewal_window_up_to_a_certificates_life_or_renew_now_is_accepted(value):
-    validate_renewal_window(value, "certificate_renewal_before")
+    validate_renewal_window(value, "certificate_renewal_before", SHORTEST_LIFE)
 
 
 @pytest.mark.parametrize("value, why", [
-    ("8761h", "at most a certificate's life (8760h)"), ("10000h", "renew-now"),
+    ("2160h", "shorter than the shortest life of a certificate it renews (2160h)"),
+    ("8761h", "renews that certificate at every apply"), ("10000h", "renew-now"),
     ("0", "at least 1m"), ("30s", "at least 1m"), ("30d", "Go duration"), (720, "Go duration"),
     ("-1h", "negative")])
 def test_a_renewal_window_longer_than_a_certificates_life_is_refused(value, why):
     with pytest.raises(ValidationError) as e:
-        validate_renewal_window(value, "certificate_renewal_before")
+        validate_renewal_window(value, "certificate_renewal_before", SHORTEST_LIFE)
     text = str(e.value)
     assert "certificate_renewal_before" in text and repr(value) in text and why in text
 

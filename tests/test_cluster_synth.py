@@ -659,6 +659,12 @@ def test_fails_when_the_version_pair_is_unsupported(synth_env, monkeypatch):
     assert "SuperEdge v0.7.0 with Kubernetes 1.20.6" in msg
 
 
+def test_fails_when_the_renewal_window_is_as_long_as_a_certificates_life(synth_env, monkeypatch):
+    msg = fails_before_writing(synth_env, monkeypatch, "certificate_renewal_before", "2400h",
+                               certificate_renewal_before="2400h")
+    assert "(2160h)" in msg and "renew-now" in msg
+
+
 def test_fails_when_the_package_has_no_sha256(synth_env, monkeypatch):
     msg = fails_before_writing(synth_env, monkeypatch, "install_package.sha256", None,
                                install_package=InstallPackage(path=str(synth_env.package)))

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from provisioners.core import identity_table as table
+from provisioners.core import certificates, identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
 from edge_constructs.credentials import pki
@@ -46,7 +46,7 @@ RENEW_BEFORE = pki.LEAF_RENEW_BEFORE
 #: 30 days before its end, so a cluster applied at least every 60 days never sees it lapse
 #: (the provider reads the cluster with it: status, drains), and `admin_credential_rotation`
 #: re-issues it at once.
-ADMIN_MAX_VALIDITY = _dt.timedelta(days=90)
+ADMIN_MAX_VALIDITY = certificates.ADMIN_MAX_VALIDITY
 
 
 def leaf_validity_for(name: str, validity: _dt.timedelta) -> _dt.timedelta:

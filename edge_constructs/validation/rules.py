@@ -632,7 +632,8 @@ def _validate_credentials(spec: ClusterSpec) -> None:
     validate_token_rotation(spec.token_rotation, "token_rotation")
     validate_leaf_validity_days(spec.leaf_validity_days, "leaf_validity_days")
     validate_admin_credential_rotation(spec.admin_credential_rotation, "admin_credential_rotation")
-    validate_renewal_window(spec.certificate_renewal_before, "certificate_renewal_before")
+    validate_renewal_window(spec.certificate_renewal_before, "certificate_renewal_before",
+                            certificates.SHORTEST_LIFE)
     if not isinstance(spec.replace_identity, bool):
         raise ValidationError("replace_identity", spec.replace_identity, "True or False")
     validate_ca_files(spec.ca_cert_file, spec.ca_key_file)
@@ -650,20 +651,22 @@ def validate_admin_credential_rotation(value: object, field: str) -> None:
                               "admin certificate, e.g. \"2026-12\"), or None")
 
 
-def validate_renewal_window(value: object, field: str) -> None:
-    """A Go duration from 1m to a certificate's life (kubeadm's year), or "renew-now": a
-    longer window would renew every certificate at every apply without saying so."""
+def validate_renewal_window(value: object, field: str,
+                            life=certificates.KUBEADM_VALIDITY) -> None:
+    """A Go duration from 1m to under `life` (the shortest life of a certificate it renews),
+    or "renew-now": a longer window would renew a certificate at every apply without saying
+    so."""
     if value == certificates.RENEW_NOW:
         return
     if not isinstance(value, str):
         raise ValidationError(field, value, 'a Go duration such as "720h", or "renew-now"')
     ns = validate_duration(value, field, "1m")
-    life = certificates.KUBEADM_VALIDITY
-    if ns == 0 or ns > life.total_seconds() * 1e9:
-        raise ValidationError(field, value, f"at least 1m and at most a certificate's life "
-                              f"({int(life.total_seconds() // 3600)}h): a longer window renews "
-                              "every certificate at every apply. To renew every certificate "
-                              "now, once, set \"renew-now\" for one apply, then remove it")
+    if ns == 0 or ns >= life.total_seconds() * 1e9:
+        raise ValidationError(field, value, f"at least 1m and shorter than the shortest life of "
+                              f"a certificate it renews ({int(life.total_seconds() // 3600)}h): "
+                              "a window as long renews that certificate at every apply. To "
+                              "renew every certificate now, once, set \"renew-now\" for one "
+                              "apply, then remove it")
 
 
 def validate_leaf_validity_days(days: object, field: str) -> None:
@@ -848,7 +851,7 @@ def validate_identity_resource(attrs: Mapping[str, object]) -> None:
     validate_admin_credential_rotation(attrs.get("admin_credential_rotation"),
                                        "admin_credential_rotation")
     if attrs.get("renew_before") is not None:
-        validate_renewal_window(attrs["renew_before"], "renew_before")
+        validate_renewal_window(attrs["renew_before"], "renew_before", certificates.SHORTEST_LIFE)
     if "ca_cert_file" in attrs and "ca_key_file" in attrs:    # (one unknown yet: later)
         validate_ca_files(attrs.get("ca_cert_file"), attrs.get("ca_key_file"))
 

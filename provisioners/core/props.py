@@ -265,7 +265,9 @@ class ClusterSpec:
     certificate_renewal_before: str = _doc(
         "A Go duration: a certificate that ends within it is renewed by the next apply, each "
         "master's kubeadm certificates one master at a time, and the identity's own "
-        "(admin, lite-apiserver, tunnel client). At most a certificate's life (8760h). "
+        "(admin, lite-apiserver, tunnel client). Shorter than the shortest certificate life "
+        "(the admin credential's: 90 days, 2160h); a leaf_validity_days shorter than the "
+        "window renews those leaves at every apply. "
         "\"renew-now\" renews every certificate at every apply while set: set it for one "
         "apply, then remove it. Left out: \"720h\" (30 days).", default="720h")
     replace_identity: bool = _doc(
