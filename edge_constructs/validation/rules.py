@@ -856,21 +856,26 @@ def validate_identity_resource(attrs: Mapping[str, object]) -> None:
         validate_ca_files(attrs.get("ca_cert_file"), attrs.get("ca_key_file"))
 
 
-def validate_master_certificates_resource(attrs: Mapping[str, object]) -> None:
-    """`edge_master_certificates`' known attributes: the master a DNS-1123 subdomain, its
-    host a `Host` (as a master's), the API server "address:port", the renewal window."""
+def _host_attribute(raw: object) -> Host:
+    """A resource's `host`: the JSON of a Host, checked as `validate_node_host` does."""
     import json
     from provisioners.core.errors import InventoryError
+    try:
+        host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
+    except (ValueError, InventoryError) as e:
+        raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
+                              f"user, private_key_file or password_env, host_key ...): {e}") from None
+    validate_node_host(host, "host")
+    return host
+
+
+def validate_master_certificates_resource(attrs: Mapping[str, object]) -> None:
+    """`edge_master_certificates`' known attributes: the master a DNS-1123 subdomain, its
+    host a `Host`, the API server "address:port", the renewal window."""
     if attrs.get("master") is not None:
         validate_dns1123_subdomain(attrs["master"], "master")
     if attrs.get("host") is not None:
-        raw = attrs["host"]
-        try:
-            host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
-        except (ValueError, InventoryError) as e:
-            raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
-                                  f"user, private_key_file or password_env, host_key ...): {e}") from None
-        validate_node_host(host, "host")
+        _host_attribute(attrs["host"])
     if attrs.get("api_server") is not None:
         validate_endpoint(attrs["api_server"], "api_server")
     if attrs.get("renew_before") is not None:
@@ -881,19 +886,11 @@ def validate_node_resource(attrs: Mapping[str, object]) -> None:
     """`edge_node`'s known attributes by the rules of EdgeNode/EdgeNodePool: the name (a
     path under edge-logs/, a name in API URLs) a DNS-1123 subdomain, the host a `Host` as
     `validate_node_host` accepts it and named `name`, labels, taints, node unit, package."""
-    import json
-    from provisioners.core.errors import InventoryError
     name = attrs.get("name")
     if name is not None:
         validate_dns1123_subdomain(name, "name")
     if attrs.get("host") is not None:
-        raw = attrs["host"]
-        try:
-            host = Host.from_dict(json.loads(raw) if isinstance(raw, str) else raw, "host")
-        except (ValueError, InventoryError) as e:
-            raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
-                                  f"user, private_key_file or password_env, host_key ...): {e}") from None
-        validate_node_host(host, "host")
+        host = _host_attribute(attrs["host"])
         if name is not None and host.name is not None and host.name != name:
             raise ValidationError("host.name", host.name, f"must be the resource's name "
                                   f"{name!r} (the Node's name), or left out")
