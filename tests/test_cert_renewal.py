@@ -208,3 +208,31 @@ def test_the_renewal_script_passes_shellcheck_and_holds_no_pasted_value():
     assert run.returncode == 0, run.stdout
     for path, _mode in certs.staged_files():
         assert f"{path} " in script
+
+
+def test_leaving_renew_now_plans_what_the_update_then_returns():
+    """Terraform refuses an apply whose result differs from a known planned value: going
+    back from "renew-now" to the default window, renewal_due is planned as the update
+    leaves it (nothing due), for the identity and for a master."""
+    from tf.iface import UpdateContext
+    values = ident.new_identity(cluster_name="demo", endpoint="198.18.0.2:6443",
+                                virtual_address="169.254.20.11",
+                                leaf_validity=dt.timedelta(days=365))
+    res = ClusterIdentity(None)
+    cfg = {a.name: None for a in res.get_schema().attributes}
+    cfg.update(values, cluster_name="demo", endpoint="198.18.0.2:6443",
+               virtual_address="169.254.20.11", leaf_validity_days=365, renew_before="renew-now")
+    state = res._finish(cfg)
+    assert state["renewal_due"]                        # everything, by renew-now
+    planned = res.plan(PlanContext(Diagnostics(), "edge_cluster_identity", {"renew_before"}),
+                       state, dict(state, renew_before=None))
+    assert planned["renewal_due"] == []
+    done = res.update(UpdateContext(Diagnostics(), "edge_cluster_identity"), state, planned)
+    assert done["renewal_due"] == planned["renewal_due"]
+    assert done["admin_cert"] == state["admin_cert"]   # nothing renewed
+    master = dict(_state({"apiserver": 364}, window="renew-now"), renewal_due=["apiserver"])
+    planned, _ = _plan(master, renew_before="720h")
+    assert planned["renewal_due"] == []
+    done = mcr.MasterCertificates(None).update(
+        UpdateContext(Diagnostics(), "edge_master_certificates"), master, planned)
+    assert done["renewal_due"] == [] and done["certificates"] == master["certificates"]

@@ -143,6 +143,8 @@ class ClusterIdentity(Named, Resource):
                 planned[k] = Unknown
         if any(planned.get(k) is Unknown for k in ident.VALUES):
             planned["renewal_due"] = planned["certificates"] = Unknown
+        else:
+            planned["renewal_due"] = due      # by the window planned (nothing is renewed)
             planned["digests"] = ident.digests(planned)
         return planned
 

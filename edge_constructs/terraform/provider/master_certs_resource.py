@@ -126,8 +126,7 @@ class MasterCertificates(Named, Resource):
     def update(self, ctx: UpdateContext, current: dict, planned: dict) -> Optional[dict]:
         state = dict(planned, id=planned["master"])
         if planned.get("certificates") is not Unknown:
-            return dict(state, certificates=current.get("certificates"),
-                        renewal_due=current.get("renewal_due") or [])
+            return state          # the window changed, nothing is due: what plan said
         return self._renew(ctx.diagnostics, state, current)
 
     def delete(self, ctx: DeleteContext, current: dict):
