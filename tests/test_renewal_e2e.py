@@ -146,6 +146,8 @@ def test_renew_now_renews_every_master_one_at_a_time_and_the_api_keeps_answering
     stack = _resynth(work, spec, certificate_renewal_before="renew-now")
     p = judged.plan(stack).check()
     changed = dict(judged.changed(p))
+    print("plan:", sorted(changed.items()))
+    print("\n".join(line for line in p.output.splitlines() if line.startswith("Warning: "))[:4000])
     for m in masters:
         assert changed.get(f"{TYPE}.edge_certificates_{m.name}") == "update", changed
     assert changed.get("edge_cluster_identity.edge_identity") == "update"
