@@ -162,7 +162,7 @@ def test_a_leaf_in_its_window_is_planned_and_reissued_the_rest_kept(created):
     planned, diags = _plan(current)
     assert not diags.has_errors()
     unknown = sorted(k for k, v in planned.items() if v is Unknown)
-    assert unknown == ["admin_cert", "admin_key", "kubeconfig", "renewal_due"], unknown
+    assert unknown == ["admin_cert", "admin_key", "certificates", "kubeconfig", "renewal_due"], unknown
     after = _update(current, planned)
     assert after["admin_cert"] != current["admin_cert"] and after["renewal_due"] == []
     # issued anew for its full validity (past the window again), whatever that validity is
@@ -190,7 +190,7 @@ def test_a_san_change_reissues_only_the_lite_apiserver_certificate(created, chan
     planned, diags = _plan(current, **change)
     assert not diags.has_errors()
     unknown = sorted(k for k, v in planned.items() if v is Unknown)
-    assert unknown == ["lite_apiserver_cert", "lite_apiserver_key", "renewal_due"], unknown
+    assert unknown == ["certificates", "lite_apiserver_cert", "lite_apiserver_key", "renewal_due"], unknown
     after = _update(current, planned)
     assert _lite_ips(after) == ips
     x509.load_pem_x509_certificate(after["lite_apiserver_cert"].encode()).verify_directly_issued_by(
@@ -217,7 +217,7 @@ def test_the_kubernetes_service_ip_is_in_the_first_certificate():
 def test_an_endpoint_change_renders_a_new_kubeconfig_and_keeps_the_certificates(created):
     current = dict(created)
     planned, _ = _plan(current, endpoint="192.0.2.20:6443")
-    assert sorted(k for k, v in planned.items() if v is Unknown) == ["kubeconfig", "renewal_due"]
+    assert sorted(k for k, v in planned.items() if v is Unknown) == ["certificates", "kubeconfig", "renewal_due"]
     after = _update(current, planned)
     assert "https://192.0.2.20:6443" in after["kubeconfig"]
     assert after["admin_cert"] == current["admin_cert"]

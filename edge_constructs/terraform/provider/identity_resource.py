@@ -143,9 +143,9 @@ class ClusterIdentity(Named, Resource):
                 planned[k] = Unknown
         if any(planned.get(k) is Unknown for k in ident.VALUES):
             planned["renewal_due"] = planned["certificates"] = Unknown
+            planned["digests"] = ident.digests(planned)
         else:
             planned["renewal_due"] = due      # by the window planned (nothing is renewed)
-            planned["digests"] = ident.digests(planned)
         return planned
 
     def update(self, ctx: UpdateContext, current: dict, planned: dict) -> Optional[dict]:
