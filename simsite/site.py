@@ -388,6 +388,23 @@ def _atexit_close_all() -> None:
 atexit.register(_atexit_close_all)
 
 
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _tear_down_on_termination() -> None:
+    """SIGTERM or SIGHUP ends Python without running `finally`, `__exit__` or atexit: a test
+    run killed that way (a CI timeout, `kill PID`) left its namespaces, bridge address and
+    sshd processes behind. In the main thread, and where nobody installed a handler, those
+    signals become KeyboardInterrupt, which unwinds as Ctrl-C does: pytest tears its
+    fixtures down, each Site closes, atexit closes what is left."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _raise_interrupt)
+
+
 # ------------------------------------------------------------------------------ the site
 
 
@@ -449,6 +466,7 @@ class Site:
         if self._started:
             raise SiteError("site already started")
         self._started = True
+        _tear_down_on_termination()
         first = _Registry.acquire(self.prefix, self.lock_timeout)
         with _Registry.lock:
             _Registry.sites.append(self)

@@ -127,6 +127,38 @@ def test_teardown_leaves_nothing_behind():
         assert not _site_sshds()
 
 
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_a_run_ended_by_a_signal_tears_its_site_down(sig, tmp_path):
+    """`kill PID` (a CI timeout) ends Python without `__exit__` or atexit: the site turns the
+    signal into KeyboardInterrupt, so a killed test run leaves no namespace, address or sshd."""
+    import signal as _signal
+    assert not _live_sites()          # this process holds no site: the child takes the lock
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import sys, time\n"
+        "from simsite.site import Site\n"
+        "with Site(n=1) as s:\n"
+        "    h = s.hosts[0]\n"
+        "    print(h.netns, h.sshd_pid, s.workdir, flush=True)\n"
+        "    time.sleep(600)\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.Popen([os.sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        netns, sshd, workdir = child.stdout.readline().split()
+        assert netns in _netns() and int(sshd) in _site_sshds()
+        child.send_signal(getattr(_signal, sig))
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert netns not in _netns()
+    assert int(sshd) not in _site_sshds()
+    assert not Path(workdir).exists()
+    assert not _sim_addresses() and not {n for n in _netns() if n.startswith("ecsim-")}
+
+
 def test_cleanup_leftovers_removes_leaked_namespace(site_factory):
     # a site's start removes what an earlier run left
     subprocess.run(["ip", "netns", "add", "ecsim-leak"], check=True)
