@@ -178,15 +178,20 @@ def test_read_sections_and_the_kubelets_rotation_are_shown(ca):
     assert shown["apiserver"]["days_left"] in (364, 365) and state["renewal_due"] == []
 
 
-def test_the_identitys_window_and_certificates_follow_renew_before():
+def _identity(**config):
+    """An `edge_cluster_identity` and a new identity's state, as create leaves it."""
     values = ident.new_identity(cluster_name="demo", endpoint="198.18.0.2:6443",
                                 virtual_address="169.254.20.11",
                                 leaf_validity=dt.timedelta(days=365))
     res = ClusterIdentity(None)
     cfg = {a.name: None for a in res.get_schema().attributes}
     cfg.update(values, cluster_name="demo", endpoint="198.18.0.2:6443",
-               virtual_address="169.254.20.11", leaf_validity_days=365)
-    state = res._finish(cfg)
+               virtual_address="169.254.20.11", leaf_validity_days=365, **config)
+    return res, res._finish(cfg)
+
+
+def test_the_identitys_window_and_certificates_follow_renew_before():
+    res, state = _identity()
     shown = json.loads(state["certificates"])
     assert {"admin", "lite_apiserver", "tunnel_anp_client", "ca", "etcd_ca",
             "front_proxy_ca"} <= set(shown)
@@ -215,14 +220,7 @@ def test_leaving_renew_now_plans_what_the_update_then_returns():
     back from "renew-now" to the default window, renewal_due is planned as the update
     leaves it (nothing due), for the identity and for a master."""
     from tf.iface import UpdateContext
-    values = ident.new_identity(cluster_name="demo", endpoint="198.18.0.2:6443",
-                                virtual_address="169.254.20.11",
-                                leaf_validity=dt.timedelta(days=365))
-    res = ClusterIdentity(None)
-    cfg = {a.name: None for a in res.get_schema().attributes}
-    cfg.update(values, cluster_name="demo", endpoint="198.18.0.2:6443",
-               virtual_address="169.254.20.11", leaf_validity_days=365, renew_before="renew-now")
-    state = res._finish(cfg)
+    res, state = _identity(renew_before="renew-now")
     assert state["renewal_due"]                        # everything, by renew-now
     planned = res.plan(PlanContext(Diagnostics(), "edge_cluster_identity", {"renew_before"}),
                        state, dict(state, renew_before=None))

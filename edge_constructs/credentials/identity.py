@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from provisioners.core import certificates, identity_table as table
 from provisioners.core.errors import CredentialsError
 from provisioners.core.props import DEFAULT_VIRTUAL_ADDRESS
-from edge_constructs.credentials import pki
+from edge_constructs.credentials import pki, renewal
 
 #: CAs and keys: made once, never re-made (a new one is a new cluster).
 CA_PAIRS = {"ca": "kubernetes", "front_proxy_ca": "front-proxy-ca", "etcd_ca": "etcd-ca"}
@@ -178,15 +178,12 @@ def expiring(values: Mapping[str, object], now: Optional[_dt.datetime] = None,
 def expiry(values: Mapping[str, object], now: Optional[_dt.datetime] = None) -> dict:
     """What `<id>_certificates` shows of the identity: each leaf's and CA's not-after and
     whole days left, and who renews it."""
-    now = now or pki.now()
     out = {}
     for name, renewed_by in [*((n, "edge_cluster_identity") for n in LEAVES),
                              *((n, "nobody: a new CA is a new cluster") for n in CA_PAIRS)]:
         pem = values.get(f"{name}_cert")
         if isinstance(pem, str):
-            end = leaf_not_after(pem)
-            out[name] = {"not_after": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         "days_left": (end - now).days, "renewed_by": renewed_by}
+            out[name] = dict(renewal.facts(pem, now), renewed_by=renewed_by)
     return out
 
 

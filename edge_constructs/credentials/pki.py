@@ -214,6 +214,13 @@ def cert_sans(cert: x509.Certificate) -> set:
         return set()
 
 
+#: A leaf's key usage, kubeadm's (pkiutil.NewSignedCert): digital signature, key encipherment.
+LEAF_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True, content_commitment=False, key_encipherment=True,
+    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+    encipher_only=False, decipher_only=False)
+
+
 def new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _Key,
                    common_name: str, organization: str | None,
                    server_ips: tuple[str, ...] = (),
@@ -237,10 +244,7 @@ def new_leaf_cert(key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, ca_key: _Ke
         .not_valid_before(t0 - CLOCK_SKEW)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=True,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(LEAF_KEY_USAGE, critical=True)
         .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
         .add_extension(aki, critical=False)
     )

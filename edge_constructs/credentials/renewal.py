@@ -82,10 +82,7 @@ def renew(old_pem: bytes | str, ca_pem: str, ca_key_pem: str, what: str,
          .public_key(key.public_key()).serial_number(x509.random_serial_number())
          .not_valid_before(ca.not_valid_before_utc).not_valid_after(not_after)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-         .add_extension(x509.KeyUsage(
-             digital_signature=True, content_commitment=False, key_encipherment=True,
-             data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-             encipher_only=False, decipher_only=False), critical=True)
+         .add_extension(pki.LEAF_KEY_USAGE, critical=True)
          .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()),
                         critical=False))

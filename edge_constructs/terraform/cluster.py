@@ -279,7 +279,7 @@ class EdgeCluster(Construct):
                         value="${jsondecode(%s.edge_components)}" % status, static_id=True,
                         description="SuperEdge's components: workloads found, ready, desired")
         TerraformOutput(self, f"{i}_certificates", static_id=True,
-                        value=certificates_output_value(i, self._creds.address,
+                        value=certificates_output_value(self._creds.address,
                                                         self._certificates, status),
                         description="each certificate's not_after and days_left: per master "
                         "its kubeadm certificates, the kubelet's and the CAs; the cluster's "

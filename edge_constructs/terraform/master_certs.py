@@ -51,7 +51,7 @@ def master_certificates(scope: Construct, cluster_id: str, spec: ClusterSpec, pr
     return made
 
 
-def certificates_output_value(cluster_id: str, identity_address: str,
+def certificates_output_value(identity_address: str,
                               masters: dict[str, MasterCertificates], status: str) -> str:
     """`<id>_certificates`: per master its kubeadm certificates, the kubelet's client
     certificate and the CAs; the cluster-wide ones the identity issues; whether kubelets'
