@@ -21,7 +21,7 @@ from edge_constructs.terraform.cdk import (FileProvisioner, ITerraformDependable
                                            RemoteExecProvisioner, SSHProvisionerConnection,
                                            TerraformProviderGeneratorMetadata, TerraformResource,
                                            TerraformVariable, stack_of)
-from edge_constructs.terraform.literal import hcl_string, tf_literal  # noqa: F401 (re-exported)
+from edge_constructs.terraform.literal import hcl_string, literal_tree, tf_literal  # noqa: F401 (re-exported)
 
 
 
@@ -109,20 +109,11 @@ def identity_digest_expr(resource: str, attribute: str) -> str:
     return '${%s.%s.digests["%s"]}' % (IDENTITY_TYPE, resource, attribute)
 
 
-def _literal(value):
-    """Strings of a nested map/list as Terraform literals (no interpolation)."""
-    if isinstance(value, dict):
-        return {k: _literal(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_literal(v) for v in value]
-    return tf_literal(value) if isinstance(value, str) else value
-
-
 def step_triggers(step: Step) -> dict:
     """What replaces (re-runs) a step: its script and uploaded files (the fingerprint), what
     it shows (`Step.shown`: the plan names what changes), and the digests of the identity
     values it uploads."""
-    triggers = {"fingerprint": step.fingerprint(), **_literal(dict(step.shown or {}))}
+    triggers = {"fingerprint": step.fingerprint(), **literal_tree(dict(step.shown or {}))}
     for up in step.uploads:
         ref = parse_identity_source(up.source)
         if ref:
