@@ -171,16 +171,25 @@ def stop_static_pods(root, runner=None):
 
 
 @pytest.fixture
-def master(tmp_path, pkg):
+def kubelet_pods(tmp_path, pkg):
+    """The sandbox master's static-pod runner (its kubelet): a test that resets the master
+    stops it first, as `systemctl stop kubelet` does on a host; the sandbox's runner is
+    not a unit the stand-in systemctl knows."""
+    root = tmp_path / "m"
+    (root / "etc").mkdir(parents=True)
+    runner = start_static_pods(pkg[2], root)
+    yield runner
+    stop_static_pods(root, runner)
+
+
+@pytest.fixture
+def master(tmp_path, pkg, kubelet_pods):
     b = pkg[2]
     root = tmp_path / "m"
     port = free_port()
-    (root / "etc").mkdir(parents=True)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(CFG % port)
-    runner = start_static_pods(b, root)
     yield b, root, cfg, port
-    stop_static_pods(root, runner)
 
 
 def wait_healthy(url, timeout=30, path="/healthz"):
@@ -221,7 +230,7 @@ def test_injected_failure_at_phase(master):
     assert (root / "etc/kubernetes/pki/apiserver.crt").exists()
 
 
-def test_init_join_token_hash_and_reset(master, tmp_path):
+def test_init_join_token_hash_and_reset(master, kubelet_pods, tmp_path):
     b, root, cfg, port = master
     init_phases(b, root, cfg)
     from simsite.standins import pki
@@ -276,8 +285,15 @@ subjects: [{kind: Group, name: "system:bootstrappers"}]
     assert "--cluster-dns=169.254.20.11" in (node / "var/lib/kubelet/kubeadm-flags.env").read_text()
     rc, _, _ = run(b, node, "edgeadm", "reset", "--force")
     assert rc == 0 and not (node / "etc/kubernetes/kubelet.conf").exists()
+    # the master's reset: its kubelet stopped first (kubeadm reset's `systemctl stop kubelet`;
+    # a running one restarts a pod reset has just stopped while its manifest is still there)
+    apiserver_pid = int((root / "run/standins/kube-apiserver.pid").read_text())
+    kubelet_pods.terminate()
+    kubelet_pods.wait(timeout=10)
     rc, _, _ = run(b, root, "edgeadm", "reset", "--force")
     assert rc == 0 and not (root / "etc/kubernetes/pki").exists() and not (root / "run/standins/kube-apiserver.pid").exists()
+    from simsite.standins.common import alive
+    assert not alive(apiserver_pid)
 
 
 # --- kubeadm's configuration, decoded with kubeadm's types -----------------------------------
