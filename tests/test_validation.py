@@ -192,6 +192,21 @@ def test_fails_when_password_env_is_not_set(spec, monkeypatch):
           "masters[0].password_env", "EDGE_TEST_UNSET_PW")
 
 
+@pytest.mark.parametrize("check", ["validate_node_resource", "validate_master_certificates_resource"])
+def test_the_providers_resources_check_a_password_envs_name_but_not_that_it_is_set(check,
+                                                                                   monkeypatch):
+    # `terraform validate` runs without secrets: the provider reads the variable when it connects
+    import json
+    from edge_constructs.validation import rules
+    monkeypatch.delenv("EDGE_TEST_UNSET_PW", raising=False)
+    host = {"address": "192.0.2.10", "name": "n1", "password_env": "EDGE_TEST_UNSET_PW",
+            "host_key": HOST_KEY}
+    getattr(rules, check)({"host": json.dumps(host)})
+    with pytest.raises(ValidationError) as e:
+        getattr(rules, check)({"host": json.dumps(dict(host, password_env="no-such name"))})
+    assert e.value.field == "host.password_env" and "environment variable" in str(e.value)
+
+
 def test_fails_when_host_key_is_malformed(spec, host):
     fails(with_(spec, masters=[host(host_key="not a key")]), "masters[0].host_key", "not a key")
 

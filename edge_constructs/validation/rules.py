@@ -225,10 +225,12 @@ def validate_duration(value: str, field: str, minimum: Optional[str] = None) -> 
 
 # --- hosts -------------------------------------------------------------------------------
 
-def _validate_password_env(value: object, field: str) -> None:
+def _validate_password_env(value: object, field: str, set_here: bool = True) -> None:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise ValidationError(field, value, "must be the name of an environment variable "
                               "([A-Za-z_][A-Za-z0-9_]*) that holds the SSH password")
+    if not set_here:
+        return
     if value not in os.environ:
         raise ValidationError(field, value, f"the environment variable {value} is not set; "
                               "export it with the SSH password before running cdktf")
@@ -277,9 +279,11 @@ def _validate_host_identity(host: Host, field: str) -> None:
         hostkeys.warn_insecure(host, "Terraform")
 
 
-def validate_host(host: Host, field: str) -> None:
+def validate_host(host: Host, field: str, password_set: bool = True) -> None:
     """An SSH-reachable host; `field` is its path, e.g. 'masters[0]'. A bastion is checked
-    the same way, as `<field>.bastion`."""
+    the same way, as `<field>.bastion`. `password_set=False` checks a `password_env`'s name
+    only: the provider's validation, which `terraform validate` runs without secrets (the
+    SSH runner names the variable when it is missing at connect time)."""
     if not isinstance(host, Host):
         raise ValidationError(field, host, "must be a Host(address, port=22, user='root', "
                               "private_key_file=... or password_env=...)")
@@ -303,7 +307,7 @@ def validate_host(host: Host, field: str) -> None:
     if host.private_key_file is not None:
         validate_private_key_file(host.private_key_file, f"{field}.private_key_file")
     if host.password_env is not None:
-        _validate_password_env(host.password_env, f"{field}.password_env")
+        _validate_password_env(host.password_env, f"{field}.password_env", password_set)
     _validate_host_identity(host, field)
     if host.name is not None:
         validate_dns1123_subdomain(host.name, f"{field}.name")
@@ -314,13 +318,13 @@ def validate_host(host: Host, field: str) -> None:
             raise ValidationError(f"{field}.bastion.bastion", host.bastion.bastion.address,
                                   "a bastion cannot have its own bastion (Terraform supports "
                                   "one jump host); leave bastion.bastion out")
-        validate_host(host.bastion, f"{field}.bastion")
+        validate_host(host.bastion, f"{field}.bastion", password_set)
 
 
-def validate_node_host(host: Host, field: str) -> None:
+def validate_node_host(host: Host, field: str, password_set: bool = True) -> None:
     """`validate_host`, plus: the host's key (name, else address) must be usable as a
     Kubernetes node name."""
-    validate_host(host, field)
+    validate_host(host, field, password_set)
     if host.name is None and not _is_dns1123_subdomain(host.address):
         raise ValidationError(f"{field}.name", None, f"the address {host.address!r} cannot be "
                               "a Kubernetes node name; set name= to a DNS-1123 subdomain, "
@@ -857,7 +861,8 @@ def validate_identity_resource(attrs: Mapping[str, object]) -> None:
 
 
 def _host_attribute(raw: object) -> Host:
-    """A resource's `host`: the JSON of a Host, checked as `validate_node_host` does."""
+    """A resource's `host`: the JSON of a Host, checked as `validate_node_host` does, but
+    for whether its `password_env` is set: the provider reads it when it connects."""
     import json
     from provisioners.core.errors import InventoryError
     try:
@@ -865,7 +870,7 @@ def _host_attribute(raw: object) -> Host:
     except (ValueError, InventoryError) as e:
         raise ValidationError("host", raw, f"must be the JSON of a Host (address, port, "
                               f"user, private_key_file or password_env, host_key ...): {e}") from None
-    validate_node_host(host, "host")
+    validate_node_host(host, "host", password_set=False)
     return host
 
 
