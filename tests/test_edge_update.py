@@ -18,7 +18,7 @@ from provisioners.steps import chains, edge_update
 from provisioners.steps.context import MASTER, MASTER0, Context
 from provisioners.steps.step import identity_source, prelude
 from simsite.standins import rollout
-from tests.test_standins import init_phases, kubectl, master, pkg, run  # noqa: F401 (fixtures)
+from tests.test_standins import init_phases, kubectl, kubelet_pods, master, pkg, run  # noqa: F401 (fixtures)
 
 M0 = Host("198.18.0.10", name="m0")
 M1 = Host("198.18.0.11", name="m1")

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from simsite.standins import client, pki
 from simsite.standins.kubelet import FLANNEL_CNI_CONF, NETWORK_NOT_READY
 from tests.test_real_clients import _serve_cri, _start_kubelet, flannel_manifest
-from tests.test_standins import init_phases, kubectl, master, pkg, run  # noqa: F401 (fixtures)
+from tests.test_standins import init_phases, kubectl, kubelet_pods, master, pkg, run  # noqa: F401 (fixtures)
 
 TOKEN = "abcdef.0123456789abcdef"  # tests/test_standins.py CFG's bootstrap token
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
