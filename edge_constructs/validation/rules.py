@@ -225,11 +225,11 @@ def validate_duration(value: str, field: str, minimum: Optional[str] = None) -> 
 
 # --- hosts -------------------------------------------------------------------------------
 
-def _validate_password_env(value: object, field: str, set_here: bool = True) -> None:
+def _validate_password_env(value: object, field: str, password_set: bool = True) -> None:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise ValidationError(field, value, "must be the name of an environment variable "
                               "([A-Za-z_][A-Za-z0-9_]*) that holds the SSH password")
-    if not set_here:
+    if not password_set:
         return
     if value not in os.environ:
         raise ValidationError(field, value, f"the environment variable {value} is not set; "
